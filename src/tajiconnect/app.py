@@ -1,0 +1,97 @@
+"""The application factory: plugins, middleware, routes and lifecycle in one readable place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import autocommit_handler_maker
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+
+from tajiconnect import __version__
+from tajiconnect.db.base import load_models
+from tajiconnect.db.session import create_engine
+from tajiconnect.logs import configure_logging
+from tajiconnect.settings import PROJECT_ROOT, Settings, get_settings
+from tajiconnect.tasks.queue import create_queue
+from tajiconnect.tenancy.middleware import TenancyMiddleware
+from tajiconnect.tenancy.resolver import TenantResolver
+from tajiconnect.web.errors import http_exception_handler, internal_error_handler
+from tajiconnect.web.health import health
+from tajiconnect.web.pages import home, tenant_static
+from tajiconnect.web.templating import template_config
+
+STATIC_DIR = PROJECT_ROOT / "static"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    load_models()
+    engine = create_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.tenant_resolver = TenantResolver(engine, settings.base_domain, settings.tenant_cache_seconds)
+        app.state.redis = None
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            app.state.redis = Redis.from_url(settings.redis_url.get())
+        app.state.queue = create_queue(settings)
+        await app.state.queue.connect()
+        try:
+            yield
+        finally:
+            await app.state.queue.disconnect()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            await engine.dispose()
+
+    db_config = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        before_send_handler=autocommit_handler_maker(commit_on_redirect=True),
+        create_all=False,
+        session_dependency_key="db_session",
+    )
+    return Litestar(
+        route_handlers=[
+            health,
+            home,
+            tenant_static,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], opt={"host": "any"}, name="static",
+                cache_control=None, send_as_attachment=False,
+            ),
+        ],
+        plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
+        middleware=[TenancyMiddleware()],
+        template_config=template_config(),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key.get(),
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=False,  # htmx reads it to send the X-CSRFToken header
+            cookie_samesite="lax",
+            exclude=["/api/", "/health", "/static/", "/schema"],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        openapi_config=OpenAPIConfig(
+            title="TajiConnect API",
+            version=__version__,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        lifespan=[lifespan],
+        debug=settings.debug,
+    )

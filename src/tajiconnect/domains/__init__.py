@@ -1,0 +1,1 @@
+"""Business domains, one package each: models, services, schemas, controllers (and tasks, guards)."""

@@ -1,0 +1,1 @@
+"""Accounts: users of a tenant, their roles, passwords and sign-in."""

@@ -1,0 +1,145 @@
+"""Settings, read once from the environment.
+
+Secrets are wrapped in :class:`Secret` so that printing or logging the settings never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+class SettingsError(ValueError):
+    """A setting in the environment is malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: Secret
+    redis_url: Secret | None
+    base_domain: str
+    secret_key: Secret
+    debug: bool
+    data_dir: Path
+    smtp_url: Secret | None
+    mail_from: str
+    secure_cookies: bool
+    log_json: bool
+    log_level: str
+    db_pool_size: int
+    tenant_cache_seconds: float
+    public_port: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in the form SQLAlchemy wants (psycopg 3 driver)."""
+        return to_sqlalchemy_url(self.database_url.get())
+
+    @property
+    def libpq_url(self) -> str:
+        """The database URL in the plain ``postgresql://`` form libpq and psycopg accept."""
+        return to_libpq_url(self.database_url.get())
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
+        return f"postgresql+psycopg://{rest}"
+    raise SettingsError("DATABASE_URL must be a postgresql:// URL")
+
+
+def to_libpq_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
+        return f"postgresql://{rest}"
+    raise SettingsError("DATABASE_URL must be a postgresql:// URL")
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment (no caching; see :func:`get_settings`)."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url:
+        raise SettingsError("DATABASE_URL is not set (the CLI starts an embedded PostgreSQL when it is missing)")
+    to_sqlalchemy_url(database_url)  # validates the scheme
+    debug = _bool("TAJI_DEBUG", False)
+    secret_key = os.environ.get("TAJI_SECRET_KEY", "")
+    if not secret_key:
+        if not debug and _bool("TAJI_REQUIRE_SECRET_KEY", False):
+            raise SettingsError("TAJI_SECRET_KEY must be set in production")
+        # A per-process random key: sessions do not survive a restart, which is the safe failure.
+        secret_key = secrets.token_urlsafe(48)
+    redis_url = os.environ.get("REDIS_URL") or None
+    smtp_url = os.environ.get("SMTP_URL") or None
+    return Settings(
+        database_url=Secret(database_url),
+        redis_url=Secret(redis_url) if redis_url else None,
+        base_domain=os.environ.get("TAJI_BASE_DOMAIN", "localhost").strip().lower().rstrip("."),
+        secret_key=Secret(secret_key),
+        debug=debug,
+        data_dir=Path(os.environ.get("TAJI_DATA_DIR", str(PROJECT_ROOT / ".data"))),
+        smtp_url=Secret(smtp_url) if smtp_url else None,
+        mail_from=os.environ.get("TAJI_MAIL_FROM", "no-reply@tajiconnect.localhost"),
+        secure_cookies=_bool("TAJI_SECURE_COOKIES", True),
+        log_json=_bool("TAJI_LOG_JSON", False),
+        log_level=os.environ.get("TAJI_LOG_LEVEL", "INFO").upper(),
+        db_pool_size=_int("TAJI_DB_POOL_SIZE", 10),
+        tenant_cache_seconds=float(os.environ.get("TAJI_TENANT_CACHE_SECONDS", "5")),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,20 @@
+"""The SAQ queue: Redis when ``REDIS_URL`` is set, otherwise PostgreSQL (tables ``saq_*`` in public)."""
+
+from __future__ import annotations
+
+from saq import Queue
+
+from tajiconnect.settings import Settings
+
+QUEUE_NAME = "tajiconnect"
+
+
+def broker_url(settings: Settings) -> str:
+    return settings.redis_url.get() if settings.redis_url else settings.libpq_url
+
+
+def create_queue(settings: Settings, name: str = QUEUE_NAME) -> Queue:
+    url = broker_url(settings)
+    if url.startswith("redis"):
+        return Queue.from_url(url, name=name)
+    return Queue.from_url(url, name=name, min_size=1, max_size=4)

@@ -1,0 +1,66 @@
+"""Request -> tenant. Runs for every matched route before its handler.
+
+* Reads the Host header, resolves it (apex, tenant, or unknown).
+* Enforces the route's host rule: ``opt={"host": "tenant" | "apex" | "any"}`` (default ``tenant``).
+  Unknown hosts are a 404; suspended tenants a 403 page; ``any`` routes (health) answer everywhere.
+* Enters the tenant (context variable) and binds ``tenant`` and ``request_id`` to every log line.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import structlog
+from litestar.datastructures import Headers
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.middleware import ASGIMiddleware
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from tajiconnect import i18n
+from tajiconnect.tenancy.context import tenant_context
+from tajiconnect.tenancy.resolver import HostMatch, TenantResolver
+
+
+class TenantSuspendedError(PermissionDeniedException):
+    """The organization is suspended: a clear 403 page, not a generic error."""
+
+
+def host_rule(scope: Scope) -> str:
+    handler = scope.get("route_handler")
+    return (getattr(handler, "opt", None) or {}).get("host", "tenant")
+
+
+class TenancyMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        headers = Headers.from_scope(scope)
+        request_id = headers.get("x-request-id") or secrets.token_hex(8)
+        if len(request_id) > 64 or not request_id.replace("-", "").isalnum():
+            request_id = secrets.token_hex(8)
+        resolver: TenantResolver = scope["app"].state.tenant_resolver
+        match: HostMatch = await resolver.resolve(headers.get("host", ""))
+        rule = host_rule(scope)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["host_kind"] = match.kind
+        tenant = match.tenant
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id, tenant=tenant.slug if tenant else "-", path=scope.get("path")
+        )
+        locale = (tenant.locale if tenant else None) or i18n.negotiate(headers.get("accept-language"))
+        with i18n.locale_context(locale):
+            if rule != "any":
+                if match.kind == "unknown" or match.kind != rule:
+                    raise NotFoundException()
+                if tenant is not None and not tenant.is_active:
+                    with tenant_context(None):
+                        state["suspended_tenant"] = tenant
+                        raise TenantSuspendedError(detail="This organization is suspended.")
+            elif tenant is not None and not tenant.is_active:
+                tenant = None  # health and other host-agnostic routes never enter a suspended tenant
+            state["tenant"] = tenant
+            with tenant_context(tenant):
+                await next_app(scope, receive, send)

@@ -1,0 +1,100 @@
+"""From a Host header to a tenant: ``{slug}.{TAJI_BASE_DOMAIN}``, a registered custom domain, or the apex.
+
+Lookups run on the public schema with no tenant in scope. Results are cached per process for a few seconds
+(keyed by host name only, never by anything a client controls beyond that); lifecycle changes made in this
+process invalidate the cache at once, other processes see them within ``TAJI_TENANT_CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tajiconnect.db.session import session_scope
+from tajiconnect.tenancy.context import TenantRef, tenant_context
+from tajiconnect.tenancy.models import Tenant, TenantDomain
+from tajiconnect.tenancy.slugs import SLUG_PATTERN
+
+HostKind = Literal["apex", "tenant", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class HostMatch:
+    kind: HostKind
+    tenant: TenantRef | None = None
+
+
+APEX = HostMatch("apex")
+UNKNOWN = HostMatch("unknown")
+
+_cache: dict[str, tuple[float, HostMatch]] = {}
+_CACHE_LIMIT = 10_000
+
+
+def invalidate_tenant_cache() -> None:
+    _cache.clear()
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case host name without port or trailing dot (IPv6 literals keep their brackets)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0].rstrip(".") if ":" in host else host.rstrip(".")
+
+
+def to_ref(tenant: Tenant) -> TenantRef:
+    return TenantRef(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        kind=tenant.kind,
+        status=tenant.status,
+        locale=tenant.locale,
+        schema=tenant.schema,
+    )
+
+
+class TenantResolver:
+    def __init__(self, engine: AsyncEngine, base_domain: str, ttl_seconds: float = 5.0) -> None:
+        self.engine = engine
+        self.base_domain = base_domain
+        self.ttl = ttl_seconds
+
+    def slug_from_host(self, host: str) -> str | None:
+        suffix = "." + self.base_domain
+        if not host.endswith(suffix):
+            return None
+        label = host[: -len(suffix)]
+        return label if SLUG_PATTERN.fullmatch(label) else None
+
+    async def resolve(self, raw_host: str) -> HostMatch:
+        host = normalize_host(raw_host)
+        if host == self.base_domain:
+            return APEX
+        now = time.monotonic()
+        cached = _cache.get(host)
+        if cached and cached[0] > now:
+            return cached[1]
+        match = await self._lookup(host)
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[host] = (now + self.ttl, match)
+        return match
+
+    async def _lookup(self, host: str) -> HostMatch:
+        slug = self.slug_from_host(host)
+        with tenant_context(None):
+            async with session_scope(self.engine, schema=None) as session:
+                if slug is not None:
+                    stmt = select(Tenant).where(Tenant.slug == slug)
+                elif "." in host and len(host) <= 253:
+                    stmt = select(Tenant).join(TenantDomain).where(TenantDomain.domain == host)
+                else:
+                    return UNKNOWN
+                tenant = (await session.execute(stmt)).scalar_one_or_none()
+        return HostMatch("tenant", to_ref(tenant)) if tenant else UNKNOWN

@@ -1,0 +1,173 @@
+"""Tenant provisioning and lifecycle: create, list, suspend, resume, delete.
+
+Creation is one transaction: the registry row, the schema, its tables (built from the models and stamped at the
+tenant migration head, which a test proves equal to replaying the migrations) and the first organization admin.
+Any failure rolls all of it back: no schema, no registry row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tajiconnect.db.base import tenant_metadata
+from tajiconnect.db.session import session_scope, set_search_path_async
+from tajiconnect.tenancy.context import TenantRef, tenant_context
+from tajiconnect.tenancy.models import TENANT_KINDS, Tenant, TenantDomain
+from tajiconnect.tenancy.resolver import invalidate_tenant_cache, normalize_host, to_ref
+from tajiconnect.tenancy.slugs import InvalidSlugError, schema_for, validate_slug
+
+
+class TenantError(Exception):
+    """A tenant operation was refused; the message is fit to show to the person who asked."""
+
+
+class TenantExistsError(TenantError):
+    pass
+
+
+class TenantNotFoundError(TenantError):
+    pass
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    tenant: TenantRef
+    admin_email: str
+    seconds: float
+
+
+SUPPORTED_LOCALES = ("en", "sw", "fr")
+
+
+def _validate_new(slug: str, name: str, kind: str, locale: str) -> None:
+    try:
+        validate_slug(slug)
+    except InvalidSlugError as exc:
+        raise TenantError(str(exc)) from exc
+    if not name or not name.strip() or len(name) > 200:
+        raise TenantError("name must be 1-200 characters")
+    if kind not in TENANT_KINDS:
+        raise TenantError(f"kind must be one of: {', '.join(TENANT_KINDS)}")
+    if locale not in SUPPORTED_LOCALES:
+        raise TenantError(f"locale must be one of: {', '.join(SUPPORTED_LOCALES)}")
+
+
+def create_tenant_tables(sync_conn: object, schema: str) -> None:
+    """Create every tenant table in the schema the transaction is scoped to, and stamp the migration head."""
+    from tajiconnect.db.migrate import stamp_tenant_on
+
+    tenant_metadata.create_all(sync_conn, checkfirst=False)  # type: ignore[arg-type]
+    stamp_tenant_on(sync_conn, schema)  # type: ignore[arg-type]
+
+
+async def provision_tenant(
+    engine: AsyncEngine,
+    *,
+    slug: str,
+    name: str,
+    admin_email: str,
+    admin_password: str | None,
+    admin_name: str | None = None,
+    kind: str = "company",
+    locale: str = "en",
+) -> ProvisionResult:
+    """Create the tenant, its schema at head and its first org admin, atomically."""
+    from tajiconnect.domains.accounts.service import AccountError, new_user
+
+    started = time.perf_counter()
+    _validate_new(slug, name, kind, locale)
+    schema = schema_for(slug)
+    try:
+        async with session_scope(engine, schema=None) as session:
+            if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
+                raise TenantExistsError(f"a tenant with slug {slug!r} already exists")
+            tenant = Tenant(slug=slug, name=name.strip(), kind=kind, status="active", locale=locale)
+            session.add(tenant)
+            await session.flush()
+            await session.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await set_search_path_async(await session.connection(), schema)
+            await session.run_sync(lambda s: create_tenant_tables(s.connection(), schema))
+            admin = new_user(
+                email=admin_email,
+                name=admin_name or admin_email.split("@", 1)[0],
+                password=admin_password,
+                roles=["org_admin"],
+                locale=locale,
+            )
+            session.add(admin)
+            await session.flush()
+            ref = to_ref(tenant)
+    except IntegrityError as exc:
+        raise TenantExistsError(f"a tenant with slug {slug!r} already exists") from exc
+    except AccountError as exc:
+        raise TenantError(str(exc)) from exc
+    invalidate_tenant_cache()
+    return ProvisionResult(tenant=ref, admin_email=admin.email, seconds=time.perf_counter() - started)
+
+
+async def get_tenant(session: AsyncSession, slug: str) -> Tenant:
+    tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise TenantNotFoundError(f"no tenant with slug {slug!r}")
+    return tenant
+
+
+async def list_tenants(engine: AsyncEngine, *, limit: int | None = None, offset: int = 0) -> list[TenantRef]:
+    async with session_scope(engine, schema=None) as session:
+        stmt = select(Tenant).order_by(Tenant.slug).offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [to_ref(t) for t in (await session.scalars(stmt)).all()]
+
+
+async def load_tenant(engine: AsyncEngine, slug: str) -> TenantRef:
+    """The tenant ``slug`` as a :class:`TenantRef`, for entering it from a task or a command."""
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as session:
+            return to_ref(await get_tenant(session, slug))
+
+
+async def set_status(engine: AsyncEngine, slug: str, status: str) -> TenantRef:
+    async with session_scope(engine, schema=None) as session:
+        tenant = await get_tenant(session, slug)
+        tenant.status = status
+        await session.flush()
+        ref = to_ref(tenant)
+    invalidate_tenant_cache()
+    return ref
+
+
+async def suspend_tenant(engine: AsyncEngine, slug: str) -> TenantRef:
+    return await set_status(engine, slug, "suspended")
+
+
+async def resume_tenant(engine: AsyncEngine, slug: str) -> TenantRef:
+    return await set_status(engine, slug, "active")
+
+
+async def delete_tenant(engine: AsyncEngine, slug: str) -> None:
+    """Drop the tenant's schema and registry row in one transaction (one tenant per transaction)."""
+    async with session_scope(engine, schema=None) as session:
+        tenant = await get_tenant(session, slug)
+        await session.execute(text(f'DROP SCHEMA IF EXISTS "{tenant.schema}" CASCADE'))
+        await session.execute(delete(TenantDomain).where(TenantDomain.tenant_id == tenant.id))
+        await session.delete(tenant)
+    invalidate_tenant_cache()
+
+
+async def add_domain(engine: AsyncEngine, slug: str, domain: str) -> None:
+    host = normalize_host(domain)
+    if "." not in host or len(host) > 253:
+        raise TenantError(f"not a host name: {domain!r}")
+    try:
+        async with session_scope(engine, schema=None) as session:
+            tenant = await get_tenant(session, slug)
+            session.add(TenantDomain(tenant_id=tenant.id, domain=host))
+    except IntegrityError as exc:
+        raise TenantError(f"domain {host!r} is already registered") from exc
+    invalidate_tenant_cache()

@@ -1,0 +1,1 @@
+"""The web shell: templating, host rules, error pages, the landing page and health."""

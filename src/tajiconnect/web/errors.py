@@ -1,0 +1,86 @@
+"""Error responses: an HTML page for people, a JSON problem body (RFC 9457) for the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from tajiconnect import i18n
+from tajiconnect.i18n import _
+from tajiconnect.tenancy.context import tenant_context
+
+log = structlog.get_logger(__name__)
+
+TITLES = {
+    400: "Bad request",
+    401: "Please sign in",
+    403: "Access denied",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Please check the form",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/") or request.url.path == "/schema":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def problem(status: int, detail: str | None, extra: dict[str, Any] | None = None) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
+    if detail:
+        body["detail"] = detail
+    if extra:
+        body.update(extra)
+    return Response(body, status_code=status, media_type="application/problem+json")
+
+
+def render_error_page(request: Request, status: int, detail: str | None) -> Response[str]:
+    state = request.scope.get("state", {})
+    tenant = state.get("tenant")
+    suspended = state.get("suspended_tenant")
+    template_name = "errors/suspended.html" if suspended else "errors/error.html"
+    locale = (tenant.locale if tenant else None) or i18n.negotiate(request.headers.get("accept-language"))
+    with tenant_context(tenant), i18n.locale_context(locale):
+        engine = request.app.template_engine
+        html = engine.get_template(template_name).render(
+            status=status,
+            title=_(TITLES.get(status, "Error")),
+            detail=detail,
+            suspended_tenant=suspended,
+            request=request,
+        )
+    return Response(html, status_code=status, media_type=MediaType.HTML)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    detail = exc.detail if exc.detail and exc.detail != TITLES.get(status) else None
+    headers = getattr(exc, "headers", None) or {}
+    if wants_json(request):
+        extra = None
+        if isinstance(exc, ValidationException) and exc.extra:
+            extra = {"errors": exc.extra}
+        response: Response[Any] = problem(status, detail, extra)
+    else:
+        response = render_error_page(request, status, detail if status < 500 else None)
+    response.headers.update(headers)
+    return response
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", exc_type=type(exc).__name__)
+    if wants_json(request):
+        return problem(HTTP_500_INTERNAL_SERVER_ERROR, None)
+    return render_error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, None)

@@ -1,0 +1,41 @@
+"""Pages every host has: the apex landing page, a tenant's home page, tenant static files."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.response import File, Template
+
+from tajiconnect.tenancy.branding import TENANTS_DIR, _FILE
+from tajiconnect.tenancy.context import current_tenant
+
+
+@get("/", opt={"host": "any"}, name="home")
+async def home(request: Request) -> Template:
+    """``/`` is the landing page on the apex host and the organization's home on a tenant host."""
+    tenant = current_tenant()
+    if tenant is None:
+        if request.scope["state"].get("host_kind") != "apex":
+            raise NotFoundException()
+        return Template("public/landing.html")
+    return Template("home/index.html", context={"tenant": tenant})
+
+
+@get("/tenant-static/{name:str}", name="tenant_static", cache_control=None)
+async def tenant_static(name: str) -> File:
+    """A file from ``tenants/<slug>/static/`` for the tenant in scope (logo, images). No paths, no dotfiles."""
+    tenant = current_tenant()
+    if tenant is None or not _FILE.fullmatch(name):
+        raise NotFoundException()
+    path = TENANTS_DIR / tenant.slug / "static" / name
+    if not path.is_file():
+        raise NotFoundException()
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return File(
+        path=path,
+        media_type=media_type,
+        content_disposition_type="inline",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )

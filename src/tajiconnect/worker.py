@@ -1,0 +1,71 @@
+"""The SAQ worker: one queue, every registered task, an engine shared by the tasks of this process."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import signal
+from typing import Any
+
+from saq import Worker
+
+from tajiconnect.db.base import load_models
+from tajiconnect.db.session import create_engine
+from tajiconnect.logs import configure_logging, get_logger
+from tajiconnect.settings import Settings, get_settings
+from tajiconnect.tasks.base import REGISTRY
+from tajiconnect.tasks.queue import create_queue
+
+log = get_logger(__name__)
+
+#: Modules that declare tasks; importing them fills the registry.
+TASK_MODULES: tuple[str, ...] = ("tajiconnect.tasks.maintenance",)
+
+
+def load_tasks(extra_modules: tuple[str, ...] = ()) -> None:
+    for module in (*TASK_MODULES, *extra_modules):
+        importlib.import_module(module)
+
+
+def create_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False) -> Worker:
+    load_models()
+    load_tasks()
+    queue = create_queue(settings)
+    engine = create_engine(settings.sqlalchemy_url, pool_size=max(2, concurrency // 2))
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["engine"] = engine
+        ctx["settings"] = settings
+        ctx["queue"] = queue
+        log.info("worker started", tasks=sorted(REGISTRY), concurrency=concurrency)
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await engine.dispose()
+
+    return Worker(
+        queue,
+        functions=[(spec.name, spec.fn) for spec in REGISTRY.values()],
+        concurrency=concurrency,
+        startup=startup,
+        shutdown=shutdown,
+        burst=burst,
+        shutdown_grace_period_s=20,
+    )
+
+
+def run_worker(settings: Settings | None = None, *, concurrency: int = 10, burst: bool = False) -> None:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    worker = create_worker(settings, concurrency=concurrency, burst=burst)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.stop()))
+        await worker.queue.connect()
+        try:
+            await worker.start()
+        finally:
+            await worker.queue.disconnect()
+
+    asyncio.run(main())

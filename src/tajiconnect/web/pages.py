@@ -6,6 +6,7 @@ import mimetypes
 
 from litestar import Request, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import File, Template
 
 from tajiconnect.tenancy.branding import TENANTS_DIR, _FILE
@@ -24,7 +25,7 @@ async def home(request: Request) -> Template:
 
 
 @get("/tenant-static/{name:str}", name="tenant_static", cache_control=None)
-async def tenant_static(name: str) -> File:
+async def tenant_static(name: FromPath[str]) -> File:
     """A file from ``tenants/<slug>/static/`` for the tenant in scope (logo, images). No paths, no dotfiles."""
     tenant = current_tenant()
     if tenant is None or not _FILE.fullmatch(name):

@@ -1,0 +1,138 @@
+"""Shared fixtures: a real PostgreSQL database per test run, migrated; tenants; the app and HTTP clients.
+
+Without ``DATABASE_URL`` the project-local embedded PostgreSQL is started; with it, that server is used. Either
+way a fresh database ``taji_test_<random>`` is created for the run and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+BASE_DOMAIN = "taji.test"
+ADMIN_PASSWORD = "correct-horse-battery-staple"
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """URL of the PostgreSQL server the tests use (its maintenance database)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url.replace("postgresql+psycopg://", "postgresql://")
+    from tajiconnect.db.embedded import start_embedded
+
+    return start_embedded("tajiconnect")
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    name = f"taji_test_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(server_url, name)
+    yield url
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str):
+    from tajiconnect.settings import load_settings
+
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["TAJI_BASE_DOMAIN"] = BASE_DOMAIN
+    os.environ["TAJI_SECRET_KEY"] = "test-secret-" + secrets.token_hex(16)
+    os.environ.setdefault("TAJI_LOG_LEVEL", "WARNING")
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def migrated(settings) -> str:
+    """The test database migrated to head (public schema; tenants are provisioned at head)."""
+    from tajiconnect.db.base import load_models
+    from tajiconnect.db.migrate import sync_engine, upgrade_all
+
+    load_models()
+    engine = sync_engine(settings.sqlalchemy_url)
+    try:
+        upgrade_all(engine)
+    finally:
+        engine.dispose()
+    return settings.sqlalchemy_url
+
+
+@pytest.fixture(scope="session")
+async def engine(settings, migrated) -> AsyncIterator[AsyncEngine]:
+    from tajiconnect.db.session import create_engine
+
+    engine = create_engine(settings.sqlalchemy_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+TenantFactory = Callable[..., Awaitable["object"]]
+
+
+@pytest.fixture(scope="session")
+def make_tenant(engine: AsyncEngine) -> TenantFactory:
+    """Provision a fresh tenant with a unique slug; returns its ``TenantRef``."""
+    from tajiconnect.tenancy.service import provision_tenant
+
+    async def make(prefix: str = "t", **kwargs: object):
+        slug = f"{prefix}{uuid.uuid4().hex[:8]}"
+        kwargs.setdefault("name", f"Tenant {slug}")
+        kwargs.setdefault("admin_email", f"admin@{slug}.example")
+        kwargs.setdefault("admin_password", ADMIN_PASSWORD)
+        result = await provision_tenant(engine, slug=slug, **kwargs)  # type: ignore[arg-type]
+        return result.tenant
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def alpha(make_tenant):
+    return await make_tenant("alpha", kind="school")
+
+
+@pytest.fixture(scope="session")
+async def beta(make_tenant):
+    return await make_tenant("beta", kind="company")
+
+
+@pytest.fixture(scope="session")
+async def app(settings, migrated) -> Litestar:
+    from tajiconnect.app import create_app
+
+    return create_app(settings)
+
+
+def host_of(tenant: object | None) -> str:
+    return f"{tenant.slug}.{BASE_DOMAIN}" if tenant is not None else BASE_DOMAIN  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def client_for(app: Litestar) -> Callable[..., object]:
+    """``async with client_for(tenant_or_host) as client``: an HTTPS test client on that host."""
+
+    @asynccontextmanager
+    async def open_client(target: object | str | None = None) -> AsyncIterator[AsyncTestClient]:
+        host = target if isinstance(target, str) else host_of(target)
+        async with AsyncTestClient(app=app, base_url=f"https://{host}") as client:
+            yield client
+
+    return open_client

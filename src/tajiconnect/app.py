@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import autocommit_handler_maker
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -18,8 +18,17 @@ from litestar.static_files import create_static_files_router
 
 from tajiconnect import __version__
 from tajiconnect.db.base import load_models
+from tajiconnect.domains.accounts.api import AuthApi, MeApi, UsersApi
+from tajiconnect.domains.accounts.auth import AuthenticationMiddleware
+from tajiconnect.domains.accounts.pages_account import AccountPages, avatar
+from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUserPages
+from tajiconnect.domains.accounts.pages_auth import AuthPages
+from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
+from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.db.session import create_engine
 from tajiconnect.logs import configure_logging
+from tajiconnect.platform.models import OperatorSession
+from tajiconnect.platform.pages import PlatformPages
 from tajiconnect.settings import PROJECT_ROOT, Settings, get_settings
 from tajiconnect.tasks.queue import create_queue
 from tajiconnect.tenancy.middleware import TenancyMiddleware
@@ -28,6 +37,7 @@ from tajiconnect.web.errors import http_exception_handler, internal_error_handle
 from tajiconnect.web.health import health
 from tajiconnect.web.pages import home, tenant_static
 from tajiconnect.web.templating import template_config
+from tajiconnect.worker import load_tasks
 
 STATIC_DIR = PROJECT_ROOT / "static"
 
@@ -36,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     load_models()
+    load_tasks()
     engine = create_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
 
     @asynccontextmanager
@@ -48,6 +59,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             from redis.asyncio import Redis
 
             app.state.redis = Redis.from_url(settings.redis_url.get())
+        app.state.session_store = (
+            RedisSessionStore(app.state.redis) if app.state.redis is not None else DatabaseSessionStore(engine)
+        )
+        app.state.operator_session_store = (
+            RedisSessionStore(app.state.redis, namespace="platform")
+            if app.state.redis is not None
+            else DatabaseSessionStore(engine, model=OperatorSession)
+        )
         app.state.queue = create_queue(settings)
         await app.state.queue.connect()
         try:
@@ -63,19 +82,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send_handler=autocommit_handler_maker(commit_on_redirect=True),
         create_all=False,
         session_dependency_key="db_session",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
     )
     return Litestar(
         route_handlers=[
             health,
             home,
             tenant_static,
+            AuthPages,
+            AccountPages,
+            avatar,
+            AdminUserPages,
+            AdminSecurityPages,
+            AuditPages,
+            AuthApi,
+            MeApi,
+            UsersApi,
+            AuditApi,
+            PlatformPages,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], opt={"host": "any"}, name="static",
                 cache_control=None, send_as_attachment=False,
             ),
         ],
         plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
-        middleware=[TenancyMiddleware()],
+        middleware=[TenancyMiddleware(), AuthenticationMiddleware()],
         template_config=template_config(),
         csrf_config=CSRFConfig(
             secret=settings.secret_key.get(),
@@ -94,4 +125,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
         lifespan=[lifespan],
         debug=settings.debug,
+        logging_config=None,  # configure_logging() owns logging (structlog, tenant and request id on each line)
     )

@@ -75,6 +75,8 @@ def negotiate(accept_language: str | None) -> str | None:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
+        if q <= 0:
+            continue  # q=0 means "not acceptable" (RFC 9110)
         ranked.append((q, lang.strip().lower().split("-")[0]))
     for _q, lang in sorted(ranked, key=lambda item: -item[0]):
         if lang in SUPPORTED_LOCALES:

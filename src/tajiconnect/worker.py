@@ -19,7 +19,7 @@ from tajiconnect.tasks.queue import create_queue
 log = get_logger(__name__)
 
 #: Modules that declare tasks; importing them fills the registry.
-TASK_MODULES: tuple[str, ...] = ("tajiconnect.tasks.maintenance",)
+TASK_MODULES: tuple[str, ...] = ("tajiconnect.tasks.maintenance", "tajiconnect.mail.tasks")
 
 
 def load_tasks(extra_modules: tuple[str, ...] = ()) -> None:

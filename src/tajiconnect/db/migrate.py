@@ -8,9 +8,10 @@ interrupted run is resumed by running it again.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -120,6 +121,50 @@ class UpgradeLockedError(RuntimeError):
     """Another ``db upgrade`` run holds the lock."""
 
 
+def _upgrade_one(engine: Engine, schema: str, extra_version_locations: Sequence[Path]) -> str | None:
+    """Upgrade one tenant in its own transaction; the error as one line, or None."""
+    try:
+        with engine.begin() as conn:
+            upgrade_tenant_on(conn, schema, extra_version_locations=extra_version_locations)
+    except Exception as exc:  # one tenant's failure must not stop the others
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
+_worker_engine: Engine | None = None
+
+
+def _init_worker(url: str) -> None:
+    global _worker_engine
+    _worker_engine = sync_engine(url, pool_size=1, max_overflow=0)
+
+
+def _upgrade_one_in_worker(schema: str, extra_version_locations: tuple[Path, ...]) -> str | None:
+    assert _worker_engine is not None
+    return _upgrade_one(_worker_engine, schema, extra_version_locations)
+
+
+def _executor(
+    engine: Engine, parallel: int, extra: tuple[Path, ...]
+) -> tuple[Executor, Callable[[str], Future[str | None]]]:
+    """Where tenant upgrades run: this process one at a time, or ``parallel`` worker processes.
+
+    Not threads: Alembic's ``op`` and ``context`` are module-level proxies to the migration in progress, so
+    two migrations running in one process at once trample each other (a ``KeyError`` from Alembic at best,
+    one tenant's DDL sent down another tenant's connection at worst).
+    """
+    if parallel <= 1:
+        pool: Executor = ThreadPoolExecutor(max_workers=1)
+        return pool, lambda schema: pool.submit(_upgrade_one, engine, schema, extra)
+    pool = ProcessPoolExecutor(
+        max_workers=parallel,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(engine.url.render_as_string(hide_password=False),),
+    )
+    return pool, lambda schema: pool.submit(_upgrade_one_in_worker, schema, extra)
+
+
 def upgrade_all(
     engine: Engine,
     schemas: Sequence[str] | None = None,
@@ -153,19 +198,18 @@ def upgrade_all(
             behind = [s for s in schemas if versions.get(s) != head]
             report.already_current = [s for s in schemas if versions.get(s) == head]
 
-            def one(schema: str) -> str:
-                with engine.begin() as conn:
-                    upgrade_tenant_on(conn, schema, extra_version_locations=extra_version_locations)
-                return schema
-
-            with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-                futures = {pool.submit(one, s): s for s in behind}
+            extra = tuple(extra_version_locations)
+            pool, submit = _executor(engine, parallel if len(behind) > 1 else 1, extra)
+            with pool:
+                futures = {submit(s): s for s in behind}
                 for future in as_completed(futures):
                     schema = futures[future]
                     try:
-                        future.result()
-                    except Exception as exc:  # one tenant's failure must not stop the others
-                        report.failed[schema] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                        error = future.result()
+                    except Exception as exc:  # a worker process died
+                        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                    if error is not None:
+                        report.failed[schema] = error
                         if on_progress:
                             on_progress(schema, "failed")
                     else:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from litestar.di import NamedDependency
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -82,3 +83,7 @@ async def session_scope(engine: AsyncEngine, *, schema: Any = _UNSET) -> AsyncIt
     async with AsyncSession(engine, expire_on_commit=False, info=info) as session:
         async with session.begin():
             yield session
+
+
+#: The request's session (advanced-alchemy plugin), as handlers declare it.
+DbSession = NamedDependency[AsyncSession]

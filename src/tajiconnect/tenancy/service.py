@@ -77,6 +77,7 @@ async def provision_tenant(
     locale: str = "en",
 ) -> ProvisionResult:
     """Create the tenant, its schema at head and its first org admin, atomically."""
+    from tajiconnect.domains.accounts.models import OrganizationSettings
     from tajiconnect.domains.accounts.service import AccountError, new_user
 
     started = time.perf_counter()
@@ -100,6 +101,7 @@ async def provision_tenant(
                 locale=locale,
             )
             session.add(admin)
+            session.add(OrganizationSettings(id=1, require_2fa_roles=[]))
             await session.flush()
             ref = to_ref(tenant)
     except IntegrityError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from litestar import MediaType, Request, Response
@@ -64,8 +65,26 @@ def render_error_page(request: Request, status: int, detail: str | None) -> Resp
     return Response(html, status_code=status, media_type=MediaType.HTML)
 
 
+def _redirect(request: Request, path: str) -> Response[Any]:
+    """A redirect a browser follows, or an ``HX-Redirect`` for an HTMX request (which would swap a 303 body)."""
+    if request.headers.get("hx-request") == "true":
+        return Response(None, status_code=204, headers={"HX-Redirect": path})
+    return Response(None, status_code=303, headers={"Location": path})
+
+
 def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any]:
+    from tajiconnect.domains.accounts.policies import TwoFactorEnrollmentRequired
+
     status = exc.status_code
+    state = request.scope.get("state", {})
+    if not wants_json(request) and status == 401 and state.get("host_kind") == "apex":
+        return _redirect(request, "/platform/sign-in")
+    if not wants_json(request) and state.get("tenant") is not None:
+        if status == 401:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return _redirect(request, f"/auth/sign-in?next={quote(target, safe='/')}")
+        if isinstance(exc, TwoFactorEnrollmentRequired):
+            return _redirect(request, "/account/two-factor?notice=required")
     detail = exc.detail if exc.detail and exc.detail != TITLES.get(status) else None
     headers = getattr(exc, "headers", None) or {}
     if wants_json(request):

@@ -71,5 +71,22 @@ class TenantAwareJinjaEngine(JinjaTemplateEngine):
             raise TemplateNotFoundException(template_name=template_name) from exc
 
 
+_engine: TenantAwareJinjaEngine | None = None
+
+
+def shared_engine() -> TenantAwareJinjaEngine:
+    """The process-wide engine (the web app and the tasks render with the same environments)."""
+    global _engine
+    if _engine is None:
+        _engine = TenantAwareJinjaEngine()
+    return _engine
+
+
+def email_environment() -> Environment:
+    """The environment for the tenant in scope, for rendering outside a request (emails)."""
+    tenant = current_tenant()
+    return shared_engine().environment_for(tenant.slug if tenant else None)
+
+
 def template_config() -> TemplateConfig[TenantAwareJinjaEngine]:
-    return TemplateConfig(instance=TenantAwareJinjaEngine())
+    return TemplateConfig(instance=shared_engine())

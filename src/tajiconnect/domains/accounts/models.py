@@ -1,17 +1,24 @@
-"""Users live in their tenant's schema: the same email in two organizations is two separate accounts."""
+"""Accounts, all in the tenant's schema: the same email in two organizations is two separate accounts.
+
+Secrets are stored as hashes only (link tokens, refresh tokens, session tokens, recovery codes: SHA-256 of a
+high-entropy random value; passwords: argon2id). The TOTP seed is the one exception: it must be readable to
+check codes.
+"""
 
 from __future__ import annotations
 
 import datetime
+import uuid
 
-from sqlalchemy import CheckConstraint, Index, String
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, false
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tajiconnect.db.base import TenantModel
+from tajiconnect.db.base import TenantBase, TenantModel
 
 ROLES = ("org_admin", "manager", "teacher", "student", "parent", "employer")
 USER_STATUSES = ("invited", "active", "deactivated")
+TOKEN_PURPOSES = ("invite", "verify_email", "reset_password")
 
 
 class User(TenantModel):
@@ -34,6 +41,94 @@ class User(TenantModel):
     locale: Mapped[str] = mapped_column(String(10), default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="Africa/Nairobi")
     last_sign_in_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    email_verified_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    password_changed_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_enabled_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    has_avatar: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def has_role(self, role: str) -> bool:
         return role in (self.roles or ())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
+
+
+class UserAvatar(TenantBase):
+    """A small profile picture (validated image, at most 256 KiB), one per user."""
+
+    __tablename__ = "user_avatars"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime.datetime] = mapped_column()
+
+
+class EmailToken(TenantModel):
+    """A single-use link sent by email: invitation, email verification or password reset."""
+
+    __tablename__ = "email_tokens"
+    __table_args__ = (CheckConstraint("purpose IN ('invite', 'verify_email', 'reset_password')", name="purpose"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime.datetime] = mapped_column()
+    used_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+
+
+class RecoveryCode(TenantModel):
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+
+
+class RefreshToken(TenantModel):
+    """A rotating API refresh token. Tokens of one sign-in share a ``family_id``; reusing a spent one revokes
+    the whole family (and with it every access token that names the family)."""
+
+    __tablename__ = "refresh_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime.datetime] = mapped_column()
+    used_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+
+
+class UserSession(TenantBase):
+    """A browser session (database store; the Redis store keeps the same fields under tenant-prefixed keys)."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (CheckConstraint("stage IN ('mfa', 'full')", name="stage"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(22), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime.datetime] = mapped_column()
+    last_seen_at: Mapped[datetime.datetime] = mapped_column()
+    expires_at: Mapped[datetime.datetime] = mapped_column(index=True)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(300), default=None)
+    data: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class OrganizationSettings(TenantBase):
+    """Organization-wide security settings: one row (id = 1)."""
+
+    __tablename__ = "organization_settings"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    require_2fa_roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)

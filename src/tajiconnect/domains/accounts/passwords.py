@@ -1,15 +1,22 @@
-"""Password hashing with argon2id (RFC 9106 low-memory profile, above OWASP's minimum)."""
+"""Password hashing with argon2id (RFC 9106 low-memory profile, above OWASP's minimum) and password rules."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
+
+from tajiconnect.i18n import _
 
 # OWASP asks for at least m=19 MiB, t=2, p=1 for argon2id; RFC 9106's second profile is stronger.
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4, hash_len=32, salt_len=16)
 
 # Verified against when the account does not exist, so that timing does not reveal which emails exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256
+MIN_STRENGTH = 2  # zxcvbn score 0-4; below 2 means common or easily guessed
 
 
 def hash_password(password: str) -> str:
@@ -26,3 +33,19 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str | None:
+    """Why ``password`` is refused (translated), or ``None`` when it is acceptable.
+
+    Length first (NIST SP 800-63B: at least 10 here, no composition rules), then zxcvbn, which knows common
+    passwords, dictionary words, keyboard patterns and the user's own name and email.
+    """
+    if len(password) < MIN_LENGTH:
+        return _("Use at least %(n)d characters.") % {"n": MIN_LENGTH}
+    if len(password) > MAX_LENGTH:
+        return _("Use at most %(n)d characters.") % {"n": MAX_LENGTH}
+    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    if result["score"] < MIN_STRENGTH:
+        return _("This password is too common or easy to guess. Try a few unrelated words.")
+    return None

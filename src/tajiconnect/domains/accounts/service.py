@@ -1,47 +1,199 @@
-"""Account rules shared by every entry point (CLI, pages, API, provisioning)."""
+"""Account rules shared by every entry point (CLI, pages, API, provisioning).
+
+Every function works on the session of the tenant in scope, so every lookup is confined to that tenant's
+schema; permission checks happen in :mod:`policies` before these are called.
+"""
 
 from __future__ import annotations
 
-import re
+import datetime
+import uuid
+from dataclasses import dataclass
 
-from tajiconnect.domains.accounts.models import ROLES, User
-from tajiconnect.domains.accounts.passwords import hash_password
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD_LENGTH = 10
+from tajiconnect.domains.accounts.models import ROLES, OrganizationSettings, User
+from tajiconnect.domains.accounts.passwords import hash_password, password_problem
+from tajiconnect.i18n import _
+
+PAGE_SIZE = 25
 
 
 class AccountError(ValueError):
-    """An account operation was refused; the message can be shown to the user."""
+    """An account operation was refused; the message can be shown to the user. ``field`` names the input."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 def normalize_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if len(email) > 320 or not EMAIL_PATTERN.fullmatch(email):
-        raise AccountError(f"not a valid email address: {email!r}")
-    return email
+    try:
+        info = validate_email((email or "").strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AccountError(_("Enter a valid email address."), "email") from exc
+    return info.normalized.lower()
 
 
-def check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > 1024:
-        raise AccountError("password is too long")
+def check_password(password: str, *, email: str = "", name: str = "") -> None:
+    problem = password_problem(password, user_inputs=(email, email.split("@")[0], name))
+    if problem:
+        raise AccountError(problem, "password")
+
+
+def check_roles(roles: list[str]) -> list[str]:
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise AccountError(_("Unknown role: %(role)s") % {"role": sorted(unknown)[0]}, "roles")
+    return [r for r in ROLES if r in roles]  # canonical order, no duplicates
 
 
 def new_user(
     *, email: str, name: str, password: str | None, roles: list[str], locale: str = "en", status: str | None = None
 ) -> User:
-    unknown = set(roles) - set(ROLES)
-    if unknown:
-        raise AccountError(f"unknown role(s): {', '.join(sorted(unknown))}")
+    email = normalize_email(email)
+    name = (name or "").strip()[:200] or email.split("@")[0]
     if password is not None:
-        check_password_policy(password)
+        check_password(password, email=email, name=name)
+    now = _now()
     return User(
-        email=normalize_email(email),
-        name=name.strip() or email,
+        email=email,
+        name=name,
         password_hash=hash_password(password) if password else None,
-        roles=list(dict.fromkeys(roles)),
+        password_changed_at=now if password else None,
+        roles=check_roles(roles),
         status=status or ("active" if password else "invited"),
         locale=locale,
     )
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID | str) -> User | None:
+    try:
+        key = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    return await session.get(User, key)
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    q: str | None = None
+    role: str | None = None
+    status: str | None = None
+    page: int = 1
+    per_page: int = PAGE_SIZE
+
+
+async def search_users(session: AsyncSession, query: UserQuery) -> tuple[list[User], int]:
+    stmt = select(User)
+    if query.q:
+        pattern = f"%{query.q.strip().lower()}%"
+        stmt = stmt.where(or_(User.email.like(pattern), func.lower(User.name).like(pattern)))
+    if query.role in ROLES:
+        stmt = stmt.where(User.roles.any(query.role))
+    if query.status in ("invited", "active", "deactivated"):
+        stmt = stmt.where(User.status == query.status)
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = max(1, query.page)
+    rows = await session.scalars(
+        stmt.order_by(func.lower(User.name), User.email).limit(query.per_page).offset((page - 1) * query.per_page)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def invite_user(session: AsyncSession, *, email: str, name: str, roles: list[str]) -> User:
+    email = normalize_email(email)
+    if not roles:
+        raise AccountError(_("Choose at least one role."), "roles")
+    if await get_by_email(session, email):
+        raise AccountError(_("Someone with this email is already a member."), "email")
+    user = new_user(email=email, name=name, password=None, roles=roles, status="invited")
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def other_active_admins(session: AsyncSession, user_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.roles.any("org_admin"), User.status == "active", User.id != user_id)
+    )
+    return int(count or 0)
+
+
+async def _guard_last_admin(session: AsyncSession, actor: User, user: User, *, removing_admin: bool) -> None:
+    if not removing_admin or not user.has_role("org_admin"):
+        return
+    if actor.id == user.id:
+        raise AccountError(_("You cannot remove your own admin access."))
+    if await other_active_admins(session, user.id) == 0:
+        raise AccountError(_("The organization must keep at least one active admin."))
+
+
+async def set_roles(session: AsyncSession, actor: User, user: User, roles: list[str]) -> list[str]:
+    roles = check_roles(roles)
+    if not roles:
+        raise AccountError(_("Choose at least one role."), "roles")
+    await _guard_last_admin(session, actor, user, removing_admin="org_admin" not in roles)
+    user.roles = roles
+    await session.flush()
+    return roles
+
+
+async def deactivate(session: AsyncSession, actor: User, user: User) -> None:
+    await _guard_last_admin(session, actor, user, removing_admin=True)
+    if actor.id == user.id:
+        raise AccountError(_("You cannot deactivate your own account."))
+    user.status = "deactivated"
+    await session.flush()
+
+
+async def reactivate(session: AsyncSession, user: User) -> None:
+    user.status = "active" if user.password_hash else "invited"
+    await session.flush()
+
+
+async def delete_user(session: AsyncSession, actor: User, user: User) -> None:
+    """Delete the account and everything hanging off it (sessions, tokens, links, avatar: ON DELETE CASCADE).
+
+    Audit entries keep the email and id as text, so the history of what the account did remains.
+    """
+    if actor.id == user.id:
+        raise AccountError(_("You cannot delete your own account."))
+    await _guard_last_admin(session, actor, user, removing_admin=True)
+    await session.delete(user)
+    await session.flush()
+
+
+async def set_password(session: AsyncSession, user: User, password: str) -> None:
+    check_password(password, email=user.email, name=user.name)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = _now()
+    if user.status == "invited":
+        user.status = "active"
+    await session.flush()
+
+
+async def organization_settings(session: AsyncSession) -> OrganizationSettings:
+    row = await session.get(OrganizationSettings, 1)
+    if row is None:
+        row = OrganizationSettings(id=1, require_2fa_roles=[])
+        session.add(row)
+        await session.flush()
+    return row
+
+
+def two_factor_required(user: User, settings: OrganizationSettings | None) -> bool:
+    required = set(settings.require_2fa_roles if settings else ())
+    return bool(required & set(user.roles or ()))

@@ -1,0 +1,169 @@
+"""Who is calling: a browser session (cookie) on pages, a bearer access token on ``/api/``.
+
+The middleware runs after the tenancy middleware, on tenant hosts only. It puts the ``User`` (or ``None``) in
+``scope["user"]`` and an :class:`AuthInfo` in ``scope["auth"]``. Guards in :mod:`policies` then decide.
+The session cookie is host-only (no ``Domain``), ``__Host-`` prefixed when secure, HttpOnly, SameSite=Lax, so
+the browser never sends one tenant's cookie to another; and the token is looked up in the tenant's own store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import Cookie, Headers
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from tajiconnect.db.session import session_scope
+from tajiconnect.domains.accounts.models import OrganizationSettings, User
+from tajiconnect.domains.accounts.service import two_factor_required
+from tajiconnect.domains.accounts.sessions import SessionRecord, SessionStore
+from tajiconnect.domains.accounts.tokens import decode_access, family_is_live
+from tajiconnect.domains.audit.service import Actor
+from tajiconnect.tenancy.context import current_tenant
+
+
+@dataclass
+class AuthInfo:
+    kind: str  # "session" | "token"
+    session_token: str | None = None
+    session: SessionRecord | None = None  # the full session, when signed in by cookie
+    pending: SessionRecord | None = None  # a password-accepted session waiting for the second factor
+    family: uuid.UUID | None = None
+    must_enroll_2fa: bool = False
+
+
+def cookie_name(secure: bool) -> str:
+    return "__Host-taji_session" if secure else "taji_session"
+
+
+def session_cookie(settings: Any, token: str, *, max_age: int | None) -> Cookie:
+    return Cookie(
+        key=cookie_name(settings.secure_cookies),
+        value=token,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+        max_age=max_age,
+    )
+
+
+def clear_session_cookie(settings: Any, response: Response) -> None:
+    response.delete_cookie(cookie_name(settings.secure_cookies), path="/")
+
+
+def client_ip(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def actor_of(request: Request, user: Any = None) -> Actor:
+    """The audit actor: ``user`` when given (e.g. just signed in), else the signed-in user, with the address."""
+    user = user or request.scope.get("user")
+    return Actor(
+        id=user.id if user else None,
+        email=user.email if user else None,
+        ip=client_ip(request.scope),
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+async def _load_user(engine: Any, user_id: uuid.UUID, family: uuid.UUID | None = None) -> tuple[User | None, bool]:
+    async with session_scope(engine) as session:
+        user = await session.get(User, user_id)
+        if user is None or not user.is_active:
+            return None, False
+        if family is not None and not await family_is_live(session, family):
+            return None, False
+        must_enroll = not user.totp_enabled and two_factor_required(user, await session.get(OrganizationSettings, 1))
+        session.expunge(user)
+        return user, must_enroll
+
+
+class AuthenticationMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        scope["user"] = None
+        scope["auth"] = None
+        scope["operator"] = None
+        if current_tenant() is not None:
+            await self._authenticate(scope)
+        elif scope.get("state", {}).get("host_kind") == "apex":
+            await self._authenticate_operator(scope)
+        await next_app(scope, receive, send)
+
+    async def _authenticate_operator(self, scope: Scope) -> None:
+        from tajiconnect.platform.models import PlatformOperator
+        from tajiconnect.platform.pages import operator_cookie_name
+
+        state = scope["app"].state
+        token = _cookie(Headers.from_scope(scope), operator_cookie_name(state.settings.secure_cookies))
+        if not token:
+            return
+        record = await state.operator_session_store.get(token)
+        if record is None or not record.is_full:
+            return
+        async with session_scope(state.engine, schema=None) as session:
+            operator = await session.get(PlatformOperator, record.user_id)
+            if operator is None or not operator.is_active:
+                return
+            session.expunge(operator)
+        await state.operator_session_store.touch(token, record)
+        scope["operator"] = operator
+        scope["operator_token"] = token
+
+    async def _authenticate(self, scope: Scope) -> None:
+        state = scope["app"].state
+        settings, engine = state.settings, state.engine
+        headers = Headers.from_scope(scope)
+        if scope["path"].startswith("/api/"):
+            authorization = headers.get("authorization", "")
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                return
+            claims = decode_access(settings.secret_key.get(), current_tenant(), token.strip())
+            if claims is None:
+                return
+            user, must_enroll = await _load_user(engine, claims.user_id, claims.family)
+            if user is not None:
+                scope["user"] = user
+                scope["auth"] = AuthInfo("token", family=claims.family, must_enroll_2fa=must_enroll)
+            return
+        token = _cookie(headers, cookie_name(settings.secure_cookies))
+        if not token:
+            return
+        store: SessionStore = state.session_store
+        record = await store.get(token)
+        if record is None:
+            return
+        if record.stage == "mfa":
+            scope["auth"] = AuthInfo("session", session_token=token, pending=record)
+            return
+        user, must_enroll = await _load_user(engine, record.user_id)
+        if user is None:
+            await store.delete(token)
+            return
+        await store.touch(token, record)
+        scope["user"] = user
+        scope["auth"] = AuthInfo("session", session_token=token, session=record, must_enroll_2fa=must_enroll)
+
+
+def _cookie(headers: Headers, name: str) -> str | None:
+    from http.cookies import SimpleCookie
+
+    raw = headers.get("cookie")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except Exception:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel else None

@@ -1,0 +1,212 @@
+"""Organization admin pages: members (search, filters, invite, roles, deactivate, delete) and security settings."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tajiconnect.db.session import DbSession
+from tajiconnect.domains.accounts.auth import actor_of
+from tajiconnect.domains.accounts.models import ROLES, User
+from tajiconnect.domains.accounts.policies import Permission, requires_permission
+from tajiconnect.domains.accounts import service
+from tajiconnect.domains.accounts.service import AccountError, UserQuery
+from tajiconnect.domains.accounts.signin import email_send_allowed
+from tajiconnect.domains.accounts.tokens import issue_link, revoke_all_for_user
+from tajiconnect.domains.audit.service import record
+from tajiconnect.i18n import _
+from tajiconnect.web.forms import Form, render_form, see_other
+
+
+async def _target(db_session: DbSession, user_id: str) -> User:
+    user = await service.get_user(db_session, user_id)
+    if user is None:
+        raise NotFoundException()
+    return user
+
+
+async def end_all_access(request: Request, db_session: DbSession, user: User) -> None:
+    """Sign the user out everywhere: browser sessions and API token families."""
+    await revoke_all_for_user(db_session, user.id)
+    await db_session.commit()
+    await request.app.state.session_store.delete_for_user(user.id)
+
+
+async def send_invitation(request: Request, db_session: DbSession, user: User) -> bool:
+    """Issue and email an invitation link, within the invitation-email limits. False when limited."""
+    from tajiconnect.domains.accounts.pages_auth import send_link_email
+
+    actor = actor_of(request)
+    if not await email_send_allowed(db_session, "user.invited", user.email, actor.ip):
+        return False
+    token = await issue_link(db_session, user, "invite")
+    await db_session.commit()
+    await record(request.app.state.engine, actor, "user.invited", subject_email=user.email, target_type="user",
+                 target_id=user.id, roles=user.roles)
+    await send_link_email(request, user, "invite", token, "/auth/invitation", inviter=actor.email or "")
+    return True
+
+
+def page_info(total: int, page: int, per_page: int) -> dict[str, Any]:
+    pages = max(1, math.ceil(total / per_page))
+    return {"page": min(max(page, 1), pages), "pages": pages, "total": total, "per_page": per_page}
+
+
+class AdminUserPages(Controller):
+    path = "/admin/users"
+    guards = [requires_permission(Permission.MANAGE_USERS)]
+    include_in_schema = False
+
+    @get("/", name="admin.users")
+    async def index(
+        self,
+        request: HTMXRequest,
+        db_session: DbSession,
+        q: FromQuery[str | None] = None,
+        role: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        page: FromQuery[int] = 1,
+        notice: FromQuery[str | None] = None,
+    ) -> Template:
+        query = UserQuery(q=(q or "").strip()[:100] or None, role=role or None, status=status or None, page=page)
+        users, total = await service.search_users(db_session, query)
+        context = {
+            "users": users,
+            "filters": {"q": query.q or "", "role": query.role or "", "status": query.status or ""},
+            "roles": ROLES,
+            "paging": page_info(total, page, query.per_page),
+            "notice": notice,
+        }
+        # An HTMX filter or page change swaps only the results.
+        template = "admin/users/_results.html" if request.htmx and request.htmx.target == "users-results" else "admin/users/index.html"
+        return Template(template, context=context)
+
+    @get("/invite", name="admin.users.invite")
+    async def invite_page(self) -> Template:
+        return Template("admin/users/invite.html", context={"form": {"roles": ["student"]}, "errors": {}, "roles": ROLES})
+
+    @post("/invite", name="admin.users.invite.submit")
+    async def invite(self, request: Request, db_session: DbSession) -> Template | Redirect:
+        form = await Form.read(request)
+        roles = form.getlist("roles")
+        try:
+            user = await service.invite_user(db_session, email=form.get("email"), name=form.get("name"), roles=roles)
+        except AccountError as exc:
+            form.error(exc.field or "form", str(exc))
+            form.data["roles"] = roles
+            return render_form("admin/users/invite.html", form, roles=ROLES)
+        if not await send_invitation(request, db_session, user):
+            form.error("email", _("Too many invitations were sent recently. Try again later."))
+            return render_form("admin/users/invite.html", form, status=429, roles=ROLES)
+        return see_other(f"/admin/users/{user.id}", notice="invited")
+
+    @get("/{user_id:str}", name="admin.users.detail")
+    async def detail(self, db_session: DbSession, user_id: FromPath[str], notice: FromQuery[str | None] = None) -> Template:
+        user = await _target(db_session, user_id)
+        return Template("admin/users/detail.html", context={"user": user, "roles": ROLES, "notice": notice, "errors": {}})
+
+    async def _refuse(self, user: User, message: str) -> Template:
+        return Template("admin/users/detail.html", context={"user": user, "roles": ROLES, "errors": {"form": message}},
+                        status_code=409)
+
+    @post("/{user_id:str}/roles", name="admin.users.roles")
+    async def set_roles(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
+        user = await _target(db_session, user_id)
+        actor = await service.get_user(db_session, request.scope["user"].id)
+        form = await Form.read(request)
+        before = list(user.roles)
+        try:
+            roles = await service.set_roles(db_session, actor, user, form.getlist("roles"))
+        except AccountError as exc:
+            return await self._refuse(user, str(exc))
+        await record(request.app.state.engine, actor_of(request), "user.roles.changed", subject_email=user.email,
+                     target_type="user", target_id=user.id, before=before, after=roles)
+        return see_other(f"/admin/users/{user.id}", notice="roles_saved")
+
+    @post("/{user_id:str}/deactivate", name="admin.users.deactivate")
+    async def deactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
+        user = await _target(db_session, user_id)
+        actor = await service.get_user(db_session, request.scope["user"].id)
+        try:
+            await service.deactivate(db_session, actor, user)
+        except AccountError as exc:
+            return await self._refuse(user, str(exc))
+        await end_all_access(request, db_session, user)
+        await record(request.app.state.engine, actor_of(request), "user.deactivated", subject_email=user.email,
+                     target_type="user", target_id=user.id)
+        return see_other(f"/admin/users/{user.id}", notice="deactivated")
+
+    @post("/{user_id:str}/reactivate", name="admin.users.reactivate")
+    async def reactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Redirect:
+        user = await _target(db_session, user_id)
+        await service.reactivate(db_session, user)
+        await record(request.app.state.engine, actor_of(request), "user.reactivated", subject_email=user.email,
+                     target_type="user", target_id=user.id)
+        return see_other(f"/admin/users/{user.id}", notice="reactivated")
+
+    @post("/{user_id:str}/resend-invitation", name="admin.users.resend")
+    async def resend(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
+        user = await _target(db_session, user_id)
+        if user.status != "invited":
+            return see_other(f"/admin/users/{user.id}")
+        if not await send_invitation(request, db_session, user):
+            return await self._refuse(user, _("Too many invitations were sent recently. Try again later."))
+        return see_other(f"/admin/users/{user.id}", notice="invited")
+
+    @get("/{user_id:str}/delete", name="admin.users.delete.confirm")
+    async def delete_page(self, db_session: DbSession, user_id: FromPath[str]) -> Template:
+        user = await _target(db_session, user_id)
+        return Template("admin/users/delete.html", context={"user": user, "errors": {}})
+
+    @post("/{user_id:str}/delete", name="admin.users.delete")
+    async def delete(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
+        user = await _target(db_session, user_id)
+        form = await Form.read(request)
+        if form.get("confirm_email").strip().lower() != user.email:
+            return Template("admin/users/delete.html", status_code=422, context={
+                "user": user, "errors": {"confirm_email": _("Type the member's email address to confirm.")}})
+        actor = await service.get_user(db_session, request.scope["user"].id)
+        email, target_id = user.email, user.id
+        try:
+            await service.delete_user(db_session, actor, user)
+        except AccountError as exc:
+            return await self._refuse(user, str(exc))
+        await db_session.commit()
+        await request.app.state.session_store.delete_for_user(target_id)
+        await record(request.app.state.engine, actor_of(request), "user.deleted", subject_email=email,
+                     target_type="user", target_id=target_id)
+        return see_other("/admin/users", notice="deleted")
+
+
+class AdminSecurityPages(Controller):
+    path = "/admin/security"
+    guards = [requires_permission(Permission.MANAGE_SECURITY)]
+    include_in_schema = False
+
+    @get("/", name="admin.security")
+    async def page(self, db_session: DbSession, notice: FromQuery[str | None] = None) -> Template:
+        settings = await service.organization_settings(db_session)
+        return Template("admin/security.html", context={"required": settings.require_2fa_roles, "roles": ROLES,
+                                                        "notice": notice})
+
+    @post("/", name="admin.security.submit")
+    async def save(self, request: Request, db_session: DbSession) -> Template | Redirect:
+        form = await Form.read(request)
+        try:
+            roles = service.check_roles(form.getlist("require_2fa_roles"))
+        except AccountError as exc:
+            return Template("admin/security.html", status_code=422,
+                            context={"required": [], "roles": ROLES, "errors": {"form": str(exc)}})
+        settings = await service.organization_settings(db_session)
+        before = list(settings.require_2fa_roles)
+        settings.require_2fa_roles = roles
+        await record(request.app.state.engine, actor_of(request), "org.security.updated",
+                     before=before, require_2fa_roles=roles)
+        return see_other("/admin/security", notice="saved")

@@ -1,0 +1,274 @@
+"""Signing in and out, the second factor, invitations, password reset and email verification (pages)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tajiconnect.db.session import DbSession
+from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, client_ip, session_cookie
+from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.accounts.service import AccountError, get_by_email, get_user, set_password
+from tajiconnect.domains.accounts.sessions import ABSOLUTE_TTL, SessionStore
+from tajiconnect.domains.accounts.signin import (
+    Outcome,
+    check_credentials,
+    check_second_factor,
+    email_send_allowed,
+)
+from tajiconnect.domains.accounts.tokens import LinkError, issue_link, peek_link, revoke_all_for_user, spend_link
+from tajiconnect.domains.audit.service import record
+from tajiconnect.i18n import _
+from tajiconnect.mail.tasks import send_email
+from tajiconnect.tasks.base import enqueue
+from tajiconnect.web.forms import Form, link, render_form, safe_next, see_other
+
+LINK_ERRORS = {
+    "unknown": "This link is not valid. Ask for a new one.",
+    "used": "This link was already used. Ask for a new one if you still need it.",
+    "expired": "This link has expired. Ask for a new one.",
+}
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def start_full_session(request: Request, user: User, *, replace_token: str | None = None) -> str:
+    """A fresh session token for ``user`` (rotated at every sign-in); sets the cookie on the returned redirect."""
+    store: SessionStore = request.app.state.session_store
+    if replace_token:
+        await store.delete(replace_token)
+    old = request.scope.get("auth")
+    if old is not None and old.session_token and old.session_token != replace_token:
+        await store.delete(old.session_token)
+    return await store.create(user.id, "full", client_ip(request.scope), request.headers.get("user-agent"))
+
+
+def _with_cookie(request: Request, response: Redirect, token: str) -> Redirect:
+    response.set_cookie(session_cookie(request.app.state.settings, token, max_age=int(ABSOLUTE_TTL.total_seconds())))
+    return response
+
+
+async def send_link_email(request: Request, user: User, template: str, token: str, path: str, **context: Any) -> None:
+    await enqueue(
+        request.app.state.queue,
+        send_email,
+        to=user.email,
+        template=template,
+        locale=user.locale,
+        context={"user_name": user.name, "link": link(request, f"{path}/{token}"), **context},
+    )
+
+
+class AuthPages(Controller):
+    path = "/auth"
+    tags = ["pages"]
+    include_in_schema = False
+
+    @get("/sign-in", name="auth.sign_in")
+    async def sign_in_page(self, request: Request, next_: FromQuery[str | None] = None) -> Template | Redirect:
+        if request.scope.get("user") is not None:
+            return see_other(safe_next(next_))
+        return Template("auth/sign_in.html", context={"form": {"next": safe_next(next_)}, "errors": {}})
+
+    @post("/sign-in", name="auth.sign_in.submit")
+    async def sign_in(self, request: Request, db_session: DbSession) -> Template | Redirect:
+        form = await Form.read(request)
+        engine = request.app.state.engine
+        result = await check_credentials(
+            engine, db_session, form.get("email"), form.get("password"), actor_of(request), channel="web"
+        )
+        if result.outcome is Outcome.THROTTLED:
+            form.error("form", _("Too many attempts. Wait 15 minutes and try again."))
+            return render_form("auth/sign_in.html", form, status=HTTP_429_TOO_MANY_REQUESTS)
+        if result.outcome is Outcome.INVALID or result.user is None:
+            form.error("form", _("That email and password do not match an active account."))
+            return render_form("auth/sign_in.html", form)
+        user = result.user
+        store: SessionStore = request.app.state.session_store
+        next_path = safe_next(form.get("next"))
+        if result.outcome is Outcome.NEEDS_SECOND_FACTOR:
+            old = request.scope.get("auth")
+            if old is not None and old.session_token:
+                await store.delete(old.session_token)
+            token = await store.create(user.id, "mfa", client_ip(request.scope), request.headers.get("user-agent"))
+            response = see_other(f"/auth/two-factor?next={next_path}")
+            response.set_cookie(session_cookie(request.app.state.settings, token, max_age=300))
+            return response
+        return await self._complete(request, db_session, user, next_path)
+
+    async def _complete(self, request: Request, db_session: DbSession, user: User, next_path: str,
+                        replace_token: str | None = None) -> Redirect:
+        user.last_sign_in_at = _now()
+        await db_session.commit()
+        token = await start_full_session(request, user, replace_token=replace_token)
+        await record(request.app.state.engine, actor_of(request, user), "auth.sign_in.success",
+                     subject_email=user.email, channel="web")
+        return _with_cookie(request, see_other(next_path), token)
+
+    @get("/two-factor", name="auth.two_factor")
+    async def two_factor_page(self, request: Request, next_: FromQuery[str | None] = None) -> Template | Redirect:
+        auth = request.scope.get("auth")
+        if auth is None or auth.pending is None:
+            return see_other("/auth/sign-in")
+        return Template("auth/two_factor.html", context={"form": {"next": safe_next(next_)}, "errors": {}})
+
+    @post("/two-factor", name="auth.two_factor.submit")
+    async def two_factor(self, request: Request, db_session: DbSession) -> Template | Redirect:
+        auth = request.scope.get("auth")
+        if auth is None or auth.pending is None:
+            return see_other("/auth/sign-in")
+        form = await Form.read(request)
+        user = await get_user(db_session, auth.pending.user_id)
+        if user is None or not user.is_active:
+            return see_other("/auth/sign-in")
+        outcome = await check_second_factor(
+            request.app.state.engine, db_session, user, form.get("code"), actor_of(request), channel="web"
+        )
+        if outcome is Outcome.THROTTLED:
+            form.error("code", _("Too many attempts. Wait 15 minutes and try again."))
+            return render_form("auth/two_factor.html", form, status=HTTP_429_TOO_MANY_REQUESTS)
+        if outcome is not Outcome.OK:
+            await db_session.commit()
+            form.error("code", _("That code is not valid. Use the current code from your app, or a recovery code."))
+            return render_form("auth/two_factor.html", form)
+        return await self._complete(request, db_session, user, safe_next(form.get("next")),
+                                    replace_token=auth.session_token)
+
+    @post("/sign-out", name="auth.sign_out")
+    async def sign_out(self, request: Request) -> Redirect:
+        auth = request.scope.get("auth")
+        if auth is not None and auth.session_token:
+            await request.app.state.session_store.delete(auth.session_token)
+            if request.scope.get("user") is not None:
+                await record(request.app.state.engine, actor_of(request), "auth.sign_out")
+        response = see_other("/auth/sign-in", notice="signed_out")
+        clear_session_cookie(request.app.state.settings, response)
+        return response
+
+    # --- invitations ------------------------------------------------------------------------------------------
+
+    @get("/invitation/{token:str}", name="auth.invitation")
+    async def invitation_page(self, token: FromPath[str], db_session: DbSession) -> Template:
+        try:
+            _row, user = await peek_link(db_session, token, "invite")
+        except LinkError as exc:
+            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+        return Template("auth/accept_invitation.html", context={"user": user, "form": {"name": user.name}, "errors": {}})
+
+    @post("/invitation/{token:str}", name="auth.invitation.submit")
+    async def accept_invitation(self, request: Request, token: FromPath[str], db_session: DbSession) -> Template | Redirect:
+        form = await Form.read(request)
+        try:
+            _row, user = await peek_link(db_session, token, "invite")
+        except LinkError as exc:
+            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+        name = form.get("name").strip()
+        if not name:
+            form.error("name", _("Enter your name."))
+        if form.get("password") != form.get("password_confirm"):
+            form.error("password_confirm", _("The two passwords are not the same."))
+        if form.ok:
+            user.name = name[:200]
+            try:
+                await set_password(db_session, user, form.get("password"))
+            except AccountError as exc:
+                form.error(exc.field or "password", str(exc))
+        if not form.ok:
+            return render_form("auth/accept_invitation.html", form, user=user)
+        await spend_link(db_session, token, "invite")
+        user.email_verified_at = user.email_verified_at or _now()
+        await record(request.app.state.engine, actor_of(request, user), "user.invitation.accepted", subject_email=user.email, target_type="user", target_id=user.id)
+        return await self._complete(request, db_session, user, "/")
+
+    # --- password reset ---------------------------------------------------------------------------------------
+
+    @get("/forgot-password", name="auth.forgot_password")
+    async def forgot_page(self) -> Template:
+        return Template("auth/forgot_password.html", context={"form": {}, "errors": {}})
+
+    @post("/forgot-password", name="auth.forgot_password.submit")
+    async def forgot(self, request: Request, db_session: DbSession) -> Template:
+        form = await Form.read(request)
+        email = form.get("email").strip().lower()[:320]
+        if "@" not in email:
+            form.error("email", _("Enter the email address of your account."))
+            return render_form("auth/forgot_password.html", form)
+        actor = actor_of(request)
+        engine = request.app.state.engine
+        # Same answer whether or not the account exists, and whether or not the limit was reached.
+        if await email_send_allowed(db_session, "auth.password_reset.requested", email, actor.ip):
+            await record(engine, actor, "auth.password_reset.requested", subject_email=email)
+            user = await get_by_email(db_session, email)
+            if user is not None and user.is_active:
+                token = await issue_link(db_session, user, "reset_password")
+                await db_session.commit()
+                await send_link_email(request, user, "reset_password", token, "/auth/reset-password")
+        else:
+            await record(engine, actor, "auth.password_reset.throttled", subject_email=email)
+        return Template("auth/forgot_password.html", context={"sent": True, "form": {}, "errors": {}},
+                        status_code=HTTP_200_OK)
+
+    @get("/reset-password/{token:str}", name="auth.reset_password")
+    async def reset_page(self, token: FromPath[str], db_session: DbSession) -> Template:
+        try:
+            await peek_link(db_session, token, "reset_password")
+        except LinkError as exc:
+            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+        return Template("auth/reset_password.html", context={"form": {}, "errors": {}})
+
+    @post("/reset-password/{token:str}", name="auth.reset_password.submit")
+    async def reset(self, request: Request, token: FromPath[str], db_session: DbSession) -> Template | Redirect:
+        form = await Form.read(request)
+        try:
+            _row, user = await peek_link(db_session, token, "reset_password")
+        except LinkError as exc:
+            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+        if form.get("password") != form.get("password_confirm"):
+            form.error("password_confirm", _("The two passwords are not the same."))
+        else:
+            try:
+                await set_password(db_session, user, form.get("password"))
+            except AccountError as exc:
+                form.error("password", str(exc))
+        if not form.ok:
+            return render_form("auth/reset_password.html", form)
+        await spend_link(db_session, token, "reset_password")
+        await revoke_all_for_user(db_session, user.id)
+        await db_session.commit()
+        await request.app.state.session_store.delete_for_user(user.id)
+        await record(request.app.state.engine, actor_of(request, user), "auth.password_reset.completed", subject_email=user.email,
+                     target_type="user", target_id=user.id)
+        await enqueue(request.app.state.queue, send_email, to=user.email, template="security_notice",
+                      locale=user.locale, context={"user_name": user.name, "event": "password_reset"})
+        response = see_other("/auth/sign-in", notice="password_reset")
+        clear_session_cookie(request.app.state.settings, response)
+        return response
+
+    # --- email verification -----------------------------------------------------------------------------------
+
+    @get("/verify-email/{token:str}", name="auth.verify_email")
+    async def verify_page(self, token: FromPath[str], db_session: DbSession) -> Template:
+        try:
+            await peek_link(db_session, token, "verify_email")
+        except LinkError as exc:
+            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+        return Template("auth/verify_email.html", context={"token": token})
+
+    @post("/verify-email/{token:str}", name="auth.verify_email.submit")
+    async def verify(self, request: Request, token: FromPath[str], db_session: DbSession) -> Template | Redirect:
+        try:
+            user = await spend_link(db_session, token, "verify_email")
+        except LinkError as exc:
+            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+        user.email_verified_at = _now()
+        await record(request.app.state.engine, actor_of(request), "user.email.verified", subject_email=user.email,
+                     target_type="user", target_id=user.id)
+        return see_other("/account/profile" if request.scope.get("user") else "/auth/sign-in", notice="email_verified")

@@ -1,0 +1,115 @@
+"""Writing and reading the audit log, and the throttles derived from it.
+
+Entries are written in their own transaction (``record``), so an action that fails and rolls back is still on
+record. Sign-in throttling counts recent failure entries by account and by address: the audit log *is* the
+counter, so it works the same with or without Redis and is scoped to the tenant like everything else.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tajiconnect.db.session import session_scope
+from tajiconnect.domains.audit.models import AuditEntry, AuditFields
+from tajiconnect.tenancy.context import require_tenant
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting and from where (taken from the request, or ``system`` for tasks and commands)."""
+
+    id: uuid.UUID | None = None
+    email: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+SYSTEM = Actor(email="system")
+
+
+async def record(
+    engine: AsyncEngine,
+    actor: Actor,
+    action: str,
+    *,
+    subject_email: str | None = None,
+    target_type: str | None = None,
+    target_id: Any = None,
+    model: type[AuditFields] = AuditEntry,
+    **details: Any,
+) -> None:
+    """Append an entry (to the tenant in scope's log, or the platform's), committed on its own."""
+    if model is AuditEntry:
+        require_tenant()
+    async with session_scope(engine) as session:
+        session.add(
+            model(
+                actor_id=actor.id,
+                actor_email=actor.email,
+                action=action,
+                subject_email=subject_email,
+                target_type=target_type,
+                target_id=str(target_id) if target_id is not None else None,
+                ip=actor.ip,
+                user_agent=(actor.user_agent or "")[:300] or None,
+                details=details,
+            )
+        )
+
+
+async def count_recent(
+    session: AsyncSession,
+    actions: tuple[str, ...],
+    *,
+    within: datetime.timedelta,
+    email: str | None,
+    ip: str | None,
+    model: Any = AuditEntry,
+) -> tuple[int, int]:
+    """(entries for ``email``, entries from ``ip``) with one of ``actions`` in the last ``within``."""
+    since = datetime.datetime.now(datetime.UTC) - within
+    base = select(func.count()).select_from(model).where(model.action.in_(actions), model.occurred_at >= since)
+    by_email = await session.scalar(base.where(model.subject_email == email)) if email else 0
+    by_ip = await session.scalar(base.where(model.ip == ip)) if ip else 0
+    return int(by_email or 0), int(by_ip or 0)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    action: str | None = None
+    actor: str | None = None  # email fragment of the actor or the subject
+    since: datetime.datetime | None = None
+    until: datetime.datetime | None = None
+
+
+def filtered(query: Select, f: AuditFilter) -> Select:
+    if f.action:
+        query = query.where(AuditEntry.action.startswith(f.action))
+    if f.actor:
+        pattern = f"%{f.actor.lower()}%"
+        query = query.where(or_(AuditEntry.actor_email.ilike(pattern), AuditEntry.subject_email.ilike(pattern)))
+    if f.since:
+        query = query.where(AuditEntry.occurred_at >= f.since)
+    if f.until:
+        query = query.where(AuditEntry.occurred_at < f.until)
+    return query
+
+
+async def list_entries(
+    session: AsyncSession, f: AuditFilter, *, limit: int, offset: int
+) -> tuple[list[AuditEntry], int]:
+    total = await session.scalar(filtered(select(func.count()).select_from(AuditEntry), f))
+    rows = await session.scalars(
+        filtered(select(AuditEntry), f).order_by(AuditEntry.occurred_at.desc()).limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def distinct_actions(session: AsyncSession) -> list[str]:
+    return list((await session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))).all())

@@ -1,0 +1,1 @@
+"""The platform side: operators who run the whole service, signing in on the apex host only."""

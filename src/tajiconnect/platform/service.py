@@ -1,0 +1,58 @@
+"""Operators: creation (CLI), sign-in with throttling and an audit trail in ``platform_audit_log``."""
+
+from __future__ import annotations
+
+import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tajiconnect.db.session import session_scope
+from tajiconnect.domains.accounts.passwords import hash_password, verify_password
+from tajiconnect.domains.accounts.service import check_password, normalize_email
+from tajiconnect.domains.accounts.signin import MAX_FAILURES, WINDOW
+from tajiconnect.domains.audit.models import PlatformAuditEntry
+from tajiconnect.domains.audit.service import Actor, count_recent, record
+from tajiconnect.platform.models import PlatformOperator
+from tajiconnect.tenancy.context import tenant_context
+
+
+class OperatorError(ValueError):
+    pass
+
+
+async def create_operator(engine: AsyncEngine, *, email: str, name: str, password: str) -> PlatformOperator:
+    email = normalize_email(email)
+    check_password(password, email=email, name=name)
+    try:
+        with tenant_context(None):
+            async with session_scope(engine, schema=None) as session:
+                operator = PlatformOperator(email=email, name=name.strip() or email, password_hash=hash_password(password))
+                session.add(operator)
+                await session.flush()
+                return operator
+    except IntegrityError as exc:
+        raise OperatorError(f"an operator with email {email!r} already exists") from exc
+
+
+async def authenticate(
+    engine: AsyncEngine, session: AsyncSession, email: str, password: str, actor: Actor
+) -> tuple[str, PlatformOperator | None]:
+    """("ok" | "invalid" | "throttled", operator)."""
+    email = (email or "").strip().lower()[:320]
+    by_email, by_ip = await count_recent(
+        session, ("platform.sign_in.failure",), within=WINDOW, email=email, ip=actor.ip, model=PlatformAuditEntry
+    )
+    if by_email >= MAX_FAILURES or by_ip >= MAX_FAILURES:
+        verify_password(None, password)
+        await record(engine, actor, "platform.sign_in.throttled", subject_email=email, model=PlatformAuditEntry)
+        return "throttled", None
+    operator = await session.scalar(select(PlatformOperator).where(PlatformOperator.email == email))
+    if not verify_password(operator.password_hash if operator else None, password) or not operator or not operator.is_active:
+        await record(engine, actor, "platform.sign_in.failure", subject_email=email, model=PlatformAuditEntry)
+        return "invalid", None
+    operator.last_sign_in_at = datetime.datetime.now(datetime.UTC)
+    await record(engine, Actor(id=operator.id, email=operator.email, ip=actor.ip, user_agent=actor.user_agent),
+                 "platform.sign_in.success", subject_email=email, model=PlatformAuditEntry)
+    return "ok", operator

@@ -70,9 +70,10 @@ def _fail_on(*errors: type[Exception]) -> Callable[[Callable[..., T]], Callable[
 def _db_errors() -> tuple[type[Exception], ...]:
     from sqlalchemy.exc import OperationalError
 
+    from tajiconnect.domains.accounts.service import AccountError
     from tajiconnect.tenancy.service import TenantError
 
-    return (TenantError, OperationalError, SettingsError)
+    return (TenantError, AccountError, OperationalError, SettingsError)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -168,32 +169,63 @@ def tenants() -> None:
 @click.argument("slug")
 @click.option("--name", required=True, help="Display name, e.g. 'Nairobi Academy'.")
 @click.option("--admin-email", required=True, help="Email of the first organization admin.")
-@click.option("--admin-password", default=None, help="Password for the admin (else one is generated).")
+@click.option("--admin-password", default=None, help="Password for the admin (else an invitation link is issued).")
 @click.option("--kind", type=click.Choice(["school", "company"]), default="company", show_default=True)
 @click.option("--locale", type=click.Choice(["en", "sw", "fr"]), default="en", show_default=True)
 def tenants_create(
     slug: str, name: str, admin_email: str, admin_password: str | None, kind: str, locale: str
 ) -> None:
-    """Create a tenant: registry row, schema at head and first admin, atomically."""
-    import secrets
+    """Create a tenant: registry row, schema at head and first admin, atomically.
 
+    Without --admin-password the admin is invited: a single-use link (7 days) is printed and emailed.
+    """
     from tajiconnect.tenancy.service import provision_tenant
 
-    generated = admin_password is None
-    password = admin_password or secrets.token_urlsafe(12)
-
     async def go(engine: Any) -> Any:
-        return await provision_tenant(
-            engine, slug=slug, name=name, admin_email=admin_email, admin_password=password, kind=kind,
+        result = await provision_tenant(
+            engine, slug=slug, name=name, admin_email=admin_email, admin_password=admin_password, kind=kind,
             locale=locale,
         )
+        link = None if admin_password else await _invite_first_admin(engine, result.tenant, result.admin_email)
+        return result, link
 
-    result = _fail_on(*_db_errors())(_with_engine)(go)
+    result, link = _fail_on(*_db_errors())(_with_engine)(go)
     click.echo(f"created tenant {result.tenant.slug} ({result.tenant.kind}) in {result.seconds:.2f}s")
     click.echo(f"  url:   {_tenant_url(result.tenant.slug)}")
     click.echo(f"  admin: {result.admin_email}")
-    if generated:
-        click.echo(f"  password (shown once): {password}")
+    if link:
+        click.echo(f"  invitation link (single use, 7 days; also emailed): {link}")
+
+
+async def _invite_first_admin(engine: Any, tenant: Any, email: str) -> str:
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.domains.accounts.service import get_by_email
+    from tajiconnect.domains.accounts.tokens import issue_link
+    from tajiconnect.mail.tasks import send_email
+    from tajiconnect.settings import get_settings
+    from tajiconnect.tasks.base import enqueue
+    from tajiconnect.tasks.queue import create_queue
+    from tajiconnect.tenancy.context import tenant_context
+
+    with tenant_context(tenant):
+        async with session_scope(engine) as session:
+            user = await get_by_email(session, email)
+            token = await issue_link(session, user, "invite")
+        link = f"{_tenant_url(tenant.slug)}/auth/invitation/{token}"
+        queue = create_queue(get_settings())
+        await queue.connect()
+        try:
+            await enqueue(queue, send_email, to=email, template="invite", locale=tenant.locale,
+                          context={"user_name": user.name, "link": link, "inviter": "TajiConnect"})
+        finally:
+            await queue.disconnect()
+    return link
+
+
+def _apex_url(port: int | None = None) -> str:
+    base = os.environ.get("TAJI_BASE_DOMAIN", "localhost")
+    port = port or int(os.environ.get("TAJI_PUBLIC_PORT", "8000"))
+    return f"http://{base}" + ("" if port in (80, 443) else f":{port}")
 
 
 def _tenant_url(slug: str, port: int | None = None) -> str:
@@ -283,6 +315,33 @@ def tenants_add_domain(slug: str, domain: str) -> None:
     click.echo(f"{domain.lower()} now serves tenant {slug}")
 
 
+# --- platform operators ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def operators() -> None:
+    """Platform operators (sign in on the apex host, at /platform)."""
+
+
+@operators.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password", default=None, help="Password (asked for when omitted and a terminal is attached).")
+def operators_create(email: str, name: str, password: str | None) -> None:
+    """Create a platform operator."""
+    from tajiconnect.domains.accounts.service import AccountError
+    from tajiconnect.platform.service import OperatorError, create_operator
+
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException("--password is required when no terminal is attached")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    op = _fail_on(AccountError, OperatorError, *_db_errors())(_with_engine)(
+        lambda engine: create_operator(engine, email=email, name=name, password=password)
+    )
+    click.echo(f"created operator {op.email}")
+
+
 # --- demo, run, worker --------------------------------------------------------------------------------------------
 
 
@@ -294,7 +353,7 @@ def demo(port: int | None) -> None:
 
     result = _fail_on(*_db_errors())(_with_engine)(seed_demo)
     click.echo(f"demo tenant '{result.slug}' ready ({'created' if result.created else 'already there'})")
-    click.echo(f"  open {_tenant_url(result.slug, port)}")
+    click.echo(f"  open {_tenant_url(result.slug, port)}  (operators: {_apex_url(port)}/platform)")
     for login in result.logins:
         click.echo(f"  {login.role:<10} {login.email:<32} {login.password}")
 

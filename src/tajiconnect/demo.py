@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -55,14 +56,30 @@ async def seed_demo(engine: AsyncEngine) -> DemoResult:
         created = True
     with tenant_context(tenant):
         async with session_scope(engine) as session:
-            existing = set((await session.scalars(select(User.email))).all())
+            existing = {u.email: u for u in (await session.scalars(select(User))).all()}
             for entry in users:
-                if normalize_email(entry["email"]) in existing:
-                    continue
-                session.add(
-                    new_user(
+                user = existing.get(normalize_email(entry["email"]))
+                if user is None:
+                    user = new_user(
                         email=entry["email"], name=entry["name"], password=entry["password"], roles=entry["roles"]
                     )
-                )
+                    session.add(user)
+                user.email_verified_at = user.email_verified_at or datetime.datetime.now(datetime.UTC)
     logins = [DemoLogin(u["roles"][0], u["email"], u["password"]) for u in users]
+    operator = spec.get("operator")
+    if operator:
+        await _ensure_operator(engine, operator)
+        logins.append(DemoLogin("operator", operator["email"], operator["password"]))
     return DemoResult(slug=DEMO_SLUG, created=created, logins=logins)
+
+
+async def _ensure_operator(engine: AsyncEngine, entry: dict) -> None:
+    """The demo's platform operator (apex host, /platform), created once."""
+    from tajiconnect.platform.models import PlatformOperator
+    from tajiconnect.platform.service import create_operator
+
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as session:
+            found = await session.scalar(select(PlatformOperator.id).where(PlatformOperator.email == entry["email"]))
+    if found is None:
+        await create_operator(engine, email=entry["email"], name=entry["name"], password=entry["password"])

@@ -80,6 +80,7 @@ class Settings:
     log_level: str
     db_pool_size: int
     tenant_cache_seconds: float
+    queue_name: str = "tajiconnect"
     public_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -137,6 +138,7 @@ def load_settings() -> Settings:
         log_level=os.environ.get("TAJI_LOG_LEVEL", "INFO").upper(),
         db_pool_size=_int("TAJI_DB_POOL_SIZE", 10),
         tenant_cache_seconds=float(os.environ.get("TAJI_TENANT_CACHE_SECONDS", "5")),
+        queue_name=os.environ.get("TAJI_QUEUE_NAME", "tajiconnect"),
     )
 
 

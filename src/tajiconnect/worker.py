@@ -49,7 +49,8 @@ def create_worker(settings: Settings, *, concurrency: int = 10, burst: bool = Fa
         startup=startup,
         shutdown=shutdown,
         burst=burst,
-        shutdown_grace_period_s=20,
+        dequeue_timeout=1.0 if burst else 0.0,
+        shutdown_grace_period_s=1 if burst else 10,  # idle polling loops never "finish": keep burst exits quick
     )
 
 

@@ -6,15 +6,13 @@ from saq import Queue
 
 from tajiconnect.settings import Settings
 
-QUEUE_NAME = "tajiconnect"
-
-
 def broker_url(settings: Settings) -> str:
     return settings.redis_url.get() if settings.redis_url else settings.libpq_url
 
 
-def create_queue(settings: Settings, name: str = QUEUE_NAME) -> Queue:
+def create_queue(settings: Settings, name: str | None = None) -> Queue:
     url = broker_url(settings)
+    name = name or settings.queue_name
     if url.startswith("redis"):
         return Queue.from_url(url, name=name)
     return Queue.from_url(url, name=name, min_size=1, max_size=4)

@@ -13,7 +13,7 @@ from tajiconnect.tenancy.branding import TENANTS_DIR, _FILE
 from tajiconnect.tenancy.context import current_tenant
 
 
-@get("/", opt={"host": "any"}, name="home")
+@get("/", opt={"host": "any"}, name="home", include_in_schema=False)
 async def home(request: Request) -> Template:
     """``/`` is the landing page on the apex host and the organization's home on a tenant host."""
     tenant = current_tenant()
@@ -24,7 +24,7 @@ async def home(request: Request) -> Template:
     return Template("home/index.html", context={"tenant": tenant})
 
 
-@get("/tenant-static/{name:str}", name="tenant_static", cache_control=None)
+@get("/tenant-static/{name:str}", name="tenant_static", include_in_schema=False)
 async def tenant_static(name: FromPath[str]) -> File:
     """A file from ``tenants/<slug>/static/`` for the tenant in scope (logo, images). No paths, no dotfiles."""
     tenant = current_tenant()

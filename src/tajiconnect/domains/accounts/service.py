@@ -35,9 +35,12 @@ def _now() -> datetime.datetime:
 
 def normalize_email(email: str) -> str:
     try:
-        info = validate_email((email or "").strip(), check_deliverability=False)
+        # No DNS lookups (offline installs); the reserved .test domain is allowed for demos and tests.
+        info = validate_email((email or "").strip(), check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise AccountError(_("Enter a valid email address."), "email") from exc
+    if "." not in info.domain:
+        raise AccountError(_("Enter a valid email address."), "email")
     return info.normalized.lower()
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -51,9 +53,22 @@ def database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str):
+def mail_sink():
+    """A real SMTP server; the app under test sends its mail here (SMTP_URL)."""
+    from tests.support import MailSink
+
+    sink = MailSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, mail_sink):
     from tajiconnect.settings import load_settings
 
+    os.environ["SMTP_URL"] = mail_sink.url
+    os.environ["TAJI_QUEUE_NAME"] = f"test-{secrets.token_hex(4)}"
     os.environ["DATABASE_URL"] = database_url
     os.environ["TAJI_BASE_DOMAIN"] = BASE_DOMAIN
     os.environ["TAJI_SECRET_KEY"] = "test-secret-" + secrets.token_hex(16)
@@ -125,14 +140,65 @@ def host_of(tenant: object | None) -> str:
     return f"{tenant.slug}.{BASE_DOMAIN}" if tenant is not None else BASE_DOMAIN  # type: ignore[attr-defined]
 
 
+@asynccontextmanager
+async def open_client(app: Litestar, target: object | str | None = None) -> AsyncIterator[AsyncTestClient]:
+    """An HTTPS test client of ``app`` on the host of ``target`` (a tenant, a host name, or None for the apex)."""
+    host = target if isinstance(target, str) else host_of(target)
+    async with AsyncTestClient(app=app, base_url=f"https://{host}") as client:
+        yield client
+
+
 @pytest.fixture
 def client_for(app: Litestar) -> Callable[..., object]:
     """``async with client_for(tenant_or_host) as client``: an HTTPS test client on that host."""
+    return lambda target=None: open_client(app, target)
 
-    @asynccontextmanager
-    async def open_client(target: object | str | None = None) -> AsyncIterator[AsyncTestClient]:
-        host = target if isinstance(target, str) else host_of(target)
-        async with AsyncTestClient(app=app, base_url=f"https://{host}") as client:
-            yield client
 
-    return open_client
+@pytest.fixture
+async def pool1_engine(settings, migrated) -> AsyncIterator[AsyncEngine]:
+    """An engine with exactly one pooled connection: every checkout reuses the same PostgreSQL session."""
+    from tajiconnect.db.session import create_engine
+
+    engine = create_engine(settings.sqlalchemy_url, pool_size=1, max_overflow=0)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def tenant_files() -> Iterator[Callable[[str, str, str], Path]]:
+    """``tenant_files(slug, "static/x.svg", text)`` writes under ``tenants/<slug>/``; removed at teardown."""
+    from tajiconnect.tenancy.branding import TENANTS_DIR
+
+    created: list[Path] = []
+
+    def write(slug: str, relative: str, content: str) -> Path:
+        root = TENANTS_DIR / slug
+        if not root.exists():
+            created.append(root)
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        return path
+
+    yield write
+    for root in created:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("REDIS_URL"):
+        return
+    skip = pytest.mark.skip(reason="needs REDIS_URL")
+    for item in items:
+        if "redis" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+async def run_jobs(settings, engine):
+    """``await run_jobs()`` processes every job queued so far (emails...) with a real SAQ worker."""
+    from tests.support import JobDrainer
+
+    drainer = JobDrainer(settings, engine)
+    yield drainer
+    await drainer.close()

@@ -1,0 +1,117 @@
+"""Test support that talks to real things: an SMTP sink (aiosmtpd) and a SAQ worker draining the test queue."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import socket
+import threading
+import time
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook)
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(msg)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+class MailSink:
+    """A real SMTP server on 127.0.0.1 collecting every message it receives."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.collector = _Collector()
+        self.controller = Controller(self.collector, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.collector.lock:
+            return [m for m in self.collector.messages if address.lower() in str(m["To"]).lower()]
+
+    def last_to(self, address: str, subject_contains: str = "", timeout: float = 10.0) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.to(address) if subject_contains in str(m["Subject"])]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no mail to {address} with {subject_contains!r} in the subject")
+            time.sleep(0.05)
+
+
+def text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""
+
+
+def html_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    return part.get_content() if part is not None else ""
+
+
+def link_in(msg: EmailMessage, path: str) -> str:
+    """The first absolute link in the text part whose path starts with ``path``."""
+    match = re.search(rf"https?://[^\s]+{re.escape(path)}[^\s]*", text_of(msg))
+    if match is None:
+        raise AssertionError(f"no {path} link in: {text_of(msg)!r}")
+    return match.group(0)
+
+
+class JobDrainer:
+    """Runs every job waiting on the test queue with a real SAQ worker, then returns (no background thread)."""
+
+    def __init__(self, settings: Any, engine: Any) -> None:
+        from tajiconnect.worker import create_worker
+
+        self.worker = create_worker(settings, concurrency=1, burst=True)
+        self.worker.dequeue_timeout = 0.2
+        self.worker.context.update(engine=engine, settings=settings, queue=self.worker.queue)
+        self.connected = False
+
+    async def __call__(self, max_jobs: int = 100) -> int:
+        if not self.connected:
+            await self.worker.queue.connect()
+            self.connected = True
+        done = 0
+        while done < max_jobs and await self.worker.process():
+            done += 1
+        return done
+
+    async def close(self) -> None:
+        if self.connected:
+            await self.worker.queue.disconnect()
+
+
+async def until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Refresh the translation template and every locale catalog after adding or changing user-facing strings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/pybabel extract -F babel.cfg -k lazy_gettext --no-location --project TajiConnect \
+  -o src/tajiconnect/locales/messages.pot . >/dev/null
+.venv/bin/pybabel update -i src/tajiconnect/locales/messages.pot -d src/tajiconnect/locales --no-fuzzy-matching >/dev/null
+echo "catalogs updated: translate src/tajiconnect/locales/<lang>/LC_MESSAGES/messages.po"

@@ -36,6 +36,7 @@ from tajiconnect.tenancy.resolver import TenantResolver
 from tajiconnect.web.errors import http_exception_handler, internal_error_handler
 from tajiconnect.web.health import health
 from tajiconnect.web.pages import home, tenant_static
+from tajiconnect.web.security import security_headers
 from tajiconnect.web.templating import template_config
 from tajiconnect.worker import load_tasks
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
         lifespan=[lifespan],
+        before_send=[security_headers],
         debug=settings.debug,
         logging_config=None,  # configure_logging() owns logging (structlog, tenant and request id on each line)
     )

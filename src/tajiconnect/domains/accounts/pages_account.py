@@ -158,14 +158,15 @@ class AccountPages(Controller):
             return render_form("account/password.html", form)
         await revoke_all_for_user(db_session, user.id)
         await db_session.commit()
-        # Every other device is signed out; this one keeps going on a fresh token.
-        store = request.app.state.session_store
-        auth = request.scope["auth"]
-        await store.delete_for_user(user.id, keep_token=auth.session_token)
+        # Every session of the account ends, this one included; this device continues on a brand-new token.
+        from tajiconnect.domains.accounts.pages_auth import start_full_session, with_session_cookie
+
+        await request.app.state.session_store.delete_for_user(user.id)
+        token = await start_full_session(request, user)
         await record(request.app.state.engine, actor_of(request), "user.password.changed", target_type="user",
                      target_id=user.id)
         await notify(request, user, "password_changed")
-        return see_other("/account/profile", notice="password_changed")
+        return with_session_cookie(request, see_other("/account/profile", notice="password_changed"), token)
 
     # --- two-step verification --------------------------------------------------------------------------------
 

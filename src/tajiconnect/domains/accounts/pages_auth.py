@@ -51,7 +51,7 @@ async def start_full_session(request: Request, user: User, *, replace_token: str
     return await store.create(user.id, "full", client_ip(request.scope), request.headers.get("user-agent"))
 
 
-def _with_cookie(request: Request, response: Redirect, token: str) -> Redirect:
+def with_session_cookie(request: Request, response: Redirect, token: str) -> Redirect:
     response.set_cookie(session_cookie(request.app.state.settings, token, max_age=int(ABSOLUTE_TTL.total_seconds())))
     return response
 
@@ -111,7 +111,7 @@ class AuthPages(Controller):
         token = await start_full_session(request, user, replace_token=replace_token)
         await record(request.app.state.engine, actor_of(request, user), "auth.sign_in.success",
                      subject_email=user.email, channel="web")
-        return _with_cookie(request, see_other(next_path), token)
+        return with_session_cookie(request, see_other(next_path), token)
 
     @get("/two-factor", name="auth.two_factor")
     async def two_factor_page(self, request: Request, next_: FromQuery[str | None] = None) -> Template | Redirect:

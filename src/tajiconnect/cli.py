@@ -21,10 +21,11 @@ T = TypeVar("T")
 
 
 def _settings() -> Any:
-    from tajiconnect.db.embedded import ensure_database_url
+    from tajiconnect.db.embedded import ensure_database_url, ensure_secret_key
     from tajiconnect.settings import get_settings, load_settings
 
     ensure_database_url()
+    ensure_secret_key()
     try:
         get_settings.cache_clear()
         return load_settings()
@@ -223,16 +224,19 @@ async def _invite_first_admin(engine: Any, tenant: Any, email: str) -> str:
 
 
 def _apex_url(port: int | None = None) -> str:
-    base = os.environ.get("TAJI_BASE_DOMAIN", "localhost")
-    port = port or int(os.environ.get("TAJI_PUBLIC_PORT", "8000"))
-    return f"http://{base}" + ("" if port in (80, 443) else f":{port}")
+    """The public address of the apex host: ``TAJI_PUBLIC_SCHEME`` (http) and ``TAJI_PUBLIC_PORT`` (8000)."""
+    from tajiconnect.settings import load_settings
+
+    base = load_settings().base_domain
+    scheme = os.environ.get("TAJI_PUBLIC_SCHEME", "http")
+    port = port or int(os.environ.get("TAJI_PUBLIC_PORT", "443" if scheme == "https" else "8000"))
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{base}" + ("" if port == default else f":{port}")
 
 
 def _tenant_url(slug: str, port: int | None = None) -> str:
-    base = os.environ.get("TAJI_BASE_DOMAIN", "localhost")
-    port = port or int(os.environ.get("TAJI_PUBLIC_PORT", "8000"))
-    suffix = "" if port in (80, 443) else f":{port}"
-    return f"http://{slug}.{base}{suffix}"
+    scheme, _, rest = _apex_url(port).partition("://")
+    return f"{scheme}://{slug}.{rest}"
 
 
 @tenants.command("list")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -61,6 +61,16 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
 class SettingsError(ValueError):
     """A setting in the environment is malformed."""
 
@@ -81,8 +91,6 @@ class Settings:
     db_pool_size: int
     tenant_cache_seconds: float
     queue_name: str = "tajiconnect"
-    public_port: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -137,7 +145,7 @@ def load_settings() -> Settings:
         log_json=_bool("TAJI_LOG_JSON", False),
         log_level=os.environ.get("TAJI_LOG_LEVEL", "INFO").upper(),
         db_pool_size=_int("TAJI_DB_POOL_SIZE", 10),
-        tenant_cache_seconds=float(os.environ.get("TAJI_TENANT_CACHE_SECONDS", "5")),
+        tenant_cache_seconds=_float("TAJI_TENANT_CACHE_SECONDS", 5.0),
         queue_name=os.environ.get("TAJI_QUEUE_NAME", "tajiconnect"),
     )
 

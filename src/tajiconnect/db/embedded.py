@@ -45,3 +45,29 @@ def ensure_database_url() -> str:
     url = start_embedded()
     os.environ["DATABASE_URL"] = url
     return url
+
+
+def ensure_secret_key() -> None:
+    """Without ``TAJI_SECRET_KEY``, use a key kept in ``$TAJI_DATA_DIR/secret_key`` (made once, mode 0600).
+
+    Every process of a local install (web workers, task worker, commands) then signs with the same key, and
+    sessions survive restarts. Production sets ``TAJI_SECRET_KEY`` (and ``TAJI_REQUIRE_SECRET_KEY=1``).
+    """
+    if os.environ.get("TAJI_SECRET_KEY"):
+        return
+    import secrets
+
+    path = data_dir() / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)  # atomic: the first process to get here wins, the others read its key
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    os.environ["TAJI_SECRET_KEY"] = path.read_text().strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -52,7 +53,8 @@ def render_error_page(request: Request, status: int, detail: str | None) -> Resp
     tenant = state.get("tenant")
     suspended = state.get("suspended_tenant")
     template_name = "errors/suspended.html" if suspended else "errors/error.html"
-    locale = (tenant.locale if tenant else None) or i18n.negotiate(request.headers.get("accept-language"))
+    shown = tenant or suspended
+    locale = (shown.locale if shown else None) or i18n.negotiate(request.headers.get("accept-language"))
     with tenant_context(tenant), i18n.locale_context(locale):
         engine = request.app.template_engine
         html = engine.get_template(template_name).render(
@@ -72,6 +74,13 @@ def _redirect(request: Request, path: str) -> Response[Any]:
     return Response(None, status_code=303, headers={"Location": path})
 
 
+def _phrase(status: int) -> str | None:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return None
+
+
 def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any]:
     from tajiconnect.domains.accounts.policies import TwoFactorEnrollmentRequired
 
@@ -85,7 +94,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any
             return _redirect(request, f"/auth/sign-in?next={quote(target, safe='/')}")
         if isinstance(exc, TwoFactorEnrollmentRequired):
             return _redirect(request, "/account/two-factor?notice=required")
-    detail = exc.detail if exc.detail and exc.detail != TITLES.get(status) else None
+    detail = exc.detail if exc.detail and exc.detail not in {TITLES.get(status), _phrase(status)} else None
     headers = getattr(exc, "headers", None) or {}
     if wants_json(request):
         extra = None

@@ -18,6 +18,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from tajiconnect import i18n
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts.models import OrganizationSettings, User
 from tajiconnect.domains.accounts.service import two_factor_required
@@ -96,6 +97,11 @@ class AuthenticationMiddleware(ASGIMiddleware):
             await self._authenticate(scope)
         elif scope.get("state", {}).get("host_kind") == "apex":
             await self._authenticate_operator(scope)
+        user = scope["user"]
+        if user is not None and user.locale != i18n.current_locale():
+            with i18n.locale_context(user.locale):  # a member's own language beats the organization's
+                await next_app(scope, receive, send)
+            return
         await next_app(scope, receive, send)
 
     async def _authenticate_operator(self, scope: Scope) -> None:

@@ -6,10 +6,10 @@ import datetime
 import uuid
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tajiconnect.db.base import PublicBase, PublicModel
+from tajiconnect.domains.accounts.models import SessionFields
 
 
 class PlatformOperator(PublicModel):
@@ -30,21 +30,12 @@ class PlatformOperator(PublicModel):
         return self.status == "active"
 
 
-class OperatorSession(PublicBase):
-    """Same shape as a tenant's ``user_sessions`` (the session stores serve both)."""
+class OperatorSession(SessionFields, PublicBase):
+    """An operator's browser session (the session stores serve both kinds)."""
 
     __tablename__ = "operator_sessions"
     __table_args__ = (CheckConstraint("stage IN ('mfa', 'full')", name="stage"),)
 
-    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(22), unique=True)
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("public.platform_operators.id", ondelete="CASCADE"), index=True
     )
-    stage: Mapped[str] = mapped_column(String(8))
-    created_at: Mapped[datetime.datetime] = mapped_column()
-    last_seen_at: Mapped[datetime.datetime] = mapped_column()
-    expires_at: Mapped[datetime.datetime] = mapped_column(index=True)
-    ip: Mapped[str | None] = mapped_column(String(64), default=None)
-    user_agent: Mapped[str | None] = mapped_column(String(300), default=None)
-    data: Mapped[dict] = mapped_column(JSONB, default=dict)

@@ -106,15 +106,11 @@ class RefreshToken(TenantModel):
     revoked_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
 
 
-class UserSession(TenantBase):
-    """A browser session (database store; the Redis store keeps the same fields under tenant-prefixed keys)."""
-
-    __tablename__ = "user_sessions"
-    __table_args__ = (CheckConstraint("stage IN ('mfa', 'full')", name="stage"),)
+class SessionFields:
+    """Columns of a browser session row, shared by members' and operators' sessions (``sessions.py``)."""
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     public_id: Mapped[str] = mapped_column(String(22), unique=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     stage: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime.datetime] = mapped_column()
     last_seen_at: Mapped[datetime.datetime] = mapped_column()
@@ -122,6 +118,15 @@ class UserSession(TenantBase):
     ip: Mapped[str | None] = mapped_column(String(64), default=None)
     user_agent: Mapped[str | None] = mapped_column(String(300), default=None)
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class UserSession(SessionFields, TenantBase):
+    """A member's browser session (database store; the Redis store keeps the same fields under tenant keys)."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (CheckConstraint("stage IN ('mfa', 'full')", name="stage"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
 
 class OrganizationSettings(TenantBase):

@@ -76,7 +76,9 @@ class AuthPages(Controller):
     async def sign_in_page(self, request: Request, next_: FromQuery[str | None] = None) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return see_other(safe_next(next_))
-        return Template("auth/sign_in.html", context={"form": {"next": safe_next(next_)}, "errors": {}})
+        # ``?notice=signed_out`` / ``password_reset``...: only known codes are shown (components/notice.html).
+        return Template("auth/sign_in.html", context={"form": {"next": safe_next(next_)}, "errors": {},
+                                                      "notice": request.query_params.get("notice")})
 
     @post("/sign-in", name="auth.sign_in.submit")
     async def sign_in(self, request: Request, db_session: DbSession) -> Template | Redirect:

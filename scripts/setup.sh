@@ -8,21 +8,27 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "error: Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)" >&2
   exit 1
 fi
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
+# uv (pinned) lives in its own small environment, so syncing .venv to the lock file never removes it.
+if [ ! -x .tools/bin/uv ]; then
+  "$PYTHON" -m venv .tools
+  .tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9" 2>/dev/null \
+    || .tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
 fi
-if [ ! -x .venv/bin/uv ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+UV=.tools/bin/uv
+if [ ! -x .venv/bin/python ]; then
+  "$UV" venv --quiet --python "$PYTHON" .venv
 fi
 # Re-sync only when the lock changed since the last successful sync.
 stamp=.venv/.requirements.lock.sha256
 want=$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  VIRTUAL_ENV=.venv .venv/bin/uv pip sync --quiet requirements.lock
-  VIRTUAL_ENV=.venv .venv/bin/uv pip install --quiet --no-deps -e .
+  # Bytecode is compiled at install: imports stay fast even where PYTHONDONTWRITEBYTECODE is set.
+  "$UV" pip sync --quiet --python .venv/bin/python --compile-bytecode requirements.lock
+  "$UV" pip install --quiet --python .venv/bin/python --no-deps -e .
   echo "$want" > "$stamp"
 fi
+.venv/bin/python -m compileall -q -j 0 src >/dev/null || true
 # Compile translation catalogs (English is the source language; others as they arrive).
 if compgen -G "src/tajiconnect/locales/*/LC_MESSAGES/messages.po" >/dev/null; then
-  .venv/bin/pybabel compile --use-fuzzy -q -d src/tajiconnect/locales -D messages 2>/dev/null || true
+  .venv/bin/pybabel compile --use-fuzzy -d src/tajiconnect/locales -D messages >/dev/null 2>&1 || true
 fi

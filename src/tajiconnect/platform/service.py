@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.db.session import session_scope
-from tajiconnect.domains.accounts.passwords import hash_password, verify_password
+from tajiconnect.domains.accounts.passwords import hash_password_async, verify_password_async
 from tajiconnect.domains.accounts.service import check_password, normalize_email
 from tajiconnect.domains.accounts.signin import MAX_FAILURES, WINDOW
 from tajiconnect.domains.audit.models import PlatformAuditEntry
@@ -28,7 +28,7 @@ async def create_operator(engine: AsyncEngine, *, email: str, name: str, passwor
     try:
         with tenant_context(None):
             async with session_scope(engine, schema=None) as session:
-                operator = PlatformOperator(email=email, name=name.strip() or email, password_hash=hash_password(password))
+                operator = PlatformOperator(email=email, name=name.strip() or email, password_hash=await hash_password_async(password))
                 session.add(operator)
                 await session.flush()
                 return operator
@@ -45,11 +45,12 @@ async def authenticate(
         session, ("platform.sign_in.failure",), within=WINDOW, email=email, ip=actor.ip, model=PlatformAuditEntry
     )
     if by_email >= MAX_FAILURES or by_ip >= MAX_FAILURES:
-        verify_password(None, password)
+        await verify_password_async(None, password)
         await record(engine, actor, "platform.sign_in.throttled", subject_email=email, model=PlatformAuditEntry)
         return "throttled", None
     operator = await session.scalar(select(PlatformOperator).where(PlatformOperator.email == email))
-    if not verify_password(operator.password_hash if operator else None, password) or not operator or not operator.is_active:
+    valid = await verify_password_async(operator.password_hash if operator else None, password)
+    if not valid or operator is None or not operator.is_active:
         await record(engine, actor, "platform.sign_in.failure", subject_email=email, model=PlatformAuditEntry)
         return "invalid", None
     operator.last_sign_in_at = datetime.datetime.now(datetime.UTC)

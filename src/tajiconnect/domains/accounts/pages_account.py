@@ -17,7 +17,7 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts import totp
 from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie
 from tajiconnect.domains.accounts.models import RecoveryCode, User, UserAvatar
-from tajiconnect.domains.accounts.passwords import verify_password
+from tajiconnect.domains.accounts.passwords import verify_password_async
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.accounts.service import AccountError, get_user, set_password
 from tajiconnect.domains.accounts.tokens import issue_link, revoke_all_for_user
@@ -143,7 +143,7 @@ class AccountPages(Controller):
     async def change_password(self, request: Request, db_session: DbSession) -> Template | Redirect:
         user = await _me(request, db_session)
         form = await Form.read(request)
-        if not verify_password(user.password_hash, form.get("current_password")):
+        if not await verify_password_async(user.password_hash, form.get("current_password")):
             form.error("current_password", _("Your current password is not right."))
         elif form.get("password") != form.get("password_confirm"):
             form.error("password_confirm", _("The two passwords are not the same."))
@@ -224,7 +224,7 @@ class AccountPages(Controller):
     async def regenerate_codes(self, request: Request, db_session: DbSession) -> Template | Redirect:
         user = await _me(request, db_session)
         form = await Form.read(request)
-        if not user.totp_enabled or not verify_password(user.password_hash, form.get("password")):
+        if not user.totp_enabled or not await verify_password_async(user.password_hash, form.get("password")):
             return see_other("/account/two-factor", notice="password_wrong")
         codes = await self._new_recovery_codes(db_session, user)
         await record(request.app.state.engine, actor_of(request), "user.two_factor.codes_regenerated",
@@ -239,7 +239,7 @@ class AccountPages(Controller):
         user = await _me(request, db_session)
         form = await Form.read(request)
         check = totp.check_code(user.totp_secret or "", form.get("code"), last_step=user.totp_last_step)
-        if not verify_password(user.password_hash, form.get("password")) or not check.ok:
+        if not await verify_password_async(user.password_hash, form.get("password")) or not check.ok:
             return see_other("/account/two-factor", notice="disable_failed")
         if two_factor_required(user, await organization_settings(db_session)):
             return see_other("/account/two-factor", notice="required_by_org")

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.accounts.models import ROLES, OrganizationSettings, User
-from tajiconnect.domains.accounts.passwords import hash_password, password_problem
+from tajiconnect.domains.accounts.passwords import hash_password, hash_password_async, password_problem
 from tajiconnect.i18n import _
 
 PAGE_SIZE = 25
@@ -181,7 +181,7 @@ async def delete_user(session: AsyncSession, actor: User, user: User) -> None:
 
 async def set_password(session: AsyncSession, user: User, password: str) -> None:
     check_password(password, email=user.email, name=user.name)
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password_async(password)
     user.password_changed_at = _now()
     if user.status == "invited":
         user.status = "active"

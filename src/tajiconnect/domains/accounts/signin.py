@@ -14,7 +14,7 @@ from enum import Enum
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.domains.accounts.models import User
-from tajiconnect.domains.accounts.passwords import hash_password, needs_rehash, verify_password
+from tajiconnect.domains.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from tajiconnect.domains.accounts.service import get_by_email, organization_settings, two_factor_required
 from tajiconnect.domains.accounts.totp import check_code, recovery_hash
 from tajiconnect.domains.audit.service import Actor, count_recent, record
@@ -51,17 +51,17 @@ async def check_credentials(
 ) -> SignInResult:
     email = (email or "").strip().lower()[:320]
     if await is_throttled(session, email, actor.ip):
-        verify_password(None, password)  # same cost as a real check
+        await verify_password_async(None, password)  # same cost as a real check
         await record(engine, actor, "auth.sign_in.throttled", subject_email=email, channel=channel)
         return SignInResult(Outcome.THROTTLED)
     user = await get_by_email(session, email) if email else None
-    valid = verify_password(user.password_hash if user else None, password)
+    valid = await verify_password_async(user.password_hash if user else None, password)
     if not valid or user is None or not user.is_active:
         reason = "no_account" if user is None else ("inactive" if valid else "bad_password")
         await record(engine, actor, "auth.sign_in.failure", subject_email=email, channel=channel, reason=reason)
         return SignInResult(Outcome.INVALID)
     if needs_rehash(user.password_hash or ""):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_async(password)
     must_enroll = not user.totp_enabled and two_factor_required(user, await organization_settings(session))
     if user.totp_enabled:
         return SignInResult(Outcome.NEEDS_SECOND_FACTOR, user)

@@ -100,6 +100,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any
         extra = None
         if isinstance(exc, ValidationException) and exc.extra:
             extra = {"errors": exc.extra}
+        elif isinstance(exc.extra, dict):  # e.g. {"field": "email"}: members of the problem body
+            extra = {k: v for k, v in exc.extra.items() if k not in ("type", "title", "status", "detail")}
         response: Response[Any] = problem(status, detail, extra)
     else:
         response = render_error_page(request, status, detail if status < 500 else None)

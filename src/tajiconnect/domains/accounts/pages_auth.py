@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,9 @@ from tajiconnect.i18n import _
 from tajiconnect.mail.tasks import send_email
 from tajiconnect.tasks.base import enqueue
 from tajiconnect.web.forms import Form, link, render_form, safe_next, see_other
+
+#: ``?next=`` (the parameter is named ``next_`` in Python; without the alias Litestar would read ``?next_=``)
+NextParam = Annotated[str | None, QueryParameter(name="next")]
 
 LINK_ERRORS = {
     "unknown": "This link is not valid. Ask for a new one.",
@@ -73,7 +76,7 @@ class AuthPages(Controller):
     include_in_schema = False
 
     @get("/sign-in", name="auth.sign_in")
-    async def sign_in_page(self, request: Request, next_: FromQuery[str | None] = None) -> Template | Redirect:
+    async def sign_in_page(self, request: Request, next_: NextParam = None) -> Template | Redirect:
         if request.scope.get("user") is not None:
             return see_other(safe_next(next_))
         # ``?notice=signed_out`` / ``password_reset``...: only known codes are shown (components/notice.html).
@@ -116,7 +119,7 @@ class AuthPages(Controller):
         return with_session_cookie(request, see_other(next_path), token)
 
     @get("/two-factor", name="auth.two_factor")
-    async def two_factor_page(self, request: Request, next_: FromQuery[str | None] = None) -> Template | Redirect:
+    async def two_factor_page(self, request: Request, next_: NextParam = None) -> Template | Redirect:
         auth = request.scope.get("auth")
         if auth is None or auth.pending is None:
             return see_other("/auth/sign-in")

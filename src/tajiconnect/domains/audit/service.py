@@ -106,7 +106,10 @@ async def list_entries(
 ) -> tuple[list[AuditEntry], int]:
     total = await session.scalar(filtered(select(func.count()).select_from(AuditEntry), f))
     rows = await session.scalars(
-        filtered(select(AuditEntry), f).order_by(AuditEntry.occurred_at.desc()).limit(limit).offset(offset)
+        filtered(select(AuditEntry), f)
+        .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())  # a total order: stable pages
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows.all()), int(total or 0)
 

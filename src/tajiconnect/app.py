@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import autocommit_handler_maker
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
@@ -80,7 +79,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     db_config = SQLAlchemyAsyncConfig(
         engine_instance=engine,
-        before_send_handler=autocommit_handler_maker(commit_on_redirect=True),
+        # By name, not autocommit_handler_maker(): a second app in one process gets a suffixed session scope key,
+        # and a handler made here with the default key would never commit or close that app's sessions.
+        before_send_handler="autocommit_include_redirects",
         create_all=False,
         session_dependency_key="db_session",
         session_config=AsyncSessionConfig(expire_on_commit=False),

@@ -11,6 +11,7 @@ from litestar.response import File, Template
 
 from tajiconnect.tenancy.branding import TENANTS_DIR, _FILE
 from tajiconnect.tenancy.context import current_tenant
+from tajiconnect.tenancy.middleware import TenantSuspendedError
 
 
 @get("/", opt={"host": "any"}, name="home", include_in_schema=False)
@@ -18,7 +19,14 @@ async def home(request: Request) -> Template:
     """``/`` is the landing page on the apex host and the organization's home on a tenant host."""
     tenant = current_tenant()
     if tenant is None:
-        if request.scope["state"].get("host_kind") != "apex":
+        state = request.scope["state"]
+        if state.get("host_kind") == "tenant":
+            # ``/`` answers on every host, so the middleware does not enter a suspended tenant: say so clearly.
+            match = await request.app.state.tenant_resolver.resolve(request.headers.get("host", ""))
+            if match.tenant is not None and not match.tenant.is_active:
+                state["suspended_tenant"] = match.tenant
+                raise TenantSuspendedError(detail="This organization is suspended.")
+        if state.get("host_kind") != "apex":
             raise NotFoundException()
         return Template("public/landing.html")
     return Template("home/index.html", context={"tenant": tenant})

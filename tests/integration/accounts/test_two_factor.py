@@ -3,6 +3,8 @@ organizations that require it for some roles."""
 
 from __future__ import annotations
 
+from tests.support import text_of
+
 import re
 
 from tests.integration.accounts.conftest import (
@@ -108,7 +110,7 @@ async def test_the_two_factor_step_needs_a_pending_sign_in(browser, org):
 
 
 async def test_a_code_is_never_accepted_twice_and_recovery_codes_work_once(
-    browser, fresh_org, make_user, engine, mail_sink
+    browser, fresh_org, make_user, engine, mail_sink, run_jobs
 ):
     member = await make_user(fresh_org.tenant, ["student"], with_2fa=True)
     async with browser(fresh_org.tenant) as client:
@@ -130,8 +132,11 @@ async def test_a_code_is_never_accepted_twice_and_recovery_codes_work_once(
         again = await sign_in_2fa(client, member, recovery)
         assert again.status_code == 422
         assert session_of(client) is not None and await signed_in_as(client) is None
+        await run_jobs()
     [used] = await audit_entries(engine, fresh_org.tenant, "auth.recovery_code.used")
     assert used.subject_email == member.email
+    notice = mail_sink.last_to(member.email, "Security notice")
+    assert "A recovery code was used to sign in" in text_of(notice)
 
 
 async def test_turning_off_needs_the_password_and_a_fresh_code(browser, fresh_org, make_user, engine):

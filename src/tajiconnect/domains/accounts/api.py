@@ -13,7 +13,6 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession, session_scope
 from tajiconnect.domains.accounts import service
@@ -88,7 +87,8 @@ class AuthApi(Controller):
         if result.outcome is Outcome.NEEDS_SECOND_FACTOR:
             if not data.totp_code:
                 return oauth_error(401, "totp_required", "this account needs a totp_code")
-            outcome = await check_second_factor(engine, db_session, user, data.totp_code, actor, channel="api")
+            outcome = await check_second_factor(engine, db_session, user, data.totp_code, actor, channel="api",
+                                                queue=request.app.state.queue)
             if outcome is Outcome.THROTTLED:
                 return oauth_error(429, "slow_down", "too many failed attempts; try again in 15 minutes")
             if outcome is not Outcome.OK:

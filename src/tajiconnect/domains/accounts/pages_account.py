@@ -11,7 +11,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts import totp
@@ -23,8 +22,7 @@ from tajiconnect.domains.accounts.service import AccountError, get_user, set_pas
 from tajiconnect.domains.accounts.tokens import issue_link, revoke_all_for_user
 from tajiconnect.domains.audit.service import record
 from tajiconnect.i18n import SUPPORTED_LOCALES, _
-from tajiconnect.mail.tasks import send_email
-from tajiconnect.tasks.base import enqueue
+from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.tenancy.context import require_tenant
 from tajiconnect.web.forms import Form, render_form, see_other
 
@@ -53,8 +51,7 @@ async def _me(request: Request, db_session: DbSession) -> User:
 
 
 async def notify(request: Request, user: User, event: str) -> None:
-    await enqueue(request.app.state.queue, send_email, to=user.email, template="security_notice",
-                  locale=user.locale, context={"user_name": user.name, "event": event})
+    await security_notice(request.app.state.queue, user, event)
 
 
 class AccountPages(Controller):

@@ -9,11 +9,11 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, client_ip, session_cookie
 from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.domains.accounts.service import AccountError, get_by_email, get_user, set_password
 from tajiconnect.domains.accounts.sessions import ABSOLUTE_TTL, SessionStore
 from tajiconnect.domains.accounts.signin import (
@@ -135,7 +135,8 @@ class AuthPages(Controller):
         if user is None or not user.is_active:
             return see_other("/auth/sign-in")
         outcome = await check_second_factor(
-            request.app.state.engine, db_session, user, form.get("code"), actor_of(request), channel="web"
+            request.app.state.engine, db_session, user, form.get("code"), actor_of(request), channel="web",
+            queue=request.app.state.queue,
         )
         if outcome is Outcome.THROTTLED:
             form.error("code", _("Too many attempts. Wait 15 minutes and try again."))
@@ -251,8 +252,7 @@ class AuthPages(Controller):
         await request.app.state.session_store.delete_for_user(user.id)
         await record(request.app.state.engine, actor_of(request, user), "auth.password_reset.completed", subject_email=user.email,
                      target_type="user", target_id=user.id)
-        await enqueue(request.app.state.queue, send_email, to=user.email, template="security_notice",
-                      locale=user.locale, context={"user_name": user.name, "event": "password_reset"})
+        await security_notice(request.app.state.queue, user, "password_reset")
         response = see_other("/auth/sign-in", notice="password_reset")
         clear_session_cookie(request.app.state.settings, response)
         return response

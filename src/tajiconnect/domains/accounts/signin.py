@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.domains.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from tajiconnect.domains.accounts.service import get_by_email, organization_settings, two_factor_required
 from tajiconnect.domains.accounts.totp import check_code, recovery_hash
@@ -69,9 +71,9 @@ async def check_credentials(
 
 
 async def check_second_factor(
-    engine: AsyncEngine, session: AsyncSession, user: User, code: str, actor: Actor, *, channel: str
+    engine: AsyncEngine, session: AsyncSession, user: User, code: str, actor: Actor, *, channel: str, queue: Any
 ) -> Outcome:
-    """A TOTP code (never accepted twice) or an unused recovery code (spent on use)."""
+    """A TOTP code (never accepted twice) or an unused recovery code (spent on use, and the owner told)."""
     from sqlalchemy import select, update
 
     from tajiconnect.domains.accounts.models import RecoveryCode
@@ -103,6 +105,7 @@ async def check_second_factor(
             if spent.rowcount == 1:
                 await record(engine, actor, "auth.recovery_code.used", subject_email=user.email,
                              target_type="user", target_id=user.id)
+                await security_notice(queue, user, "recovery_code_used")
                 return Outcome.OK
     await record(engine, actor, "auth.two_factor.failure", subject_email=user.email, channel=channel)
     return Outcome.INVALID

@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from tajiconnect import __version__
 from tajiconnect.db.base import load_models
+from tajiconnect.db.session import create_engine
 from tajiconnect.domains.accounts.api import AuthApi, MeApi, UsersApi
 from tajiconnect.domains.accounts.auth import AuthenticationMiddleware
 from tajiconnect.domains.accounts.pages_account import AccountPages, avatar
@@ -24,7 +25,6 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
-from tajiconnect.db.session import create_engine
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages

@@ -378,7 +378,7 @@ def run(host: str, port: int, workers: int, with_worker: bool) -> None:
     os.environ.setdefault("TAJI_PUBLIC_PORT", str(port))
     worker_proc = None
     if with_worker:
-        worker_proc = subprocess.Popen([sys.executable, "-m", "tajiconnect.cli", "worker"])  # noqa: S603
+        worker_proc = subprocess.Popen([sys.executable, "-m", "tajiconnect.cli", "worker"])
     try:
         Server(
             "tajiconnect.app:create_app",

@@ -10,7 +10,6 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import client_ip, session_cookie
@@ -81,4 +80,7 @@ class PlatformPages(Controller):
         tenants = await db_session.scalars(
             select(Tenant).order_by(Tenant.slug).limit(per_page).offset((max(page, 1) - 1) * per_page)
         )
-        return Template("platform/home.html", context={"tenants": list(tenants), "paging": page_info(int(total or 0), page, per_page)})
+        return Template(
+            "platform/home.html",
+            context={"tenants": list(tenants), "paging": page_info(int(total or 0), page, per_page)},
+        )

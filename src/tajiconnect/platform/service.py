@@ -28,7 +28,9 @@ async def create_operator(engine: AsyncEngine, *, email: str, name: str, passwor
     try:
         with tenant_context(None):
             async with session_scope(engine, schema=None) as session:
-                operator = PlatformOperator(email=email, name=name.strip() or email, password_hash=await hash_password_async(password))
+                operator = PlatformOperator(
+                    email=email, name=name.strip() or email, password_hash=await hash_password_async(password)
+                )
                 session.add(operator)
                 await session.flush()
                 return operator
@@ -54,6 +56,11 @@ async def authenticate(
         await record(engine, actor, "platform.sign_in.failure", subject_email=email, model=PlatformAuditEntry)
         return "invalid", None
     operator.last_sign_in_at = datetime.datetime.now(datetime.UTC)
-    await record(engine, Actor(id=operator.id, email=operator.email, ip=actor.ip, user_agent=actor.user_agent),
-                 "platform.sign_in.success", subject_email=email, model=PlatformAuditEntry)
+    await record(
+        engine,
+        Actor(id=operator.id, email=operator.email, ip=actor.ip, user_agent=actor.user_agent),
+        "platform.sign_in.success",
+        subject_email=email,
+        model=PlatformAuditEntry,
+    )
     return "ok", operator

@@ -6,6 +6,7 @@ from saq import Queue
 
 from tajiconnect.settings import Settings
 
+
 def broker_url(settings: Settings) -> str:
     return settings.redis_url.get() if settings.redis_url else settings.libpq_url
 

@@ -12,9 +12,9 @@ import secrets
 
 import structlog
 from litestar.datastructures import Headers
+from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
-from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tajiconnect import i18n
@@ -60,7 +60,9 @@ class TenancyMiddleware(ASGIMiddleware):
                         state["suspended_tenant"] = tenant
                         raise TenantSuspendedError(detail="This organization is suspended.")
             elif tenant is not None and not tenant.is_active:
-                tenant = None  # health and other host-agnostic routes never enter a suspended tenant
+                # Host-agnostic routes (health, "/") never enter a suspended tenant; "/" tells the visitor why.
+                state["suspended_tenant"] = tenant
+                tenant = None
             state["tenant"] = tenant
             with tenant_context(tenant):
                 await next_app(scope, receive, send)

@@ -7,28 +7,27 @@ import mimetypes
 from litestar import Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import File, Template
+from litestar.response import File, Redirect, Template
 
-from tajiconnect.tenancy.branding import TENANTS_DIR, _FILE
+from tajiconnect.tenancy.branding import _FILE, TENANTS_DIR
 from tajiconnect.tenancy.context import current_tenant
 from tajiconnect.tenancy.middleware import TenantSuspendedError
 
 
 @get("/", opt={"host": "any"}, name="home", include_in_schema=False)
-async def home(request: Request) -> Template:
+async def home(request: Request) -> Template | Redirect:
     """``/`` is the landing page on the apex host and the organization's home on a tenant host."""
     tenant = current_tenant()
     if tenant is None:
         state = request.scope["state"]
-        if state.get("host_kind") == "tenant":
-            # ``/`` answers on every host, so the middleware does not enter a suspended tenant: say so clearly.
-            match = await request.app.state.tenant_resolver.resolve(request.headers.get("host", ""))
-            if match.tenant is not None and not match.tenant.is_active:
-                state["suspended_tenant"] = match.tenant
-                raise TenantSuspendedError(detail="This organization is suspended.")
+        if state.get("suspended_tenant") is not None:
+            raise TenantSuspendedError(detail="This organization is suspended.")
         if state.get("host_kind") != "apex":
             raise NotFoundException()
         return Template("public/landing.html")
+    auth = request.scope.get("auth")
+    if auth is not None and auth.must_enroll_2fa:
+        return Redirect("/account/two-factor?notice=required", status_code=303)
     return Template("home/index.html", context={"tenant": tenant})
 
 

@@ -3,8 +3,6 @@ organizations that require it for some roles."""
 
 from __future__ import annotations
 
-from tests.support import text_of
-
 import re
 
 from tests.integration.accounts.conftest import (
@@ -24,6 +22,7 @@ from tests.integration.accounts.conftest import (
     tokens_for,
     with_cookie,
 )
+from tests.support import text_of
 
 INVALID_CODE = "That code is not valid"
 
@@ -189,7 +188,7 @@ async def test_an_organization_can_require_two_factor_for_a_role(signed_in, brow
         saved = await post_form(admin, "/admin/security", {"require_2fa_roles": ["teacher", "org_admin"]})
         assert saved.headers["location"] == "/admin/security?notice=saved"
         # The admin is now required too, at once, on every guarded page until enrolled.
-        for path in ("/admin/users", "/admin/audit", "/admin/security"):
+        for path in ("/", "/admin/users", "/admin/audit", "/admin/security"):
             response = await admin.get(path)
             assert response.status_code == 303, path
             assert response.headers["location"] == "/account/two-factor?notice=required"

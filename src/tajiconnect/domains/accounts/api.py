@@ -74,8 +74,15 @@ class AuthApi(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/token", name="api.auth.token", summary="Exchange credentials for an access and a refresh token", status_code=200)
-    async def token(self, request: Request, data: JSONBody[TokenRequest], db_session: DbSession) -> Response[dict[str, Any]]:
+    @post(
+        "/token",
+        name="api.auth.token",
+        summary="Exchange credentials for an access and a refresh token",
+        status_code=200,
+    )
+    async def token(
+        self, request: Request, data: JSONBody[TokenRequest], db_session: DbSession
+    ) -> Response[dict[str, Any]]:
         engine = request.app.state.engine
         actor = actor_of(request)
         result = await check_credentials(engine, db_session, data.email, data.password, actor, channel="api")
@@ -87,16 +94,20 @@ class AuthApi(Controller):
         if result.outcome is Outcome.NEEDS_SECOND_FACTOR:
             if not data.totp_code:
                 return oauth_error(401, "totp_required", "this account needs a totp_code")
-            outcome = await check_second_factor(engine, db_session, user, data.totp_code, actor, channel="api",
-                                                queue=request.app.state.queue)
+            outcome = await check_second_factor(
+                engine, db_session, user, data.totp_code, actor, channel="api", queue=request.app.state.queue
+            )
             if outcome is Outcome.THROTTLED:
                 return oauth_error(429, "slow_down", "too many failed attempts; try again in 15 minutes")
             if outcome is not Outcome.OK:
                 await db_session.commit()
                 return oauth_error(401, "invalid_grant", "invalid totp_code")
         elif result.must_enroll_2fa:
-            return oauth_error(403, "two_factor_enrollment_required",
-                               "your organization requires two-step verification: set it up in the web app first")
+            return oauth_error(
+                403,
+                "two_factor_enrollment_required",
+                "your organization requires two-step verification: set it up in the web app first",
+            )
         pair = await issue_pair(db_session, request.app.state.settings.secret_key.get(), require_tenant(), user)
         await record(engine, actor_of(request, user), "auth.sign_in.success", subject_email=user.email, channel="api")
         return Response(pair.as_oauth(), headers={"Cache-Control": "no-store"})
@@ -108,8 +119,9 @@ class AuthApi(Controller):
         # Own transaction: a detected reuse must revoke the family even though the answer is an error.
         async with session_scope(engine) as session:
             try:
-                pair, user = await rotate(session, request.app.state.settings.secret_key.get(), require_tenant(),
-                                          data.refresh_token)
+                pair, _user = await rotate(
+                    session, request.app.state.settings.secret_key.get(), require_tenant(), data.refresh_token
+                )
             except RefreshError as exc:
                 failure = exc
         if failure is not None:
@@ -118,9 +130,15 @@ class AuthApi(Controller):
             return oauth_error(401, "invalid_grant", f"refresh token {failure.reason}")
         return Response(pair.as_oauth(), headers={"Cache-Control": "no-store"})
 
-    @post("/logout", name="api.auth.logout", summary="Revoke a refresh token family (and its access tokens)",
-          status_code=HTTP_204_NO_CONTENT)
-    async def logout(self, request: Request, db_session: DbSession, data: JSONBody[RefreshRequest | None] = None) -> None:
+    @post(
+        "/logout",
+        name="api.auth.logout",
+        summary="Revoke a refresh token family (and its access tokens)",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def logout(
+        self, request: Request, db_session: DbSession, data: JSONBody[RefreshRequest | None] = None
+    ) -> None:
         auth = request.scope.get("auth")
         family = auth.family if auth is not None and auth.kind == "token" else None
         if data is not None and data.refresh_token:
@@ -182,8 +200,12 @@ class UsersApi(Controller):
         )
         return {"items": [user_json(u) for u in users], "total": total, "page": page, "per_page": per_page}
 
-    @post("/", name="api.users.invite", summary="Invite a member (sends the invitation email)",
-          status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        name="api.users.invite",
+        summary="Invite a member (sends the invitation email)",
+        status_code=HTTP_201_CREATED,
+    )
     async def invite(self, request: Request, data: JSONBody[InviteRequest], db_session: DbSession) -> dict[str, Any]:
         try:
             user = await service.invite_user(db_session, email=data.email, name=data.name, roles=data.roles)
@@ -199,7 +221,9 @@ class UsersApi(Controller):
         return user_json(await _target(db_session, user_id))
 
     @patch("/{user_id:str}", name="api.users.update", summary="Change a member's name or roles")
-    async def update(self, request: Request, db_session: DbSession, user_id: FromPath[str], data: JSONBody[UserPatch]) -> dict[str, Any]:
+    async def update(
+        self, request: Request, db_session: DbSession, user_id: FromPath[str], data: JSONBody[UserPatch]
+    ) -> dict[str, Any]:
         user = await _target(db_session, user_id)
         actor = await _actor(request, db_session)
         try:
@@ -210,14 +234,26 @@ class UsersApi(Controller):
             if data.roles is not None:
                 before = list(user.roles)
                 roles = await service.set_roles(db_session, actor, user, data.roles)
-                await record(request.app.state.engine, actor_of(request), "user.roles.changed",
-                             subject_email=user.email, target_type="user", target_id=user.id, before=before, after=roles)
+                await record(
+                    request.app.state.engine,
+                    actor_of(request),
+                    "user.roles.changed",
+                    subject_email=user.email,
+                    target_type="user",
+                    target_id=user.id,
+                    before=before,
+                    after=roles,
+                )
         except AccountError as exc:
             raise HTTPException(status_code=409 if exc.field is None else 400, detail=str(exc)) from exc
         return user_json(user)
 
-    @post("/{user_id:str}/deactivate", name="api.users.deactivate", summary="Deactivate a member (ends all access)",
-          status_code=200)
+    @post(
+        "/{user_id:str}/deactivate",
+        name="api.users.deactivate",
+        summary="Deactivate a member (ends all access)",
+        status_code=200,
+    )
     async def deactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> dict[str, Any]:
         user = await _target(db_session, user_id)
         try:
@@ -225,20 +261,36 @@ class UsersApi(Controller):
         except AccountError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from exc
         await end_all_access(request, db_session, user)
-        await record(request.app.state.engine, actor_of(request), "user.deactivated", subject_email=user.email,
-                     target_type="user", target_id=user.id)
+        await record(
+            request.app.state.engine,
+            actor_of(request),
+            "user.deactivated",
+            subject_email=user.email,
+            target_type="user",
+            target_id=user.id,
+        )
         return user_json(user)
 
     @post("/{user_id:str}/reactivate", name="api.users.reactivate", summary="Reactivate a member", status_code=200)
     async def reactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> dict[str, Any]:
         user = await _target(db_session, user_id)
         await service.reactivate(db_session, user)
-        await record(request.app.state.engine, actor_of(request), "user.reactivated", subject_email=user.email,
-                     target_type="user", target_id=user.id)
+        await record(
+            request.app.state.engine,
+            actor_of(request),
+            "user.reactivated",
+            subject_email=user.email,
+            target_type="user",
+            target_id=user.id,
+        )
         return user_json(user)
 
-    @delete("/{user_id:str}", name="api.users.delete", summary="Delete a member and their sessions, tokens and links",
-            status_code=HTTP_204_NO_CONTENT)
+    @delete(
+        "/{user_id:str}",
+        name="api.users.delete",
+        summary="Delete a member and their sessions, tokens and links",
+        status_code=HTTP_204_NO_CONTENT,
+    )
     async def delete_user(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> None:
         user = await _target(db_session, user_id)
         email, target_id = user.email, user.id
@@ -248,5 +300,11 @@ class UsersApi(Controller):
             raise HTTPException(status_code=409, detail=str(exc)) from exc
         await db_session.commit()
         await request.app.state.session_store.delete_for_user(target_id)
-        await record(request.app.state.engine, actor_of(request), "user.deleted", subject_email=email,
-                     target_type="user", target_id=target_id)
+        await record(
+            request.app.state.engine,
+            actor_of(request),
+            "user.deleted",
+            subject_email=email,
+            target_type="user",
+            target_id=target_id,
+        )

@@ -16,13 +16,13 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts import totp
 from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie
 from tajiconnect.domains.accounts.models import RecoveryCode, User, UserAvatar
+from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.domains.accounts.passwords import verify_password_async
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.accounts.service import AccountError, get_user, set_password
 from tajiconnect.domains.accounts.tokens import issue_link, revoke_all_for_user
 from tajiconnect.domains.audit.service import record
 from tajiconnect.i18n import SUPPORTED_LOCALES, _
-from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.tenancy.context import require_tenant
 from tajiconnect.web.forms import Form, render_form, see_other
 

@@ -12,10 +12,10 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from tajiconnect.db.session import DbSession
+from tajiconnect.domains.accounts import service
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import ROLES, User
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
-from tajiconnect.domains.accounts import service
 from tajiconnect.domains.accounts.service import AccountError, UserQuery
 from tajiconnect.domains.accounts.signin import email_send_allowed
 from tajiconnect.domains.accounts.tokens import issue_link, revoke_all_for_user
@@ -47,8 +47,15 @@ async def send_invitation(request: Request, db_session: DbSession, user: User) -
         return False
     token = await issue_link(db_session, user, "invite")
     await db_session.commit()
-    await record(request.app.state.engine, actor, "user.invited", subject_email=user.email, target_type="user",
-                 target_id=user.id, roles=user.roles)
+    await record(
+        request.app.state.engine,
+        actor,
+        "user.invited",
+        subject_email=user.email,
+        target_type="user",
+        target_id=user.id,
+        roles=user.roles,
+    )
     await send_link_email(request, user, "invite", token, "/auth/invitation", inviter=actor.email or "")
     return True
 
@@ -84,12 +91,18 @@ class AdminUserPages(Controller):
             "notice": notice,
         }
         # An HTMX filter or page change swaps only the results.
-        template = "admin/users/_results.html" if request.htmx and request.htmx.target == "users-results" else "admin/users/index.html"
+        template = (
+            "admin/users/_results.html"
+            if request.htmx and request.htmx.target == "users-results"
+            else "admin/users/index.html"
+        )
         return Template(template, context=context)
 
     @get("/invite", name="admin.users.invite")
     async def invite_page(self) -> Template:
-        return Template("admin/users/invite.html", context={"form": {"roles": ["student"]}, "errors": {}, "roles": ROLES})
+        return Template(
+            "admin/users/invite.html", context={"form": {"roles": ["student"]}, "errors": {}, "roles": ROLES}
+        )
 
     @post("/invite", name="admin.users.invite.submit")
     async def invite(self, request: Request, db_session: DbSession) -> Template | Redirect:
@@ -107,13 +120,20 @@ class AdminUserPages(Controller):
         return see_other(f"/admin/users/{user.id}", notice="invited")
 
     @get("/{user_id:str}", name="admin.users.detail")
-    async def detail(self, db_session: DbSession, user_id: FromPath[str], notice: FromQuery[str | None] = None) -> Template:
+    async def detail(
+        self, db_session: DbSession, user_id: FromPath[str], notice: FromQuery[str | None] = None
+    ) -> Template:
         user = await _target(db_session, user_id)
-        return Template("admin/users/detail.html", context={"user": user, "roles": ROLES, "notice": notice, "errors": {}})
+        return Template(
+            "admin/users/detail.html", context={"user": user, "roles": ROLES, "notice": notice, "errors": {}}
+        )
 
     async def _refuse(self, user: User, message: str) -> Template:
-        return Template("admin/users/detail.html", context={"user": user, "roles": ROLES, "errors": {"form": message}},
-                        status_code=409)
+        return Template(
+            "admin/users/detail.html",
+            context={"user": user, "roles": ROLES, "errors": {"form": message}},
+            status_code=409,
+        )
 
     @post("/{user_id:str}/roles", name="admin.users.roles")
     async def set_roles(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
@@ -125,8 +145,16 @@ class AdminUserPages(Controller):
             roles = await service.set_roles(db_session, actor, user, form.getlist("roles"))
         except AccountError as exc:
             return await self._refuse(user, str(exc))
-        await record(request.app.state.engine, actor_of(request), "user.roles.changed", subject_email=user.email,
-                     target_type="user", target_id=user.id, before=before, after=roles)
+        await record(
+            request.app.state.engine,
+            actor_of(request),
+            "user.roles.changed",
+            subject_email=user.email,
+            target_type="user",
+            target_id=user.id,
+            before=before,
+            after=roles,
+        )
         return see_other(f"/admin/users/{user.id}", notice="roles_saved")
 
     @post("/{user_id:str}/deactivate", name="admin.users.deactivate")
@@ -138,16 +166,28 @@ class AdminUserPages(Controller):
         except AccountError as exc:
             return await self._refuse(user, str(exc))
         await end_all_access(request, db_session, user)
-        await record(request.app.state.engine, actor_of(request), "user.deactivated", subject_email=user.email,
-                     target_type="user", target_id=user.id)
+        await record(
+            request.app.state.engine,
+            actor_of(request),
+            "user.deactivated",
+            subject_email=user.email,
+            target_type="user",
+            target_id=user.id,
+        )
         return see_other(f"/admin/users/{user.id}", notice="deactivated")
 
     @post("/{user_id:str}/reactivate", name="admin.users.reactivate")
     async def reactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Redirect:
         user = await _target(db_session, user_id)
         await service.reactivate(db_session, user)
-        await record(request.app.state.engine, actor_of(request), "user.reactivated", subject_email=user.email,
-                     target_type="user", target_id=user.id)
+        await record(
+            request.app.state.engine,
+            actor_of(request),
+            "user.reactivated",
+            subject_email=user.email,
+            target_type="user",
+            target_id=user.id,
+        )
         return see_other(f"/admin/users/{user.id}", notice="reactivated")
 
     @post("/{user_id:str}/resend-invitation", name="admin.users.resend")
@@ -169,8 +209,11 @@ class AdminUserPages(Controller):
         user = await _target(db_session, user_id)
         form = await Form.read(request)
         if form.get("confirm_email").strip().lower() != user.email:
-            return Template("admin/users/delete.html", status_code=422, context={
-                "user": user, "errors": {"confirm_email": _("Type the member's email address to confirm.")}})
+            return Template(
+                "admin/users/delete.html",
+                status_code=422,
+                context={"user": user, "errors": {"confirm_email": _("Type the member's email address to confirm.")}},
+            )
         actor = await service.get_user(db_session, request.scope["user"].id)
         email, target_id = user.email, user.id
         try:
@@ -179,8 +222,14 @@ class AdminUserPages(Controller):
             return await self._refuse(user, str(exc))
         await db_session.commit()
         await request.app.state.session_store.delete_for_user(target_id)
-        await record(request.app.state.engine, actor_of(request), "user.deleted", subject_email=email,
-                     target_type="user", target_id=target_id)
+        await record(
+            request.app.state.engine,
+            actor_of(request),
+            "user.deleted",
+            subject_email=email,
+            target_type="user",
+            target_id=target_id,
+        )
         return see_other("/admin/users", notice="deleted")
 
 
@@ -192,8 +241,9 @@ class AdminSecurityPages(Controller):
     @get("/", name="admin.security")
     async def page(self, db_session: DbSession, notice: FromQuery[str | None] = None) -> Template:
         settings = await service.organization_settings(db_session)
-        return Template("admin/security.html", context={"required": settings.require_2fa_roles, "roles": ROLES,
-                                                        "notice": notice})
+        return Template(
+            "admin/security.html", context={"required": settings.require_2fa_roles, "roles": ROLES, "notice": notice}
+        )
 
     @post("/", name="admin.security.submit")
     async def save(self, request: Request, db_session: DbSession) -> Template | Redirect:
@@ -201,11 +251,15 @@ class AdminSecurityPages(Controller):
         try:
             roles = service.check_roles(form.getlist("require_2fa_roles"))
         except AccountError as exc:
-            return Template("admin/security.html", status_code=422,
-                            context={"required": [], "roles": ROLES, "errors": {"form": str(exc)}})
+            return Template(
+                "admin/security.html",
+                status_code=422,
+                context={"required": [], "roles": ROLES, "errors": {"form": str(exc)}},
+            )
         settings = await service.organization_settings(db_session)
         before = list(settings.require_2fa_roles)
         settings.require_2fa_roles = roles
-        await record(request.app.state.engine, actor_of(request), "org.security.updated",
-                     before=before, require_2fa_roles=roles)
+        await record(
+            request.app.state.engine, actor_of(request), "org.security.updated", before=before, require_2fa_roles=roles
+        )
         return see_other("/admin/security", notice="saved")

@@ -80,8 +80,10 @@ class AuthPages(Controller):
         if request.scope.get("user") is not None:
             return see_other(safe_next(next_))
         # ``?notice=signed_out`` / ``password_reset``...: only known codes are shown (components/notice.html).
-        return Template("auth/sign_in.html", context={"form": {"next": safe_next(next_)}, "errors": {},
-                                                      "notice": request.query_params.get("notice")})
+        return Template(
+            "auth/sign_in.html",
+            context={"form": {"next": safe_next(next_)}, "errors": {}, "notice": request.query_params.get("notice")},
+        )
 
     @post("/sign-in", name="auth.sign_in.submit")
     async def sign_in(self, request: Request, db_session: DbSession) -> Template | Redirect:
@@ -109,13 +111,19 @@ class AuthPages(Controller):
             return response
         return await self._complete(request, db_session, user, next_path)
 
-    async def _complete(self, request: Request, db_session: DbSession, user: User, next_path: str,
-                        replace_token: str | None = None) -> Redirect:
+    async def _complete(
+        self, request: Request, db_session: DbSession, user: User, next_path: str, replace_token: str | None = None
+    ) -> Redirect:
         user.last_sign_in_at = _now()
         await db_session.commit()
         token = await start_full_session(request, user, replace_token=replace_token)
-        await record(request.app.state.engine, actor_of(request, user), "auth.sign_in.success",
-                     subject_email=user.email, channel="web")
+        await record(
+            request.app.state.engine,
+            actor_of(request, user),
+            "auth.sign_in.success",
+            subject_email=user.email,
+            channel="web",
+        )
         return with_session_cookie(request, see_other(next_path), token)
 
     @get("/two-factor", name="auth.two_factor")
@@ -135,7 +143,12 @@ class AuthPages(Controller):
         if user is None or not user.is_active:
             return see_other("/auth/sign-in")
         outcome = await check_second_factor(
-            request.app.state.engine, db_session, user, form.get("code"), actor_of(request), channel="web",
+            request.app.state.engine,
+            db_session,
+            user,
+            form.get("code"),
+            actor_of(request),
+            channel="web",
             queue=request.app.state.queue,
         )
         if outcome is Outcome.THROTTLED:
@@ -145,8 +158,9 @@ class AuthPages(Controller):
             await db_session.commit()
             form.error("code", _("That code is not valid. Use the current code from your app, or a recovery code."))
             return render_form("auth/two_factor.html", form)
-        return await self._complete(request, db_session, user, safe_next(form.get("next")),
-                                    replace_token=auth.session_token)
+        return await self._complete(
+            request, db_session, user, safe_next(form.get("next")), replace_token=auth.session_token
+        )
 
     @post("/sign-out", name="auth.sign_out")
     async def sign_out(self, request: Request) -> Redirect:
@@ -167,10 +181,14 @@ class AuthPages(Controller):
             _row, user = await peek_link(db_session, token, "invite")
         except LinkError as exc:
             return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
-        return Template("auth/accept_invitation.html", context={"user": user, "form": {"name": user.name}, "errors": {}})
+        return Template(
+            "auth/accept_invitation.html", context={"user": user, "form": {"name": user.name}, "errors": {}}
+        )
 
     @post("/invitation/{token:str}", name="auth.invitation.submit")
-    async def accept_invitation(self, request: Request, token: FromPath[str], db_session: DbSession) -> Template | Redirect:
+    async def accept_invitation(
+        self, request: Request, token: FromPath[str], db_session: DbSession
+    ) -> Template | Redirect:
         form = await Form.read(request)
         try:
             _row, user = await peek_link(db_session, token, "invite")
@@ -191,7 +209,14 @@ class AuthPages(Controller):
             return render_form("auth/accept_invitation.html", form, user=user)
         await spend_link(db_session, token, "invite")
         user.email_verified_at = user.email_verified_at or _now()
-        await record(request.app.state.engine, actor_of(request, user), "user.invitation.accepted", subject_email=user.email, target_type="user", target_id=user.id)
+        await record(
+            request.app.state.engine,
+            actor_of(request, user),
+            "user.invitation.accepted",
+            subject_email=user.email,
+            target_type="user",
+            target_id=user.id,
+        )
         return await self._complete(request, db_session, user, "/")
 
     # --- password reset ---------------------------------------------------------------------------------------
@@ -219,8 +244,9 @@ class AuthPages(Controller):
                 await send_link_email(request, user, "reset_password", token, "/auth/reset-password")
         else:
             await record(engine, actor, "auth.password_reset.throttled", subject_email=email)
-        return Template("auth/forgot_password.html", context={"sent": True, "form": {}, "errors": {}},
-                        status_code=HTTP_200_OK)
+        return Template(
+            "auth/forgot_password.html", context={"sent": True, "form": {}, "errors": {}}, status_code=HTTP_200_OK
+        )
 
     @get("/reset-password/{token:str}", name="auth.reset_password")
     async def reset_page(self, token: FromPath[str], db_session: DbSession) -> Template:
@@ -250,8 +276,14 @@ class AuthPages(Controller):
         await revoke_all_for_user(db_session, user.id)
         await db_session.commit()
         await request.app.state.session_store.delete_for_user(user.id)
-        await record(request.app.state.engine, actor_of(request, user), "auth.password_reset.completed", subject_email=user.email,
-                     target_type="user", target_id=user.id)
+        await record(
+            request.app.state.engine,
+            actor_of(request, user),
+            "auth.password_reset.completed",
+            subject_email=user.email,
+            target_type="user",
+            target_id=user.id,
+        )
         await security_notice(request.app.state.queue, user, "password_reset")
         response = see_other("/auth/sign-in", notice="password_reset")
         clear_session_cookie(request.app.state.settings, response)
@@ -274,6 +306,12 @@ class AuthPages(Controller):
         except LinkError as exc:
             return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
         user.email_verified_at = _now()
-        await record(request.app.state.engine, actor_of(request), "user.email.verified", subject_email=user.email,
-                     target_type="user", target_id=user.id)
+        await record(
+            request.app.state.engine,
+            actor_of(request),
+            "user.email.verified",
+            subject_email=user.email,
+            target_type="user",
+            target_id=user.id,
+        )
         return see_other("/account/profile" if request.scope.get("user") else "/auth/sign-in", notice="email_verified")

@@ -55,7 +55,7 @@ def requires_user(connection: ASGIConnection, handler: BaseRouteHandler) -> None
         raise TwoFactorEnrollmentRequired(detail="two-step verification must be set up first")
 
 
-def requires_permission(permission: Permission):  # noqa: ANN201
+def requires_permission(permission: Permission):
     def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         requires_user(connection, handler)
         if not can(connection.scope["user"], permission):

@@ -105,8 +105,14 @@ class DatabaseSessionStore:
 
     def _to_record(self, row: Any) -> SessionRecord:
         return SessionRecord(
-            public_id=row.public_id, user_id=row.user_id, stage=row.stage, created_at=row.created_at,
-            last_seen_at=row.last_seen_at, expires_at=row.expires_at, ip=row.ip, user_agent=row.user_agent,
+            public_id=row.public_id,
+            user_id=row.user_id,
+            stage=row.stage,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+            ip=row.ip,
+            user_agent=row.user_agent,
             data=row.data or {},
         )
 
@@ -232,7 +238,9 @@ class RedisSessionStore:
             await self.redis.srem(self._user_key(SessionRecord.from_json(raw).user_id), digest)
 
     async def _records(self, user_id: uuid.UUID) -> list[tuple[str, SessionRecord]]:
-        digests = [d.decode() if isinstance(d, bytes) else d for d in await self.redis.smembers(self._user_key(user_id))]
+        digests = [
+            d.decode() if isinstance(d, bytes) else d for d in await self.redis.smembers(self._user_key(user_id))
+        ]
         if not digests:
             return []
         values = await self.redis.mget([self._key(d) for d in digests])

@@ -51,7 +51,9 @@ async def issue_link(session: AsyncSession, user: User, purpose: str) -> str:
     )
     token = new_token()
     session.add(
-        EmailToken(user_id=user.id, purpose=purpose, token_hash=token_hash(token), expires_at=now + LINK_LIFETIMES[purpose])
+        EmailToken(
+            user_id=user.id, purpose=purpose, token_hash=token_hash(token), expires_at=now + LINK_LIFETIMES[purpose]
+        )
     )
     await session.flush()
     return token
@@ -101,7 +103,7 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in: int
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (the OAuth token type, not a secret)
 
     def as_oauth(self) -> dict[str, Any]:
         return {
@@ -223,4 +225,6 @@ async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID) -> None
 
 
 async def family_of(session: AsyncSession, refresh_token: str) -> uuid.UUID | None:
-    return await session.scalar(select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash(refresh_token)))
+    return await session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash(refresh_token))
+    )

@@ -10,7 +10,6 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.pages_admin import page_info

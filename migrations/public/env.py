@@ -7,7 +7,7 @@ from tajiconnect.db.base import PUBLIC_SCHEMA, load_models, public_metadata
 load_models()
 
 
-def include_name(name, type_, parent_names):  # noqa: ANN001, ANN201
+def include_name(name, type_, parent_names):
     if type_ == "schema":
         return name in (None, PUBLIC_SCHEMA)
     if type_ == "table":

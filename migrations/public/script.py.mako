@@ -7,9 +7,9 @@ Create Date: ${create_date}
 
 from collections.abc import Sequence
 
+import advanced_alchemy.types  # noqa: F401
 import sqlalchemy as sa
 from alembic import op
-import advanced_alchemy.types  # noqa: F401
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

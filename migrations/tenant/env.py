@@ -12,7 +12,7 @@ from tajiconnect.tenancy.slugs import validate_schema
 load_models()
 
 
-def include_name(name, type_, parent_names):  # noqa: ANN001, ANN201
+def include_name(name, type_, parent_names):
     if type_ == "table":
         return name != "alembic_version"
     return True

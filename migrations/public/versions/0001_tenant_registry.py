@@ -7,10 +7,9 @@ Create Date: 2026-11-22 01:19:02.702146
 
 from collections.abc import Sequence
 
+import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
-import advanced_alchemy.types  # noqa: F401
-
 
 revision: str = '0001'
 down_revision: str | Sequence[str] | None = None

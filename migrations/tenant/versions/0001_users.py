@@ -7,9 +7,9 @@ Create Date: 2026-11-22 01:19:02.860718
 
 from collections.abc import Sequence
 
+import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
-import advanced_alchemy.types  # noqa: F401
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0001'

@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import client_ip, session_cookie
-from tajiconnect.domains.accounts.pages_admin import page_info
 from tajiconnect.domains.accounts.sessions import ABSOLUTE_TTL
 from tajiconnect.domains.audit.service import Actor
 from tajiconnect.i18n import _
 from tajiconnect.platform.service import authenticate
 from tajiconnect.tenancy.models import Tenant
 from tajiconnect.web.forms import Form, render_form, see_other
+from tajiconnect.web.paging import page_info
 
 APEX = {"host": "apex"}
 

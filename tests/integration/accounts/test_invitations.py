@@ -178,7 +178,7 @@ async def test_invitation_emails_are_limited(signed_in, fresh_org, engine, run_j
             response = await post_form(admin, f"/admin/users/{invited.id}/resend-invitation")
             assert response.status_code == 303
         refused = await post_form(admin, f"/admin/users/{invited.id}/resend-invitation")
-        assert refused.status_code == 409 and "Too many invitations" in refused.text
+        assert refused.status_code == 429 and "Too many invitations" in refused.text
         # Per sender: 20 an hour in all (5 already went out above).
         for i in range(15):
             assert (await invite(admin, f"bulk{i}@example.org")).status_code == 303, i

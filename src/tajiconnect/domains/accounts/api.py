@@ -10,15 +10,14 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from tajiconnect.db.session import DbSession, session_scope
-from tajiconnect.domains.accounts import service
+from tajiconnect.domains.accounts import admin, service
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import ROLES, User
-from tajiconnect.domains.accounts.pages_admin import end_all_access, send_invitation
 from tajiconnect.domains.accounts.policies import Permission, permissions_of, requires_permission, requires_user
 from tajiconnect.domains.accounts.service import AccountError, UserQuery
 from tajiconnect.domains.accounts.signin import Outcome, check_credentials, check_second_factor
@@ -149,20 +148,6 @@ class AuthApi(Controller):
         await record(request.app.state.engine, actor_of(request), "auth.sign_out", channel="api")
 
 
-async def _target(db_session: DbSession, user_id: str) -> User:
-    user = await service.get_user(db_session, user_id)
-    if user is None:
-        raise NotFoundException(detail="no such user")
-    return user
-
-
-async def _actor(request: Request, db_session: DbSession) -> User:
-    actor = await service.get_user(db_session, request.scope["user"].id)
-    if actor is None:
-        raise PermissionDeniedException()
-    return actor
-
-
 class MeApi(Controller):
     path = "/api/v1/users/me"
     tags = ["users"]
@@ -208,42 +193,30 @@ class UsersApi(Controller):
     )
     async def invite(self, request: Request, data: JSONBody[InviteRequest], db_session: DbSession) -> dict[str, Any]:
         try:
-            user = await service.invite_user(db_session, email=data.email, name=data.name, roles=data.roles)
+            user = await admin.invite_member(request, db_session, email=data.email, name=data.name, roles=data.roles)
         except AccountError as exc:
             status = 409 if exc.field == "email" and "already" in str(exc) else 400
             raise HTTPException(status_code=status, detail=str(exc), extra={"field": exc.field}) from exc
-        if not await send_invitation(request, db_session, user):
-            raise HTTPException(status_code=429, detail="too many invitations sent recently")
+        except admin.InvitationLimitedError as exc:
+            raise HTTPException(status_code=429, detail="too many invitations sent recently") from exc
         return user_json(user)
 
     @get("/{user_id:str}", name="api.users.get", summary="One member")
     async def get_user(self, db_session: DbSession, user_id: FromPath[str]) -> dict[str, Any]:
-        return user_json(await _target(db_session, user_id))
+        return user_json(await admin.target(db_session, user_id))
 
     @patch("/{user_id:str}", name="api.users.update", summary="Change a member's name or roles")
     async def update(
         self, request: Request, db_session: DbSession, user_id: FromPath[str], data: JSONBody[UserPatch]
     ) -> dict[str, Any]:
-        user = await _target(db_session, user_id)
-        actor = await _actor(request, db_session)
+        user = await admin.target(db_session, user_id)
         try:
             if data.name is not None:
                 if not data.name.strip() or len(data.name) > 200:
                     raise AccountError("name must be 1-200 characters", "name")
                 user.name = data.name.strip()
             if data.roles is not None:
-                before = list(user.roles)
-                roles = await service.set_roles(db_session, actor, user, data.roles)
-                await record(
-                    request.app.state.engine,
-                    actor_of(request),
-                    "user.roles.changed",
-                    subject_email=user.email,
-                    target_type="user",
-                    target_id=user.id,
-                    before=before,
-                    after=roles,
-                )
+                await admin.change_roles(request, db_session, user, data.roles)
         except AccountError as exc:
             raise HTTPException(status_code=409 if exc.field is None else 400, detail=str(exc)) from exc
         return user_json(user)
@@ -255,34 +228,17 @@ class UsersApi(Controller):
         status_code=200,
     )
     async def deactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> dict[str, Any]:
-        user = await _target(db_session, user_id)
+        user = await admin.target(db_session, user_id)
         try:
-            await service.deactivate(db_session, await _actor(request, db_session), user)
+            await admin.deactivate_member(request, db_session, user)
         except AccountError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from exc
-        await end_all_access(request, db_session, user)
-        await record(
-            request.app.state.engine,
-            actor_of(request),
-            "user.deactivated",
-            subject_email=user.email,
-            target_type="user",
-            target_id=user.id,
-        )
         return user_json(user)
 
     @post("/{user_id:str}/reactivate", name="api.users.reactivate", summary="Reactivate a member", status_code=200)
     async def reactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> dict[str, Any]:
-        user = await _target(db_session, user_id)
-        await service.reactivate(db_session, user)
-        await record(
-            request.app.state.engine,
-            actor_of(request),
-            "user.reactivated",
-            subject_email=user.email,
-            target_type="user",
-            target_id=user.id,
-        )
+        user = await admin.target(db_session, user_id)
+        await admin.reactivate_member(request, db_session, user)
         return user_json(user)
 
     @delete(
@@ -292,19 +248,8 @@ class UsersApi(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def delete_user(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> None:
-        user = await _target(db_session, user_id)
-        email, target_id = user.email, user.id
+        user = await admin.target(db_session, user_id)
         try:
-            await service.delete_user(db_session, await _actor(request, db_session), user)
+            await admin.delete_member(request, db_session, user)
         except AccountError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from exc
-        await db_session.commit()
-        await request.app.state.session_store.delete_for_user(target_id)
-        await record(
-            request.app.state.engine,
-            actor_of(request),
-            "user.deleted",
-            subject_email=email,
-            target_type="user",
-            target_id=target_id,
-        )

@@ -2,67 +2,21 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from tajiconnect.db.session import DbSession
-from tajiconnect.domains.accounts import service
+from tajiconnect.domains.accounts import admin, service
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import ROLES, User
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
 from tajiconnect.domains.accounts.service import AccountError, UserQuery
-from tajiconnect.domains.accounts.signin import email_send_allowed
-from tajiconnect.domains.accounts.tokens import issue_link, revoke_all_for_user
 from tajiconnect.domains.audit.service import record
 from tajiconnect.i18n import _
 from tajiconnect.web.forms import Form, render_form, see_other
-
-
-async def _target(db_session: DbSession, user_id: str) -> User:
-    user = await service.get_user(db_session, user_id)
-    if user is None:
-        raise NotFoundException()
-    return user
-
-
-async def end_all_access(request: Request, db_session: DbSession, user: User) -> None:
-    """Sign the user out everywhere: browser sessions and API token families."""
-    await revoke_all_for_user(db_session, user.id)
-    await db_session.commit()
-    await request.app.state.session_store.delete_for_user(user.id)
-
-
-async def send_invitation(request: Request, db_session: DbSession, user: User) -> bool:
-    """Issue and email an invitation link, within the invitation-email limits. False when limited."""
-    from tajiconnect.domains.accounts.pages_auth import send_link_email
-
-    actor = actor_of(request)
-    if not await email_send_allowed(db_session, "user.invited", user.email, actor.ip):
-        return False
-    token = await issue_link(db_session, user, "invite")
-    await db_session.commit()
-    await record(
-        request.app.state.engine,
-        actor,
-        "user.invited",
-        subject_email=user.email,
-        target_type="user",
-        target_id=user.id,
-        roles=user.roles,
-    )
-    await send_link_email(request, user, "invite", token, "/auth/invitation", inviter=actor.email or "")
-    return True
-
-
-def page_info(total: int, page: int, per_page: int) -> dict[str, Any]:
-    pages = max(1, math.ceil(total / per_page))
-    return {"page": min(max(page, 1), pages), "pages": pages, "total": total, "per_page": per_page}
+from tajiconnect.web.paging import page_info
 
 
 class AdminUserPages(Controller):
@@ -109,104 +63,79 @@ class AdminUserPages(Controller):
         form = await Form.read(request)
         roles = form.getlist("roles")
         try:
-            user = await service.invite_user(db_session, email=form.get("email"), name=form.get("name"), roles=roles)
-        except AccountError as exc:
-            form.error(exc.field or "form", str(exc))
+            user = await admin.invite_member(
+                request, db_session, email=form.get("email"), name=form.get("name"), roles=roles
+            )
+        except (AccountError, admin.InvitationLimitedError) as exc:
+            limited = isinstance(exc, admin.InvitationLimitedError)
+            if limited:
+                form.error("email", _("Too many invitations were sent recently. Try again later."))
+            else:
+                form.error(exc.field or "form", str(exc))
             form.data["roles"] = roles
-            return render_form("admin/users/invite.html", form, roles=ROLES)
-        if not await send_invitation(request, db_session, user):
-            form.error("email", _("Too many invitations were sent recently. Try again later."))
-            return render_form("admin/users/invite.html", form, status=429, roles=ROLES)
+            return render_form("admin/users/invite.html", form, status=429 if limited else 422, roles=ROLES)
         return see_other(f"/admin/users/{user.id}", notice="invited")
 
     @get("/{user_id:str}", name="admin.users.detail")
     async def detail(
         self, db_session: DbSession, user_id: FromPath[str], notice: FromQuery[str | None] = None
     ) -> Template:
-        user = await _target(db_session, user_id)
+        user = await admin.target(db_session, user_id)
         return Template(
             "admin/users/detail.html", context={"user": user, "roles": ROLES, "notice": notice, "errors": {}}
         )
 
-    async def _refuse(self, user: User, message: str) -> Template:
+    def _refuse(self, user: User, message: str, status: int = 409) -> Template:
         return Template(
             "admin/users/detail.html",
             context={"user": user, "roles": ROLES, "errors": {"form": message}},
-            status_code=409,
+            status_code=status,
         )
 
     @post("/{user_id:str}/roles", name="admin.users.roles")
     async def set_roles(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
-        user = await _target(db_session, user_id)
-        actor = await service.get_user(db_session, request.scope["user"].id)
+        user = await admin.target(db_session, user_id)
         form = await Form.read(request)
-        before = list(user.roles)
         try:
-            roles = await service.set_roles(db_session, actor, user, form.getlist("roles"))
+            await admin.change_roles(request, db_session, user, form.getlist("roles"))
         except AccountError as exc:
-            return await self._refuse(user, str(exc))
-        await record(
-            request.app.state.engine,
-            actor_of(request),
-            "user.roles.changed",
-            subject_email=user.email,
-            target_type="user",
-            target_id=user.id,
-            before=before,
-            after=roles,
-        )
+            return self._refuse(user, str(exc))
         return see_other(f"/admin/users/{user.id}", notice="roles_saved")
 
     @post("/{user_id:str}/deactivate", name="admin.users.deactivate")
     async def deactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
-        user = await _target(db_session, user_id)
-        actor = await service.get_user(db_session, request.scope["user"].id)
+        user = await admin.target(db_session, user_id)
         try:
-            await service.deactivate(db_session, actor, user)
+            await admin.deactivate_member(request, db_session, user)
         except AccountError as exc:
-            return await self._refuse(user, str(exc))
-        await end_all_access(request, db_session, user)
-        await record(
-            request.app.state.engine,
-            actor_of(request),
-            "user.deactivated",
-            subject_email=user.email,
-            target_type="user",
-            target_id=user.id,
-        )
+            return self._refuse(user, str(exc))
         return see_other(f"/admin/users/{user.id}", notice="deactivated")
 
     @post("/{user_id:str}/reactivate", name="admin.users.reactivate")
     async def reactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Redirect:
-        user = await _target(db_session, user_id)
-        await service.reactivate(db_session, user)
-        await record(
-            request.app.state.engine,
-            actor_of(request),
-            "user.reactivated",
-            subject_email=user.email,
-            target_type="user",
-            target_id=user.id,
-        )
+        user = await admin.target(db_session, user_id)
+        await admin.reactivate_member(request, db_session, user)
         return see_other(f"/admin/users/{user.id}", notice="reactivated")
 
     @post("/{user_id:str}/resend-invitation", name="admin.users.resend")
     async def resend(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
-        user = await _target(db_session, user_id)
+        user = await admin.target(db_session, user_id)
         if user.status != "invited":
             return see_other(f"/admin/users/{user.id}")
-        if not await send_invitation(request, db_session, user):
-            return await self._refuse(user, _("Too many invitations were sent recently. Try again later."))
+        try:
+            await admin.send_invitation(request, db_session, user)
+        except admin.InvitationLimitedError:
+            return self._refuse(user, _("Too many invitations were sent recently. Try again later."), status=429)
         return see_other(f"/admin/users/{user.id}", notice="invited")
 
     @get("/{user_id:str}/delete", name="admin.users.delete.confirm")
     async def delete_page(self, db_session: DbSession, user_id: FromPath[str]) -> Template:
-        user = await _target(db_session, user_id)
+        user = await admin.target(db_session, user_id)
         return Template("admin/users/delete.html", context={"user": user, "errors": {}})
 
     @post("/{user_id:str}/delete", name="admin.users.delete")
     async def delete(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
-        user = await _target(db_session, user_id)
+        user = await admin.target(db_session, user_id)
         form = await Form.read(request)
         if form.get("confirm_email").strip().lower() != user.email:
             return Template(
@@ -214,22 +143,10 @@ class AdminUserPages(Controller):
                 status_code=422,
                 context={"user": user, "errors": {"confirm_email": _("Type the member's email address to confirm.")}},
             )
-        actor = await service.get_user(db_session, request.scope["user"].id)
-        email, target_id = user.email, user.id
         try:
-            await service.delete_user(db_session, actor, user)
+            await admin.delete_member(request, db_session, user)
         except AccountError as exc:
-            return await self._refuse(user, str(exc))
-        await db_session.commit()
-        await request.app.state.session_store.delete_for_user(target_id)
-        await record(
-            request.app.state.engine,
-            actor_of(request),
-            "user.deleted",
-            subject_email=email,
-            target_type="user",
-            target_id=target_id,
-        )
+            return self._refuse(user, str(exc))
         return see_other("/admin/users", notice="deleted")
 
 

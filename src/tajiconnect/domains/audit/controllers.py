@@ -12,10 +12,10 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from tajiconnect.db.session import DbSession
-from tajiconnect.domains.accounts.pages_admin import page_info
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
 from tajiconnect.domains.audit.models import AuditEntry
 from tajiconnect.domains.audit.service import AuditFilter, distinct_actions, list_entries
+from tajiconnect.web.paging import page_info
 
 PER_PAGE = 50
 

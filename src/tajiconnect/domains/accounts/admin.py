@@ -1,0 +1,104 @@
+"""Member administration: each privileged action with all its effects and its audit entry, in one place.
+
+Pages (``pages_admin.py``) and the API (``api.py``) call these and only translate the outcome (a redirect or a
+template; JSON or a problem body). Refusals raise :class:`AccountError` (the message is for the admin);
+:class:`InvitationLimitedError` when the invitation-email limit is reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tajiconnect.domains.accounts import service
+from tajiconnect.domains.accounts.auth import actor_of
+from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.accounts.signin import email_send_allowed
+from tajiconnect.domains.accounts.tokens import issue_link, revoke_all_for_user
+from tajiconnect.domains.audit.service import record
+
+
+class InvitationLimitedError(Exception):
+    """Too many invitation emails went to this address (or from this admin) recently."""
+
+
+async def target(db_session: AsyncSession, user_id: str) -> User:
+    """A member of the tenant in scope by id; 404 for anything else (other tenants' ids do not exist here)."""
+    user = await service.get_user(db_session, user_id)
+    if user is None:
+        raise NotFoundException(detail="no such user")
+    return user
+
+
+async def acting_admin(request: Request, db_session: AsyncSession) -> User:
+    actor = await service.get_user(db_session, request.scope["user"].id)
+    if actor is None:
+        raise PermissionDeniedException()
+    return actor
+
+
+async def _audit(request: Request, action: str, email: str, user_id: Any, **details: Any) -> None:
+    await record(
+        request.app.state.engine,
+        actor_of(request),
+        action,
+        subject_email=email,
+        target_type="user",
+        target_id=user_id,
+        **details,
+    )
+
+
+async def end_all_access(request: Request, db_session: AsyncSession, user: User) -> None:
+    """Sign the user out everywhere: browser sessions and API token families."""
+    await revoke_all_for_user(db_session, user.id)
+    await db_session.commit()
+    await request.app.state.session_store.delete_for_user(user.id)
+
+
+async def send_invitation(request: Request, db_session: AsyncSession, user: User) -> None:
+    """Issue and email an invitation link, within the invitation-email limits."""
+    from tajiconnect.domains.accounts.pages_auth import send_link_email
+
+    actor = actor_of(request)
+    if not await email_send_allowed(db_session, "user.invited", user.email, actor.ip):
+        raise InvitationLimitedError()
+    token = await issue_link(db_session, user, "invite")
+    await db_session.commit()
+    await _audit(request, "user.invited", user.email, user.id, roles=user.roles)
+    await send_link_email(request, user, "invite", token, "/auth/invitation", inviter=actor.email or "")
+
+
+async def invite_member(request: Request, db_session: AsyncSession, *, email: str, name: str, roles: list[str]) -> User:
+    user = await service.invite_user(db_session, email=email, name=name, roles=roles)
+    await send_invitation(request, db_session, user)
+    return user
+
+
+async def change_roles(request: Request, db_session: AsyncSession, user: User, roles: list[str]) -> list[str]:
+    before = list(user.roles)
+    roles = await service.set_roles(db_session, await acting_admin(request, db_session), user, roles)
+    await _audit(request, "user.roles.changed", user.email, user.id, before=before, after=roles)
+    return roles
+
+
+async def deactivate_member(request: Request, db_session: AsyncSession, user: User) -> None:
+    await service.deactivate(db_session, await acting_admin(request, db_session), user)
+    await end_all_access(request, db_session, user)
+    await _audit(request, "user.deactivated", user.email, user.id)
+
+
+async def reactivate_member(request: Request, db_session: AsyncSession, user: User) -> None:
+    await service.reactivate(db_session, user)
+    await _audit(request, "user.reactivated", user.email, user.id)
+
+
+async def delete_member(request: Request, db_session: AsyncSession, user: User) -> None:
+    email, user_id = user.email, user.id
+    await service.delete_user(db_session, await acting_admin(request, db_session), user)
+    await db_session.commit()
+    await request.app.state.session_store.delete_for_user(user_id)
+    await _audit(request, "user.deleted", email, user_id)

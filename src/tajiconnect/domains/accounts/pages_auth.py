@@ -24,7 +24,7 @@ from tajiconnect.domains.accounts.signin import (
 )
 from tajiconnect.domains.accounts.tokens import LinkError, issue_link, peek_link, revoke_all_for_user, spend_link
 from tajiconnect.domains.audit.service import record
-from tajiconnect.i18n import _
+from tajiconnect.i18n import _, lazy_gettext
 from tajiconnect.mail.tasks import send_email
 from tajiconnect.tasks.base import enqueue
 from tajiconnect.web.forms import Form, link, render_form, safe_next, see_other
@@ -33,10 +33,15 @@ from tajiconnect.web.forms import Form, link, render_form, safe_next, see_other
 NextParam = Annotated[str | None, QueryParameter(name="next")]
 
 LINK_ERRORS = {
-    "unknown": "This link is not valid. Ask for a new one.",
-    "used": "This link was already used. Ask for a new one if you still need it.",
-    "expired": "This link has expired. Ask for a new one.",
+    "unknown": lazy_gettext("This link is not valid. Ask for a new one."),
+    "used": lazy_gettext("This link was already used. Ask for a new one if you still need it."),
+    "expired": lazy_gettext("This link has expired. Ask for a new one."),
 }
+
+
+def link_problem(exc: LinkError) -> Template:
+    """410 Gone for an unknown, spent or expired email link, saying which."""
+    return Template("auth/link_problem.html", context={"message": str(LINK_ERRORS[exc.reason])}, status_code=410)
 
 
 def _now() -> datetime.datetime:
@@ -180,7 +185,7 @@ class AuthPages(Controller):
         try:
             _row, user = await peek_link(db_session, token, "invite")
         except LinkError as exc:
-            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+            return link_problem(exc)
         return Template(
             "auth/accept_invitation.html", context={"user": user, "form": {"name": user.name}, "errors": {}}
         )
@@ -193,7 +198,7 @@ class AuthPages(Controller):
         try:
             _row, user = await peek_link(db_session, token, "invite")
         except LinkError as exc:
-            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+            return link_problem(exc)
         name = form.get("name").strip()
         if not name:
             form.error("name", _("Enter your name."))
@@ -253,7 +258,7 @@ class AuthPages(Controller):
         try:
             await peek_link(db_session, token, "reset_password")
         except LinkError as exc:
-            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+            return link_problem(exc)
         return Template("auth/reset_password.html", context={"form": {}, "errors": {}})
 
     @post("/reset-password/{token:str}", name="auth.reset_password.submit")
@@ -262,7 +267,7 @@ class AuthPages(Controller):
         try:
             _row, user = await peek_link(db_session, token, "reset_password")
         except LinkError as exc:
-            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+            return link_problem(exc)
         if form.get("password") != form.get("password_confirm"):
             form.error("password_confirm", _("The two passwords are not the same."))
         else:
@@ -296,7 +301,7 @@ class AuthPages(Controller):
         try:
             await peek_link(db_session, token, "verify_email")
         except LinkError as exc:
-            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+            return link_problem(exc)
         return Template("auth/verify_email.html", context={"token": token})
 
     @post("/verify-email/{token:str}", name="auth.verify_email.submit")
@@ -304,7 +309,7 @@ class AuthPages(Controller):
         try:
             user = await spend_link(db_session, token, "verify_email")
         except LinkError as exc:
-            return Template("auth/link_problem.html", context={"message": _(LINK_ERRORS[exc.reason])}, status_code=410)
+            return link_problem(exc)
         user.email_verified_at = _now()
         await record(
             request.app.state.engine,

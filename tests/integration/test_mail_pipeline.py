@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from tajiconnect.tasks.base import enqueue
+from tajiconnect.tasks.queue import create_queue
 from tajiconnect.tenancy.context import tenant_context
 from tests.support import html_of, text_of
 
 
-async def test_send_email_task_delivers_over_smtp_in_the_tenant_name(app, alpha, mail_sink, run_jobs, client_for):
-    async with client_for(alpha):  # runs the app's lifespan: the queue is connected
+async def test_send_email_task_delivers_over_smtp_in_the_tenant_name(settings, alpha, mail_sink, run_jobs):
+    queue = create_queue(settings)  # on this test's event loop (a Redis client is bound to the loop it runs on)
+    await queue.connect()
+    try:
         with tenant_context(alpha):
-            await enqueue(app.state.queue, "send_email", to="someone@example.org", template="security_notice",
+            await enqueue(queue, "send_email", to="someone@example.org", template="security_notice",
                           context={"user_name": "Someone", "event": "password_changed"})
-        assert await run_jobs() >= 1
+    finally:
+        await queue.disconnect()
+    assert await run_jobs() >= 1
     msg = mail_sink.last_to("someone@example.org", "Security notice")
     assert alpha.name in msg["Subject"]
     assert alpha.name in str(msg["From"])

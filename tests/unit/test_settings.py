@@ -67,7 +67,7 @@ def test_postgres_urls_are_accepted_and_converted(env, scheme):
     assert settings.libpq_url == "postgresql://u:pw@h:5432/d"
 
 
-@pytest.mark.parametrize("url", ["mysql://u:pw@h/d", "sqlite:///taji.db", "postgresql+asyncpg://u@h/d", "h/d"])
+@pytest.mark.parametrize("url", ["mysql://u:pw@h/d", "mariadb://u@h/taji", "postgresql+asyncpg://u@h/d", "h/d"])
 def test_other_databases_are_refused(env, url):
     env.setenv("DATABASE_URL", url)
     with pytest.raises(SettingsError, match="postgresql://"):

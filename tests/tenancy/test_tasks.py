@@ -15,7 +15,15 @@ from sqlalchemy import text
 
 from tajiconnect.db.session import session_scope
 from tajiconnect.settings import Secret
-from tajiconnect.tasks.base import REGISTRY, TaskRefusedError, build_job, enqueue, platform_task, tenant_task
+from tajiconnect.tasks.base import (
+    REGISTRY,
+    TaskPolicy,
+    TaskRefusedError,
+    build_job,
+    enqueue,
+    platform_task,
+    tenant_task,
+)
 from tajiconnect.tasks.queue import create_queue
 from tajiconnect.tenancy.context import NoTenantError, current_tenant, require_tenant, tenant_context
 from tajiconnect.tenancy.service import delete_tenant, suspend_tenant
@@ -163,3 +171,23 @@ async def test_job_keys_are_scoped_to_the_tenant(queue, alpha, beta):
     assert first is not None and other is not None
     assert first.key == f"{alpha.slug}:{key}" and other.key == f"{beta.slug}:{key}"
     assert await queue.count("queued") == 2
+
+
+@tenant_task(policy=TaskPolicy(heartbeat=3, timeout=30))
+async def tasks_test_slow_heartbeat(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Test-only task: runs past its heartbeat interval; reports whether the job was touched meanwhile."""
+    job = ctx["job"]
+    before = job.touched
+    await asyncio.sleep(2.5)
+    return {"before": before, "after": job.touched}
+
+
+async def test_a_running_job_sends_heartbeats_so_it_is_not_swept(queue, engine, alpha):
+    with tenant_context(alpha):
+        job = await enqueue(queue, tasks_test_slow_heartbeat)
+    assert job.heartbeat == 3
+    await run_burst(queue, engine)
+    done = await queue.job(job.key)
+    assert done.status == Status.COMPLETE, done.error
+    # The wrapper touched the job while it ran (every heartbeat/3 s), so a sweep would not have declared it lost.
+    assert done.result["after"] > done.result["before"]

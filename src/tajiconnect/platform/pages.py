@@ -12,8 +12,7 @@ from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 from sqlalchemy import func, select
 
 from tajiconnect.db.session import DbSession
-from tajiconnect.domains.accounts.auth import client_ip, session_cookie
-from tajiconnect.domains.accounts.sessions import ABSOLUTE_TTL
+from tajiconnect.domains.accounts.auth import client_ip, operator_cookie_name, start_session, with_session_cookie
 from tajiconnect.domains.audit.service import Actor
 from tajiconnect.i18n import _
 from tajiconnect.platform.service import authenticate
@@ -22,10 +21,6 @@ from tajiconnect.web.forms import Form, render_form, see_other
 from tajiconnect.web.paging import page_info
 
 APEX = {"host": "apex"}
-
-
-def operator_cookie_name(secure: bool) -> str:
-    return "__Host-taji_operator" if secure else "taji_operator"
 
 
 def requires_operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -56,13 +51,10 @@ class PlatformPages(Controller):
             form.error("form", _("That email and password do not match an active operator."))
             return render_form("platform/sign_in.html", form)
         store = request.app.state.operator_session_store
-        token = await store.create(operator.id, "full", actor.ip, actor.user_agent)
-        settings = request.app.state.settings
-        cookie = session_cookie(settings, token, max_age=int(ABSOLUTE_TTL.total_seconds()))
-        cookie.key = operator_cookie_name(settings.secure_cookies)
-        response = see_other("/platform")
-        response.set_cookie(cookie)
-        return response
+        old = request.scope.get("operator_token")
+        token = await start_session(request, store, operator.id, "full", old_token=old)
+        name = operator_cookie_name(request.app.state.settings.secure_cookies)
+        return with_session_cookie(request, see_other("/platform"), token, name=name)
 
     @post("/sign-out", name="platform.sign_out", opt=APEX)
     async def sign_out(self, request: Request) -> Redirect:

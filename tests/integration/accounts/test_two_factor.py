@@ -234,3 +234,15 @@ async def test_required_two_factor_blocks_existing_api_tokens_and_turning_it_off
         )
         assert refused.headers["location"] == "/account/two-factor?notice=required_by_org"
     assert (await load_user(engine, fresh_org.tenant, enrolled.id)).totp_enabled_at is not None
+
+
+async def test_the_page_asked_for_survives_the_two_factor_step(browser, fresh_org, make_user):
+    member = await make_user(fresh_org.tenant, ["student"], with_2fa=True)
+    wanted = "/account/sessions?tab=all&sort=recent"
+    async with browser(fresh_org.tenant) as client:
+        first = await sign_in(client, member.email, member.password, next_=wanted)
+        assert first.status_code == 303
+        step = await client.get(first.headers["location"])
+        assert f'name="next" value="{wanted.replace("&", "&amp;")}"' in step.text
+        done = await post_form(client, "/auth/two-factor", {"code": fresh_code(member.totp_secret), "next": wanted})
+        assert done.status_code == 303 and done.headers["location"] == wanted

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, Headers
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
@@ -22,7 +23,7 @@ from tajiconnect import i18n
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts.models import OrganizationSettings, User
 from tajiconnect.domains.accounts.service import two_factor_required
-from tajiconnect.domains.accounts.sessions import SessionRecord, SessionStore
+from tajiconnect.domains.accounts.sessions import ABSOLUTE_TTL, MFA_TTL, SessionRecord, SessionStore
 from tajiconnect.domains.accounts.tokens import decode_access, family_is_live
 from tajiconnect.domains.audit.service import Actor
 from tajiconnect.tenancy.context import current_tenant
@@ -42,9 +43,13 @@ def cookie_name(secure: bool) -> str:
     return "__Host-taji_session" if secure else "taji_session"
 
 
-def session_cookie(settings: Any, token: str, *, max_age: int | None) -> Cookie:
+def operator_cookie_name(secure: bool) -> str:
+    return "__Host-taji_operator" if secure else "taji_operator"
+
+
+def session_cookie(settings: Any, token: str, *, max_age: int | None, name: str | None = None) -> Cookie:
     return Cookie(
-        key=cookie_name(settings.secure_cookies),
+        key=name or cookie_name(settings.secure_cookies),
         value=token,
         path="/",
         secure=settings.secure_cookies,
@@ -52,6 +57,26 @@ def session_cookie(settings: Any, token: str, *, max_age: int | None) -> Cookie:
         samesite="lax",
         max_age=max_age,
     )
+
+
+async def start_session(
+    request: Request, store: SessionStore, user_id: uuid.UUID, stage: str, *, old_token: str | None
+) -> str:
+    """A brand-new session token (rotated at every sign-in and every step of it); ``old_token`` is ended."""
+    if old_token:
+        await store.delete(old_token)
+    return await store.create(user_id, stage, client_ip(request.scope), request.headers.get("user-agent"))
+
+
+def with_session_cookie(
+    request: Request, response: Response, token: str, *, stage: str = "full", name: str | None = None
+) -> Response:
+    """Set the session cookie (lifetime of the session's stage) on ``response``."""
+    lifetime = MFA_TTL if stage == "mfa" else ABSOLUTE_TTL
+    response.set_cookie(
+        session_cookie(request.app.state.settings, token, max_age=int(lifetime.total_seconds()), name=name)
+    )
+    return response
 
 
 def clear_session_cookie(settings: Any, response: Response) -> None:
@@ -106,10 +131,9 @@ class AuthenticationMiddleware(ASGIMiddleware):
 
     async def _authenticate_operator(self, scope: Scope) -> None:
         from tajiconnect.platform.models import PlatformOperator
-        from tajiconnect.platform.pages import operator_cookie_name
 
         state = scope["app"].state
-        token = _cookie(Headers.from_scope(scope), operator_cookie_name(state.settings.secure_cookies))
+        token = ASGIConnection(scope).cookies.get(operator_cookie_name(state.settings.secure_cookies))
         if not token:
             return
         record = await state.operator_session_store.get(token)
@@ -141,7 +165,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
                 scope["user"] = user
                 scope["auth"] = AuthInfo("token", family=claims.family, must_enroll_2fa=must_enroll)
             return
-        token = _cookie(headers, cookie_name(settings.secure_cookies))
+        token = ASGIConnection(scope).cookies.get(cookie_name(settings.secure_cookies))
         if not token:
             return
         store: SessionStore = state.session_store
@@ -158,18 +182,3 @@ class AuthenticationMiddleware(ASGIMiddleware):
         await store.touch(token, record)
         scope["user"] = user
         scope["auth"] = AuthInfo("session", session_token=token, session=record, must_enroll_2fa=must_enroll)
-
-
-def _cookie(headers: Headers, name: str) -> str | None:
-    from http.cookies import SimpleCookie
-
-    raw = headers.get("cookie")
-    if not raw:
-        return None
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw)
-    except Exception:
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel else None

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts import totp
-from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie
+from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, start_session, with_session_cookie
 from tajiconnect.domains.accounts.models import RecoveryCode, User, UserAvatar
 from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.domains.accounts.passwords import verify_password_async
@@ -156,10 +156,9 @@ class AccountPages(Controller):
         await revoke_all_for_user(db_session, user.id)
         await db_session.commit()
         # Every session of the account ends, this one included; this device continues on a brand-new token.
-        from tajiconnect.domains.accounts.pages_auth import start_full_session, with_session_cookie
-
-        await request.app.state.session_store.delete_for_user(user.id)
-        token = await start_full_session(request, user)
+        store = request.app.state.session_store
+        await store.delete_for_user(user.id)
+        token = await start_session(request, store, user.id, "full", old_token=None)
         await record(request.app.state.engine, actor_of(request), "user.password.changed", target_type="user",
                      target_id=user.id)
         await notify(request, user, "password_changed")

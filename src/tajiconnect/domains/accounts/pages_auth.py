@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, QueryParameter
@@ -11,11 +12,10 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
 
 from tajiconnect.db.session import DbSession
-from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, client_ip, session_cookie
+from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, start_session, with_session_cookie
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.domains.accounts.service import AccountError, get_by_email, get_user, set_password
-from tajiconnect.domains.accounts.sessions import ABSOLUTE_TTL, SessionStore
 from tajiconnect.domains.accounts.signin import (
     Outcome,
     check_credentials,
@@ -44,24 +44,14 @@ def link_problem(exc: LinkError) -> Template:
     return Template("auth/link_problem.html", context={"message": str(LINK_ERRORS[exc.reason])}, status_code=410)
 
 
+def _request_token(request: Request) -> str | None:
+    """The session token the request came with (pre-sign-in, pending second factor, or full), if any."""
+    auth = request.scope.get("auth")
+    return auth.session_token if auth is not None else None
+
+
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-async def start_full_session(request: Request, user: User, *, replace_token: str | None = None) -> str:
-    """A fresh session token for ``user`` (rotated at every sign-in); sets the cookie on the returned redirect."""
-    store: SessionStore = request.app.state.session_store
-    if replace_token:
-        await store.delete(replace_token)
-    old = request.scope.get("auth")
-    if old is not None and old.session_token and old.session_token != replace_token:
-        await store.delete(old.session_token)
-    return await store.create(user.id, "full", client_ip(request.scope), request.headers.get("user-agent"))
-
-
-def with_session_cookie(request: Request, response: Redirect, token: str) -> Redirect:
-    response.set_cookie(session_cookie(request.app.state.settings, token, max_age=int(ABSOLUTE_TTL.total_seconds())))
-    return response
 
 
 async def send_link_email(request: Request, user: User, template: str, token: str, path: str, **context: Any) -> None:
@@ -104,24 +94,21 @@ class AuthPages(Controller):
             form.error("form", _("That email and password do not match an active account."))
             return render_form("auth/sign_in.html", form)
         user = result.user
-        store: SessionStore = request.app.state.session_store
         next_path = safe_next(form.get("next"))
         if result.outcome is Outcome.NEEDS_SECOND_FACTOR:
-            old = request.scope.get("auth")
-            if old is not None and old.session_token:
-                await store.delete(old.session_token)
-            token = await store.create(user.id, "mfa", client_ip(request.scope), request.headers.get("user-agent"))
-            response = see_other(f"/auth/two-factor?next={next_path}")
-            response.set_cookie(session_cookie(request.app.state.settings, token, max_age=300))
-            return response
+            token = await start_session(
+                request, request.app.state.session_store, user.id, "mfa", old_token=_request_token(request)
+            )
+            response = see_other(f"/auth/two-factor?next={quote(next_path, safe='/')}")
+            return with_session_cookie(request, response, token, stage="mfa")
         return await self._complete(request, db_session, user, next_path)
 
-    async def _complete(
-        self, request: Request, db_session: DbSession, user: User, next_path: str, replace_token: str | None = None
-    ) -> Redirect:
+    async def _complete(self, request: Request, db_session: DbSession, user: User, next_path: str) -> Redirect:
         user.last_sign_in_at = _now()
         await db_session.commit()
-        token = await start_full_session(request, user, replace_token=replace_token)
+        token = await start_session(
+            request, request.app.state.session_store, user.id, "full", old_token=_request_token(request)
+        )
         await record(
             request.app.state.engine,
             actor_of(request, user),
@@ -164,7 +151,7 @@ class AuthPages(Controller):
             form.error("code", _("That code is not valid. Use the current code from your app, or a recovery code."))
             return render_form("auth/two_factor.html", form)
         return await self._complete(
-            request, db_session, user, safe_next(form.get("next")), replace_token=auth.session_token
+            request, db_session, user, safe_next(form.get("next"))
         )
 
     @post("/sign-out", name="auth.sign_out")

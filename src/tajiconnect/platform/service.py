@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts.passwords import hash_password_async, verify_password_async
 from tajiconnect.domains.accounts.service import check_password, normalize_email
-from tajiconnect.domains.accounts.signin import MAX_FAILURES, WINDOW
+from tajiconnect.domains.accounts.signin import is_throttled
 from tajiconnect.domains.audit.models import PlatformAuditEntry
-from tajiconnect.domains.audit.service import Actor, count_recent, record
+from tajiconnect.domains.audit.service import Actor, record
 from tajiconnect.platform.models import PlatformOperator
 from tajiconnect.tenancy.context import tenant_context
 
@@ -43,10 +43,9 @@ async def authenticate(
 ) -> tuple[str, PlatformOperator | None]:
     """("ok" | "invalid" | "throttled", operator)."""
     email = (email or "").strip().lower()[:320]
-    by_email, by_ip = await count_recent(
-        session, ("platform.sign_in.failure",), within=WINDOW, email=email, ip=actor.ip, model=PlatformAuditEntry
-    )
-    if by_email >= MAX_FAILURES or by_ip >= MAX_FAILURES:
+    if await is_throttled(
+        session, email, actor.ip, actions=("platform.sign_in.failure",), model=PlatformAuditEntry
+    ):
         await verify_password_async(None, password)
         await record(engine, actor, "platform.sign_in.throttled", subject_email=email, model=PlatformAuditEntry)
         return "throttled", None

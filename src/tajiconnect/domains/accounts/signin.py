@@ -19,6 +19,7 @@ from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.domains.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from tajiconnect.domains.accounts.service import get_by_email, organization_settings, two_factor_required
 from tajiconnect.domains.accounts.totp import check_code, recovery_hash
+from tajiconnect.domains.audit.models import AuditEntry
 from tajiconnect.domains.audit.service import Actor, count_recent, record
 
 MAX_FAILURES = 10
@@ -43,9 +44,17 @@ class SignInResult:
     must_enroll_2fa: bool = False
 
 
-async def is_throttled(session: AsyncSession, email: str | None, ip: str | None) -> bool:
-    by_email, by_ip = await count_recent(session, FAILURE_ACTIONS, within=WINDOW, email=email, ip=ip)
-    return by_email >= MAX_FAILURES or by_ip >= MAX_FAILURES
+async def is_throttled(
+    session: AsyncSession,
+    email: str | None,
+    ip: str | None,
+    *,
+    actions: tuple[str, ...] = FAILURE_ACTIONS,
+    model: Any = AuditEntry,
+) -> bool:
+    """``MAX_FAILURES`` of ``actions`` in ``WINDOW`` for this account or this address (members' log by default)."""
+    counts = await count_recent(session, actions, within=WINDOW, email=email, ip=ip, model=model)
+    return max(counts) >= MAX_FAILURES
 
 
 async def check_credentials(

@@ -16,6 +16,7 @@ from tajiconnect.domains.accounts.service import AccountError, UserQuery
 from tajiconnect.domains.audit.service import record
 from tajiconnect.i18n import _
 from tajiconnect.web.forms import Form, render_form, see_other
+from tajiconnect.web.htmx import wants_fragment
 from tajiconnect.web.paging import page_info
 
 
@@ -45,12 +46,8 @@ class AdminUserPages(Controller):
             "notice": notice,
         }
         # An HTMX filter or page change swaps only the results.
-        template = (
-            "admin/users/_results.html"
-            if request.htmx and request.htmx.target == "users-results"
-            else "admin/users/index.html"
-        )
-        return Template(template, context=context)
+        fragment = wants_fragment(request, "users-results")
+        return Template("admin/users/_results.html" if fragment else "admin/users/index.html", context=context)
 
     @get("/invite", name="admin.users.invite")
     async def invite_page(self) -> Template:

@@ -15,6 +15,7 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
 from tajiconnect.domains.audit.models import AuditEntry
 from tajiconnect.domains.audit.service import AuditFilter, distinct_actions, list_entries
+from tajiconnect.web.htmx import wants_fragment
 from tajiconnect.web.paging import page_info
 
 PER_PAGE = 50
@@ -78,7 +79,7 @@ class AuditPages(Controller):
             "paging": page_info(total, page, PER_PAGE),
             "errors": {"form": error} if error else {},
         }
-        partial = request.htmx and request.htmx.target == "audit-results"
+        partial = wants_fragment(request, "audit-results")
         return Template("admin/audit/_results.html" if partial else "admin/audit/index.html", context=context,
                         status_code=422 if error and not partial else 200)
 

@@ -71,6 +71,8 @@ def settings(database_url: str, mail_sink):
     os.environ["TAJI_QUEUE_NAME"] = f"test-{secrets.token_hex(4)}"
     os.environ["DATABASE_URL"] = database_url
     os.environ["TAJI_BASE_DOMAIN"] = BASE_DOMAIN
+    os.environ["TAJI_PUBLIC_SCHEME"] = "https"  # the test clients speak https on the default port
+    os.environ.pop("TAJI_PUBLIC_PORT", None)
     os.environ["TAJI_SECRET_KEY"] = "test-secret-" + secrets.token_hex(16)
     os.environ.setdefault("TAJI_LOG_LEVEL", "WARNING")
     return load_settings()

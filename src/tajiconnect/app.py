@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
+from sqlalchemy.exc import SQLAlchemyError
 
 from tajiconnect import __version__
 from tajiconnect.db.base import load_models
 from tajiconnect.db.session import create_engine
+from tajiconnect.db.transaction import RequestTransactionMiddleware, commit_before_answer, provide_db_session
 from tajiconnect.domains.accounts.api import AuthApi, MeApi, UsersApi
 from tajiconnect.domains.accounts.auth import AuthenticationMiddleware
 from tajiconnect.domains.accounts.pages_account import AccountPages, avatar
@@ -32,8 +34,9 @@ from tajiconnect.settings import PROJECT_ROOT, Settings, get_settings
 from tajiconnect.tasks.queue import create_queue
 from tajiconnect.tenancy.middleware import TenancyMiddleware
 from tajiconnect.tenancy.resolver import TenantResolver
-from tajiconnect.web.errors import http_exception_handler, internal_error_handler
+from tajiconnect.web.errors import database_error_handler, http_exception_handler, internal_error_handler
 from tajiconnect.web.health import health
+from tajiconnect.web.idempotency import ReplayError, replay_handler
 from tajiconnect.web.pages import home, tenant_static
 from tajiconnect.web.security import security_headers
 from tajiconnect.web.templating import template_config
@@ -77,15 +80,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await app.state.redis.aclose()
             await engine.dispose()
 
-    db_config = SQLAlchemyAsyncConfig(
-        engine_instance=engine,
-        # By name, not autocommit_handler_maker(): a second app in one process gets a suffixed session scope key,
-        # and a handler made here with the default key would never commit or close that app's sessions.
-        before_send_handler="autocommit_include_redirects",
-        create_all=False,
-        session_dependency_key="db_session",
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-    )
     return Litestar(
         route_handlers=[
             health,
@@ -107,8 +101,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=None, send_as_attachment=False,
             ),
         ],
-        plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
-        middleware=[TenancyMiddleware(), AuthenticationMiddleware()],
+        plugins=[HTMXPlugin()],
+        # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
+        dependencies={"db_session": Provide(provide_db_session)},
+        after_request=commit_before_answer,
+        middleware=[RequestTransactionMiddleware(), TenancyMiddleware(), AuthenticationMiddleware()],
         template_config=template_config(),
         csrf_config=CSRFConfig(
             secret=settings.secret_key.get(),
@@ -124,7 +121,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),
-        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            SQLAlchemyError: database_error_handler,
+            ReplayError: replay_handler,
+            Exception: internal_error_handler,
+        },
         lifespan=[lifespan],
         before_send=[security_headers],
         debug=settings.debug,

@@ -199,44 +199,56 @@ def tenants_create(
 
 
 async def _invite_first_admin(engine: Any, tenant: Any, email: str) -> str:
+    """Issue the first admin's invitation link and its email (outbox), in one transaction; return the link."""
     from tajiconnect.db.session import session_scope
-    from tajiconnect.domains.accounts.service import get_by_email
+    from tajiconnect.domains.accounts.notices import send_link_email
+    from tajiconnect.domains.accounts.service import AccountError, get_by_email
     from tajiconnect.domains.accounts.tokens import issue_link
-    from tajiconnect.mail.tasks import send_email
     from tajiconnect.settings import get_settings
-    from tajiconnect.tasks.base import enqueue
+    from tajiconnect.tasks.outbox import dispatch_committed
     from tajiconnect.tasks.queue import create_queue
     from tajiconnect.tenancy.context import tenant_context
+    from tajiconnect.tenancy.urls import tenant_url
 
+    settings = get_settings()
     with tenant_context(tenant):
         async with session_scope(engine) as session:
             user = await get_by_email(session, email)
+            if user is None:
+                raise AccountError(f"no member with email {email}")
             token = await issue_link(session, user, "invite")
-        link = f"{_tenant_url(tenant.slug)}/auth/invitation/{token}"
-        queue = create_queue(get_settings())
-        await queue.connect()
+            await send_link_email(session, settings, user, "invite", token, "/auth/invitation", inviter="TajiConnect")
+        queue = create_queue(settings)
         try:
-            await enqueue(queue, send_email, to=email, template="invite", locale=tenant.locale,
-                          context={"user_name": user.name, "link": link, "inviter": "TajiConnect"})
+            await queue.connect()
+            await dispatch_committed(session, queue)  # a worker's outbox sweep sends it otherwise
+        except Exception as exc:
+            click.echo(f"warning: the invitation email is queued for the next worker sweep ({type(exc).__name__})",
+                       err=True)
         finally:
             await queue.disconnect()
-    return link
+    return tenant_url(f"/auth/invitation/{token}", tenant=tenant, settings=settings)
 
 
 def _apex_url(port: int | None = None) -> str:
-    """The public address of the apex host: ``TAJI_PUBLIC_SCHEME`` (http) and ``TAJI_PUBLIC_PORT`` (8000)."""
-    from tajiconnect.settings import load_settings
+    """The public address of the apex host (``TAJI_PUBLIC_SCHEME``, ``TAJI_PUBLIC_PORT``; ``port`` overrides)."""
+    import dataclasses
 
-    base = load_settings().base_domain
-    scheme = os.environ.get("TAJI_PUBLIC_SCHEME", "http")
-    port = port or int(os.environ.get("TAJI_PUBLIC_PORT", "443" if scheme == "https" else "8000"))
-    default = {"http": 80, "https": 443}.get(scheme)
-    return f"{scheme}://{base}" + ("" if port == default else f":{port}")
+    from tajiconnect.settings import load_settings
+    from tajiconnect.tenancy.urls import apex_url
+
+    settings = load_settings()
+    return apex_url(settings=dataclasses.replace(settings, public_port=port) if port else settings)
 
 
 def _tenant_url(slug: str, port: int | None = None) -> str:
-    scheme, _, rest = _apex_url(port).partition("://")
-    return f"{scheme}://{slug}.{rest}"
+    import dataclasses
+
+    from tajiconnect.settings import load_settings
+    from tajiconnect.tenancy.urls import tenant_url
+
+    settings = load_settings()
+    return tenant_url(tenant=slug, settings=dataclasses.replace(settings, public_port=port) if port else settings)
 
 
 @tenants.command("list")

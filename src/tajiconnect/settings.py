@@ -91,6 +91,13 @@ class Settings:
     db_pool_size: int
     tenant_cache_seconds: float
     queue_name: str = "tajiconnect"
+    public_scheme: str = "http"
+    public_port: int = 8000
+
+    def public_origin(self, host: str) -> str:
+        """``scheme://host[:port]`` for a host name of ours: absolute links come from here, never from a request."""
+        default = {"http": 80, "https": 443}[self.public_scheme]
+        return f"{self.public_scheme}://{host}" + ("" if self.public_port == default else f":{self.public_port}")
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -132,6 +139,12 @@ def load_settings() -> Settings:
         secret_key = secrets.token_urlsafe(48)
     redis_url = os.environ.get("REDIS_URL") or None
     smtp_url = os.environ.get("SMTP_URL") or None
+    public_scheme = (os.environ.get("TAJI_PUBLIC_SCHEME") or "http").strip().lower()
+    if public_scheme not in ("http", "https"):
+        raise SettingsError(f"TAJI_PUBLIC_SCHEME must be http or https, got {public_scheme!r}")
+    public_port = _int("TAJI_PUBLIC_PORT", 443 if public_scheme == "https" else 8000)
+    if not 1 <= public_port <= 65535:
+        raise SettingsError(f"TAJI_PUBLIC_PORT must be between 1 and 65535, got {public_port}")
     return Settings(
         database_url=Secret(database_url),
         redis_url=Secret(redis_url) if redis_url else None,
@@ -147,6 +160,8 @@ def load_settings() -> Settings:
         db_pool_size=_int("TAJI_DB_POOL_SIZE", 10),
         tenant_cache_seconds=_float("TAJI_TENANT_CACHE_SECONDS", 5.0),
         queue_name=os.environ.get("TAJI_QUEUE_NAME", "tajiconnect"),
+        public_scheme=public_scheme,
+        public_port=public_port,
     )
 
 

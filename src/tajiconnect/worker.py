@@ -7,7 +7,7 @@ import importlib
 import signal
 from typing import Any
 
-from saq import Worker
+from saq import CronJob, Worker
 
 from tajiconnect.db.base import load_models
 from tajiconnect.db.session import create_engine
@@ -19,7 +19,10 @@ from tajiconnect.tasks.queue import create_queue
 log = get_logger(__name__)
 
 #: Modules that declare tasks; importing them fills the registry.
-TASK_MODULES: tuple[str, ...] = ("tajiconnect.tasks.maintenance", "tajiconnect.mail.tasks")
+TASK_MODULES: tuple[str, ...] = ("tajiconnect.tasks.maintenance", "tajiconnect.tasks.outbox", "tajiconnect.mail.tasks")
+
+#: Scheduled tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all workers.
+SCHEDULE: tuple[tuple[str, str], ...] = (("sweep_outbox", "* * * * *"),)
 
 
 def load_tasks(extra_modules: tuple[str, ...] = ()) -> None:
@@ -45,6 +48,10 @@ def create_worker(settings: Settings, *, concurrency: int = 10, burst: bool = Fa
     return Worker(
         queue,
         functions=[(spec.name, spec.fn) for spec in REGISTRY.values()],
+        cron_jobs=[
+            CronJob(REGISTRY[name].fn, cron=cron, timeout=REGISTRY[name].policy.timeout, retries=1)
+            for name, cron in SCHEDULE
+        ],
         concurrency=concurrency,
         startup=startup,
         shutdown=shutdown,

@@ -44,6 +44,7 @@ def cli_env(database_url, migrated) -> dict[str, str]:
         "TAJI_BASE_DOMAIN": BASE_DOMAIN,
         "TAJI_SECRET_KEY": SECRET_KEY,
         "TAJI_PUBLIC_PORT": "8000",
+        "TAJI_PUBLIC_SCHEME": "http",
         "TAJI_LOG_LEVEL": "WARNING",
     }
 

@@ -128,6 +128,7 @@ def e2e_server(database_url: str, migrated: str, mail_sink) -> Iterator[E2EServe
         "DATABASE_URL": database_url,
         "TAJI_BASE_DOMAIN": "localhost",
         "TAJI_PUBLIC_PORT": str(port),
+        "TAJI_PUBLIC_SCHEME": "http",
         "TAJI_SECURE_COOKIES": "0",  # plain http on localhost: no __Host- cookie, no Secure flag
         "SMTP_URL": mail_sink.url,
         "TAJI_QUEUE_NAME": f"e2e-{secrets.token_hex(4)}",  # the server's own worker drains it

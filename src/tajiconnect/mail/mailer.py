@@ -23,14 +23,21 @@ from tajiconnect.settings import Settings
 log = structlog.get_logger(__name__)
 
 
+def header_text(value: str) -> str:
+    """A header value on one line: every run of whitespace (CR and LF included) becomes one space."""
+    return " ".join(value.split())
+
+
 def build_message(
-    *, sender_name: str, sender: str, to: str, subject: str, text: str, html: str | None
+    *, sender_name: str, sender: str, to: str, subject: str, text: str, html: str | None,
+    message_id: str | None = None,
 ) -> EmailMessage:
+    """The message; header values are folded onto one line, so no input can add a header."""
     msg = EmailMessage()
-    msg["From"] = formataddr((sender_name, sender))
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    msg["From"] = formataddr((header_text(sender_name), sender))
+    msg["To"] = header_text(to)
+    msg["Subject"] = header_text(subject)
+    msg["Message-ID"] = message_id or make_msgid(domain=sender.rsplit("@", 1)[-1])
     msg["Date"] = datetime.datetime.now(datetime.UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
     msg.set_content(text)
     if html:

@@ -7,6 +7,7 @@ process invalidate the cache at once, other processes see them within ``TAJI_TEN
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -37,6 +38,31 @@ _CACHE_LIMIT = 10_000
 
 def invalidate_tenant_cache() -> None:
     _cache.clear()
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(
+    rf"(?P<name>{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9a-f:.]{{2,45}}\])(?::(?P<port>[0-9]{{1,5}}))?", re.IGNORECASE
+)
+
+
+class MalformedHostError(ValueError):
+    """The Host header is missing, repeated, or not ``name[:port]``."""
+
+
+def parse_host(raw: str) -> str:
+    """The host name of a Host header value, lower-cased, without port or trailing dot.
+
+    Anything that is not a DNS name, an IPv4 address or a bracketed IPv6 address with an optional numeric port
+    (1-65535) is refused with :class:`MalformedHostError`: such a value is a client error, and must never reach a
+    link, a log line or a cache key as if it were a host.
+    """
+    match = _HOST.fullmatch(raw)
+    if match is None or len(match["name"]) > 254:
+        raise MalformedHostError("malformed Host header")
+    if match["port"] is not None and not 1 <= int(match["port"]) <= 65535:
+        raise MalformedHostError("malformed Host header")
+    return match["name"].lower().rstrip(".")
 
 
 def normalize_host(host: str) -> str:
@@ -73,7 +99,8 @@ class TenantResolver:
         return label if SLUG_PATTERN.fullmatch(label) else None
 
     async def resolve(self, raw_host: str) -> HostMatch:
-        host = normalize_host(raw_host)
+        """The tenant of a Host header value (raises :class:`MalformedHostError` for a malformed one)."""
+        host = parse_host(raw_host)
         if host == self.base_domain:
             return APEX
         now = time.monotonic()

@@ -109,7 +109,56 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any
     return response
 
 
+def database_error_handler(request: Request, exc: Exception) -> Response[Any]:
+    """A statement or commit the database refused: never a success answer, and a precise status.
+
+    * unreachable (connection refused or lost, pool exhausted, timeout): 503, with ``Retry-After``;
+    * a uniqueness or reference rule (two requests racing for the same email): 409;
+    * anything else is a bug: 500.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    if is_unavailable(exc):
+        log.warning("database unavailable", exc_type=type(exc).__name__)
+        return error_response(request, 503, None, headers={"Retry-After": "5"})
+    if isinstance(exc, IntegrityError):
+        log.warning("database refused a change", exc_type=type(exc).__name__, constraint=_constraint(exc))
+        return error_response(request, 409, _("This conflicts with a change made at the same moment. Try again."))
+    return internal_error_handler(request, exc)
+
+
+def _constraint(exc: Exception) -> str | None:
+    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot be reached (as opposed to refusing a statement)."""
+    import psycopg
+    import psycopg_pool
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    if isinstance(exc, (PoolTimeoutError, TimeoutError, ConnectionError, psycopg_pool.PoolTimeout)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        return isinstance(exc.orig, psycopg.OperationalError)
+    return isinstance(exc, psycopg.OperationalError)
+
+
+def error_response(
+    request: Request, status: int, detail: str | None, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    response = problem(status, detail) if wants_json(request) else render_error_page(request, status, detail)
+    response.headers.update(headers or {})
+    return response
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response[Any]:
+    if is_unavailable(exc):
+        return database_error_handler(request, exc)
     log.exception("unhandled error", exc_type=type(exc).__name__)
     if wants_json(request):
         return problem(HTTP_500_INTERNAL_SERVER_ERROR, None)

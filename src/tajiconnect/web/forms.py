@@ -62,8 +62,3 @@ def see_other(path: str, notice: str | None = None) -> Redirect:
     if notice:
         path = f"{path}{'&' if '?' in path else '?'}notice={notice}"
     return Redirect(path=path, status_code=HTTP_303_SEE_OTHER)
-
-
-def link(request: Request, path: str) -> str:
-    """An absolute link on the host the request came to (always a host of the tenant in scope)."""
-    return str(request.base_url).rstrip("/") + path

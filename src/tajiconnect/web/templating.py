@@ -27,7 +27,11 @@ TENANTS_DIR = PROJECT_ROOT / "tenants"
 def _base_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        # Plain-text templates (emails' .txt bodies and subjects) are not HTML: escaping them would mail "&amp;".
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "htm", "xml"), disabled_extensions=("txt",),
+            default=True, default_for_string=True,
+        ),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,

@@ -263,5 +263,7 @@ async def test_users_api_crud(browser, fresh_org, engine, run_jobs):
     actions = [
         e.action for e in await audit_entries(engine, fresh_org.tenant) if e.subject_email == "zawadi@example.org"
     ]
-    assert actions == ["user.invited", "user.roles.changed", "user.deactivated", "user.reactivated", "user.deleted"]
+    assert actions == [
+        "user.invited", "user.renamed", "user.roles.changed", "user.deactivated", "user.reactivated", "user.deleted"
+    ]
     await run_jobs()

@@ -94,7 +94,7 @@ class AuthApi(Controller):
             if not data.totp_code:
                 return oauth_error(401, "totp_required", "this account needs a totp_code")
             outcome = await check_second_factor(
-                engine, db_session, user, data.totp_code, actor, channel="api", queue=request.app.state.queue
+                engine, db_session, user, data.totp_code, actor, channel="api"
             )
             if outcome is Outcome.THROTTLED:
                 return oauth_error(429, "slow_down", "too many failed attempts; try again in 15 minutes")
@@ -108,7 +108,8 @@ class AuthApi(Controller):
                 "your organization requires two-step verification: set it up in the web app first",
             )
         pair = await issue_pair(db_session, request.app.state.settings.secret_key.get(), require_tenant(), user)
-        await record(engine, actor_of(request, user), "auth.sign_in.success", subject_email=user.email, channel="api")
+        await record(db_session, actor_of(request, user), "auth.sign_in.success", subject_email=user.email,
+                     channel="api")
         return Response(pair.as_oauth(), headers={"Cache-Control": "no-store"})
 
     @post("/refresh", name="api.auth.refresh", summary="Rotate a refresh token", status_code=200)
@@ -145,7 +146,7 @@ class AuthApi(Controller):
         if family is None:
             raise HTTPException(status_code=401, detail="send the refresh_token or a bearer access token")
         await revoke_family(db_session, family)
-        await record(request.app.state.engine, actor_of(request), "auth.sign_out", channel="api")
+        await record(db_session, actor_of(request), "auth.sign_out", channel="api")
 
 
 class MeApi(Controller):
@@ -212,9 +213,7 @@ class UsersApi(Controller):
         user = await admin.target(db_session, user_id)
         try:
             if data.name is not None:
-                if not data.name.strip() or len(data.name) > 200:
-                    raise AccountError("name must be 1-200 characters", "name")
-                user.name = data.name.strip()
+                await admin.rename_member(request, db_session, user, data.name)
             if data.roles is not None:
                 await admin.change_roles(request, db_session, user, data.roles)
         except AccountError as exc:

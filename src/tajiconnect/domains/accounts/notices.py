@@ -1,12 +1,18 @@
-"""Security notices: an email to the account holder whenever something sensitive changes or is used."""
+"""Emails to account holders, deferred through the outbox so they go out exactly when the change commits:
+single-use links (invitation, verification, reset) and security notices (something sensitive changed or was
+used)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.mail.tasks import send_email
-from tajiconnect.tasks.base import enqueue
+from tajiconnect.settings import Settings
+from tajiconnect.tasks.outbox import defer
+from tajiconnect.tenancy.urls import tenant_url
 
 #: events with a message in templates/email/_notices.txt
 EVENTS = (
@@ -15,8 +21,23 @@ EVENTS = (
 )
 
 
-async def security_notice(queue: Any, user: User, event: str) -> None:
+async def security_notice(session: AsyncSession, user: User, event: str) -> None:
+    """Mail the notice once ``session``'s transaction (the change it is about) commits."""
     if event not in EVENTS:
         raise ValueError(f"unknown security event {event!r}")
-    await enqueue(queue, send_email, to=user.email, template="security_notice", locale=user.locale,
-                  context={"user_name": user.name, "event": event})
+    await defer(session, send_email, to=user.email, template="security_notice", locale=user.locale,
+                context={"user_name": user.name, "event": event})
+
+
+async def send_link_email(
+    session: AsyncSession, settings: Settings, user: User, template: str, token: str, path: str, **context: Any
+) -> None:
+    """Mail ``user`` the link ``<tenant's canonical URL><path>/<token>`` once ``session`` commits."""
+    await defer(
+        session,
+        send_email,
+        to=user.email,
+        template=template,
+        locale=user.locale,
+        context={"user_name": user.name, "link": tenant_url(f"{path}/{token}", settings=settings), **context},
+    )

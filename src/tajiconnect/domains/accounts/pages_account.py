@@ -16,7 +16,7 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts import totp
 from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, start_session, with_session_cookie
 from tajiconnect.domains.accounts.models import RecoveryCode, User, UserAvatar
-from tajiconnect.domains.accounts.notices import security_notice
+from tajiconnect.domains.accounts.notices import security_notice, send_link_email
 from tajiconnect.domains.accounts.passwords import verify_password_async
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.accounts.service import AccountError, get_user, set_password
@@ -50,8 +50,8 @@ async def _me(request: Request, db_session: DbSession) -> User:
     return user
 
 
-async def notify(request: Request, user: User, event: str) -> None:
-    await security_notice(request.app.state.queue, user, event)
+async def notify(db_session: DbSession, user: User, event: str) -> None:
+    await security_notice(db_session, user, event)
 
 
 class AccountPages(Controller):
@@ -115,19 +115,16 @@ class AccountPages(Controller):
         if form.get("remove_avatar") == "1":
             await db_session.execute(delete(UserAvatar).where(UserAvatar.user_id == user.id))
             user.has_avatar = False
-        await record(request.app.state.engine, actor_of(request), "user.profile.updated", target_type="user",
-                     target_id=user.id)
+        await record(db_session, actor_of(request), "user.profile.updated", target_type="user", target_id=user.id)
         return see_other("/account/profile", notice="profile_saved")
 
     @post("/verify-email", name="account.verify_email.send", opt={"allow_unenrolled": True})
     async def send_verification(self, request: Request, db_session: DbSession) -> Redirect:
-        from tajiconnect.domains.accounts.pages_auth import send_link_email
-
         user = await _me(request, db_session)
         if user.email_verified_at is None:
             token = await issue_link(db_session, user, "verify_email")
-            await db_session.commit()
-            await send_link_email(request, user, "verify_email", token, "/auth/verify-email")
+            await send_link_email(db_session, request.app.state.settings, user, "verify_email", token,
+                                  "/auth/verify-email")
         return see_other("/account/profile", notice="verification_sent")
 
     # --- password ---------------------------------------------------------------------------------------------
@@ -154,14 +151,13 @@ class AccountPages(Controller):
         if not form.ok:
             return render_form("account/password.html", form)
         await revoke_all_for_user(db_session, user.id)
+        await record(db_session, actor_of(request), "user.password.changed", target_type="user", target_id=user.id)
+        await notify(db_session, user, "password_changed")
         await db_session.commit()
         # Every session of the account ends, this one included; this device continues on a brand-new token.
         store = request.app.state.session_store
         await store.delete_for_user(user.id)
         token = await start_session(request, store, user.id, "full", old_token=None)
-        await record(request.app.state.engine, actor_of(request), "user.password.changed", target_type="user",
-                     target_id=user.id)
-        await notify(request, user, "password_changed")
         return with_session_cookie(request, see_other("/account/profile", notice="password_changed"), token)
 
     # --- two-step verification --------------------------------------------------------------------------------
@@ -211,9 +207,8 @@ class AccountPages(Controller):
         user.totp_last_step = check.step
         user.totp_enabled_at = datetime.datetime.now(datetime.UTC)
         codes = await self._new_recovery_codes(db_session, user)
-        await record(request.app.state.engine, actor_of(request), "user.two_factor.enabled", target_type="user",
-                     target_id=user.id)
-        await notify(request, user, "two_factor_enabled")
+        await record(db_session, actor_of(request), "user.two_factor.enabled", target_type="user", target_id=user.id)
+        await notify(db_session, user, "two_factor_enabled")
         return Template("account/recovery_codes.html", context={"codes": codes})
 
     @post("/two-factor/recovery-codes", name="account.two_factor.codes")
@@ -223,9 +218,9 @@ class AccountPages(Controller):
         if not user.totp_enabled or not await verify_password_async(user.password_hash, form.get("password")):
             return see_other("/account/two-factor", notice="password_wrong")
         codes = await self._new_recovery_codes(db_session, user)
-        await record(request.app.state.engine, actor_of(request), "user.two_factor.codes_regenerated",
-                     target_type="user", target_id=user.id)
-        await notify(request, user, "recovery_codes_regenerated")
+        await record(db_session, actor_of(request), "user.two_factor.codes_regenerated", target_type="user",
+                     target_id=user.id)
+        await notify(db_session, user, "recovery_codes_regenerated")
         return Template("account/recovery_codes.html", context={"codes": codes})
 
     @post("/two-factor/disable", name="account.two_factor.disable")
@@ -243,9 +238,8 @@ class AccountPages(Controller):
         user.totp_enabled_at = None
         user.totp_last_step = check.step
         await db_session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-        await record(request.app.state.engine, actor_of(request), "user.two_factor.disabled", target_type="user",
-                     target_id=user.id)
-        await notify(request, user, "two_factor_disabled")
+        await record(db_session, actor_of(request), "user.two_factor.disabled", target_type="user", target_id=user.id)
+        await notify(db_session, user, "two_factor_disabled")
         return see_other("/account/two-factor", notice="two_factor_disabled")
 
     # --- sessions ---------------------------------------------------------------------------------------------
@@ -269,11 +263,11 @@ class AccountPages(Controller):
     async def sign_out_everywhere(self, request: Request, db_session: DbSession) -> Redirect:
         user = await _me(request, db_session)
         await revoke_all_for_user(db_session, user.id)
+        await notify(db_session, user, "signed_out_everywhere")
         await db_session.commit()
         count = await request.app.state.session_store.delete_for_user(user.id)
         await record(request.app.state.engine, actor_of(request), "auth.sign_out.everywhere", target_type="user",
                      target_id=user.id, sessions=count)
-        await notify(request, user, "signed_out_everywhere")
         response = see_other("/auth/sign-in", notice="signed_out_everywhere")
         clear_session_cookie(request.app.state.settings, response)
         return response

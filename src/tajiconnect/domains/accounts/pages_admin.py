@@ -173,7 +173,5 @@ class AdminSecurityPages(Controller):
         settings = await service.organization_settings(db_session)
         before = list(settings.require_2fa_roles)
         settings.require_2fa_roles = roles
-        await record(
-            request.app.state.engine, actor_of(request), "org.security.updated", before=before, require_2fa_roles=roles
-        )
+        await record(db_session, actor_of(request), "org.security.updated", before=before, require_2fa_roles=roles)
         return see_other("/admin/security", notice="saved")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_429_TOO_MANY_REQUESTS
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, start_session, with_session_cookie
 from tajiconnect.domains.accounts.models import User
-from tajiconnect.domains.accounts.notices import security_notice
+from tajiconnect.domains.accounts.notices import security_notice, send_link_email
 from tajiconnect.domains.accounts.service import AccountError, get_by_email, get_user, set_password
 from tajiconnect.domains.accounts.signin import (
     Outcome,
@@ -25,9 +25,7 @@ from tajiconnect.domains.accounts.signin import (
 from tajiconnect.domains.accounts.tokens import LinkError, issue_link, peek_link, revoke_all_for_user, spend_link
 from tajiconnect.domains.audit.service import record
 from tajiconnect.i18n import _, lazy_gettext
-from tajiconnect.mail.tasks import send_email
-from tajiconnect.tasks.base import enqueue
-from tajiconnect.web.forms import Form, link, render_form, safe_next, see_other
+from tajiconnect.web.forms import Form, render_form, safe_next, see_other
 
 #: ``?next=`` (the parameter is named ``next_`` in Python; without the alias Litestar would read ``?next_=``)
 NextParam = Annotated[str | None, QueryParameter(name="next")]
@@ -52,17 +50,6 @@ def _request_token(request: Request) -> str | None:
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-async def send_link_email(request: Request, user: User, template: str, token: str, path: str, **context: Any) -> None:
-    await enqueue(
-        request.app.state.queue,
-        send_email,
-        to=user.email,
-        template=template,
-        locale=user.locale,
-        context={"user_name": user.name, "link": link(request, f"{path}/{token}"), **context},
-    )
 
 
 class AuthPages(Controller):
@@ -105,16 +92,11 @@ class AuthPages(Controller):
 
     async def _complete(self, request: Request, db_session: DbSession, user: User, next_path: str) -> Redirect:
         user.last_sign_in_at = _now()
+        await record(db_session, actor_of(request, user), "auth.sign_in.success", subject_email=user.email,
+                     channel="web")
         await db_session.commit()
         token = await start_session(
             request, request.app.state.session_store, user.id, "full", old_token=_request_token(request)
-        )
-        await record(
-            request.app.state.engine,
-            actor_of(request, user),
-            "auth.sign_in.success",
-            subject_email=user.email,
-            channel="web",
         )
         return with_session_cookie(request, see_other(next_path), token)
 
@@ -141,7 +123,6 @@ class AuthPages(Controller):
             form.get("code"),
             actor_of(request),
             channel="web",
-            queue=request.app.state.queue,
         )
         if outcome is Outcome.THROTTLED:
             form.error("code", _("Too many attempts. Wait 15 minutes and try again."))
@@ -202,7 +183,7 @@ class AuthPages(Controller):
         await spend_link(db_session, token, "invite")
         user.email_verified_at = user.email_verified_at or _now()
         await record(
-            request.app.state.engine,
+            db_session,
             actor_of(request, user),
             "user.invitation.accepted",
             subject_email=user.email,
@@ -232,8 +213,8 @@ class AuthPages(Controller):
             user = await get_by_email(db_session, email)
             if user is not None and user.is_active:
                 token = await issue_link(db_session, user, "reset_password")
-                await db_session.commit()
-                await send_link_email(request, user, "reset_password", token, "/auth/reset-password")
+                await send_link_email(db_session, request.app.state.settings, user, "reset_password", token,
+                                      "/auth/reset-password")
         else:
             await record(engine, actor, "auth.password_reset.throttled", subject_email=email)
         return Template(
@@ -266,17 +247,17 @@ class AuthPages(Controller):
             return render_form("auth/reset_password.html", form)
         await spend_link(db_session, token, "reset_password")
         await revoke_all_for_user(db_session, user.id)
-        await db_session.commit()
-        await request.app.state.session_store.delete_for_user(user.id)
         await record(
-            request.app.state.engine,
+            db_session,
             actor_of(request, user),
             "auth.password_reset.completed",
             subject_email=user.email,
             target_type="user",
             target_id=user.id,
         )
-        await security_notice(request.app.state.queue, user, "password_reset")
+        await security_notice(db_session, user, "password_reset")
+        await db_session.commit()
+        await request.app.state.session_store.delete_for_user(user.id)
         response = see_other("/auth/sign-in", notice="password_reset")
         clear_session_cookie(request.app.state.settings, response)
         return response
@@ -299,7 +280,7 @@ class AuthPages(Controller):
             return link_problem(exc)
         user.email_verified_at = _now()
         await record(
-            request.app.state.engine,
+            db_session,
             actor_of(request),
             "user.email.verified",
             subject_email=user.email,

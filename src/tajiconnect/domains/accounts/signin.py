@@ -80,7 +80,7 @@ async def check_credentials(
 
 
 async def check_second_factor(
-    engine: AsyncEngine, session: AsyncSession, user: User, code: str, actor: Actor, *, channel: str, queue: Any
+    engine: AsyncEngine, session: AsyncSession, user: User, code: str, actor: Actor, *, channel: str
 ) -> Outcome:
     """A TOTP code (never accepted twice) or an unused recovery code (spent on use, and the owner told)."""
     from sqlalchemy import select, update
@@ -112,9 +112,9 @@ async def check_second_factor(
                 .values(used_at=datetime.datetime.now(datetime.UTC))
             )
             if spent.rowcount == 1:
-                await record(engine, actor, "auth.recovery_code.used", subject_email=user.email,
+                await record(session, actor, "auth.recovery_code.used", subject_email=user.email,
                              target_type="user", target_id=user.id)
-                await security_notice(queue, user, "recovery_code_used")
+                await security_notice(session, user, "recovery_code_used")
                 return Outcome.OK
     await record(engine, actor, "auth.two_factor.failure", subject_email=user.email, channel=channel)
     return Outcome.INVALID

@@ -1,8 +1,10 @@
 """Writing and reading the audit log, and the throttles derived from it.
 
-Entries are written in their own transaction (``record``), so an action that fails and rolls back is still on
-record. Sign-in throttling counts recent failure entries by account and by address: the audit log *is* the
-counter, so it works the same with or without Redis and is scoped to the tenant like everything else.
+A successful action's entry is written in the action's own transaction (``record(session, ...)``), so it exists
+exactly when the action was committed; a refusal's entry is committed on its own (``record(engine, ...)``), so it
+stays on record although the request rolls back. Sign-in throttling counts recent failure entries by account and
+by address: the audit log *is* the counter, so it works the same with or without Redis and is scoped to the
+tenant like everything else.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ SYSTEM = Actor(email="system")
 
 
 async def record(
-    engine: AsyncEngine,
+    target: AsyncEngine | AsyncSession,
     actor: Actor,
     action: str,
     *,
@@ -44,23 +46,31 @@ async def record(
     model: type[AuditFields] = AuditEntry,
     **details: Any,
 ) -> None:
-    """Append an entry (to the tenant in scope's log, or the platform's), committed on its own."""
+    """Append an entry to the tenant in scope's log (or the platform's).
+
+    With a session, the entry joins that transaction: it exists exactly when the action it describes was
+    committed (use this for actions that succeed). With an engine, it is committed on its own at once, so that
+    refusals and failures stay on record even though the request rolls back.
+    """
     if model is AuditEntry:
         require_tenant()
-    async with session_scope(engine) as session:
-        session.add(
-            model(
-                actor_id=actor.id,
-                actor_email=actor.email,
-                action=action,
-                subject_email=subject_email,
-                target_type=target_type,
-                target_id=str(target_id) if target_id is not None else None,
-                ip=actor.ip,
-                user_agent=(actor.user_agent or "")[:300] or None,
-                details=details,
-            )
-        )
+    entry = model(
+        actor_id=actor.id,
+        actor_email=actor.email,
+        action=action,
+        subject_email=subject_email,
+        target_type=target_type,
+        target_id=str(target_id) if target_id is not None else None,
+        ip=actor.ip,
+        user_agent=(actor.user_agent or "")[:300] or None,
+        details=details,
+    )
+    if isinstance(target, AsyncSession):
+        target.add(entry)
+        await target.flush()
+        return
+    async with session_scope(target) as session:
+        session.add(entry)
 
 
 async def count_recent(

@@ -106,3 +106,46 @@ class JobDrainer:
     async def close(self) -> None:
         if self.connected:
             await self.worker.queue.disconnect()
+
+
+async def asgi_request(
+    app: Any,
+    method: str,
+    path: str,
+    *,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes = b"",
+    query: bytes = b"",
+    raw_path: bytes | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request straight through the ASGI app, headers exactly as given (no client adds or merges any).
+
+    The app's lifespan must be running (inside an ``async with client_for(...)`` block).
+    """
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "https",
+        "path": path, "raw_path": raw_path if raw_path is not None else path.encode(), "query_string": query,
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 443),
+        "state": {},
+    }
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:
+            return {"type": "http.disconnect"}
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    status, out_headers, chunks = 0, {}, []
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            out_headers.update({k.decode().lower(): v.decode() for k, v in message.get("headers", [])})
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, out_headers, b"".join(chunks)

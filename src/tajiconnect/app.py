@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -34,9 +33,11 @@ from tajiconnect.settings import PROJECT_ROOT, Settings, get_settings
 from tajiconnect.tasks.queue import create_queue
 from tajiconnect.tenancy.middleware import TenancyMiddleware
 from tajiconnect.tenancy.resolver import TenantResolver
+from tajiconnect.web.csrf import CSRFMiddleware
 from tajiconnect.web.errors import database_error_handler, http_exception_handler, internal_error_handler
 from tajiconnect.web.health import health
 from tajiconnect.web.idempotency import ReplayError, replay_handler
+from tajiconnect.web.input_guard import InputGuardMiddleware
 from tajiconnect.web.pages import home, tenant_static
 from tajiconnect.web.security import security_headers
 from tajiconnect.web.templating import template_config
@@ -105,15 +106,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
         dependencies={"db_session": Provide(provide_db_session)},
         after_request=commit_before_answer,
-        middleware=[RequestTransactionMiddleware(), TenancyMiddleware(), AuthenticationMiddleware()],
+        # Order: refuse malformed input, open the request's transaction holder, resolve the host (400 when bad),
+        # check the CSRF pair (bound to that host), then find who is calling.
+        middleware=[
+            InputGuardMiddleware(),
+            RequestTransactionMiddleware(),
+            TenancyMiddleware(),
+            CSRFMiddleware(settings.secret_key.get(), secure=settings.secure_cookies),
+            AuthenticationMiddleware(),
+        ],
         template_config=template_config(),
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key.get(),
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=False,  # htmx reads it to send the X-CSRFToken header
-            cookie_samesite="lax",
-            exclude=["/api/", "/health", "/static/", "/schema"],
-        ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         openapi_config=OpenAPIConfig(
             title="TajiConnect API",

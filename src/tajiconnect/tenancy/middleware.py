@@ -1,6 +1,9 @@
 """Request -> tenant. Runs for every matched route before its handler.
 
-* Reads the Host header, resolves it (apex, tenant, or unknown).
+* Reads the Host header, resolves it (apex, tenant, or unknown). A missing, repeated or malformed Host, or an
+  absolute-form request target naming another host, is a 400: such a request names no host of ours for sure.
+* The database unreachable while resolving: a 503 ("temporarily unavailable"), except on ``any`` routes
+  (``/health``), which go on without a tenant and report the outage themselves.
 * Enforces the route's host rule: ``opt={"host": "tenant" | "apex" | "any"}`` (default ``tenant``).
   Unknown hosts are a 404; suspended tenants a 403 page; ``any`` routes (health) answer everywhere.
 * Enters the tenant (context variable) and binds ``tenant`` and ``request_id`` to every log line.
@@ -13,17 +16,45 @@ import secrets
 import structlog
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tajiconnect import i18n
 from tajiconnect.tenancy.context import tenant_context
-from tajiconnect.tenancy.resolver import HostMatch, TenantResolver
+from tajiconnect.tenancy.resolver import UNKNOWN, HostMatch, MalformedHostError, TenantResolver, parse_host
+from tajiconnect.web.errors import is_unavailable
 
 
 class TenantSuspendedError(PermissionDeniedException):
     """The organization is suspended: a clear 403 page, not a generic error."""
+
+
+class BadHostError(ClientException):
+    """400: the request does not name one well-formed host."""
+
+
+def request_host(scope: Scope) -> str:
+    """The one Host header's value; :class:`BadHostError` when it is missing, repeated, malformed or contradicted
+    by an absolute-form request target (``GET http://other.example/ HTTP/1.1``)."""
+    values = [value for name, value in scope.get("headers", ()) if name.lower() == b"host"]
+    if len(values) != 1:
+        raise BadHostError(detail="The request must carry exactly one Host header.")
+    try:
+        raw = values[0].decode("ascii")
+        host = parse_host(raw)
+    except (UnicodeDecodeError, MalformedHostError) as exc:
+        raise BadHostError(detail="The Host header is malformed.") from exc
+    target = scope.get("raw_path", b"")
+    if target[:7].lower() == b"http://" or target[:8].lower() == b"https://":
+        authority = target.split(b"/", 3)[2].decode("ascii", "replace")
+        try:
+            same = parse_host(authority) == host
+        except MalformedHostError:
+            same = False
+        if not same:
+            raise BadHostError(detail="The request target and the Host header name different hosts.")
+    return raw
 
 
 def host_rule(scope: Scope) -> str:
@@ -40,10 +71,17 @@ class TenancyMiddleware(ASGIMiddleware):
         if len(request_id) > 64 or not request_id.replace("-", "").isalnum():
             request_id = secrets.token_hex(8)
         resolver: TenantResolver = scope["app"].state.tenant_resolver
-        match: HostMatch = await resolver.resolve(headers.get("host", ""))
         rule = host_rule(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        raw_host = request_host(scope)
+        state["host"] = parse_host(raw_host)
+        try:
+            match: HostMatch = await resolver.resolve(raw_host)
+        except Exception as exc:
+            if rule != "any" or not is_unavailable(exc):
+                raise
+            match = UNKNOWN  # /health answers 503 on its own
         state["host_kind"] = match.kind
         tenant = match.tenant
         structlog.contextvars.clear_contextvars()

@@ -33,7 +33,8 @@ TITLES = {
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith("/api/") or request.url.path == "/schema":
+    path = request.scope.get("path", "")  # never request.url: it is built from the Host header, which may be bad
+    if path.startswith(("/api/", "/schema")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -90,7 +91,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any
         return _redirect(request, "/platform/sign-in")
     if not wants_json(request) and state.get("tenant") is not None:
         if status == 401:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            query = request.scope.get("query_string", b"").decode("latin-1")
+            target = request.scope["path"] + (f"?{query}" if query else "")
             return _redirect(request, f"/auth/sign-in?next={quote(target, safe='/')}")
         if isinstance(exc, TwoFactorEnrollmentRequired):
             return _redirect(request, "/account/two-factor?notice=required")

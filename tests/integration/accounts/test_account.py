@@ -6,7 +6,7 @@ import re
 import struct
 import zlib
 
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     NEW_PASSWORD,
     PASSWORD,
     audit_entries,

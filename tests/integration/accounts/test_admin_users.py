@@ -11,7 +11,7 @@ from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts import service
 from tajiconnect.domains.accounts.service import AccountError, new_user
 from tajiconnect.tenancy.context import tenant_context
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     audit_entries,
     bearer,
     bearer_for,

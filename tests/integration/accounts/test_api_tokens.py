@@ -8,7 +8,7 @@ import uuid
 import jwt
 import pytest
 
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     PASSWORD,
     api_token,
     audit_entries,
@@ -72,7 +72,7 @@ async def test_wrong_credentials_get_invalid_grant(browser, fresh_org, engine):
 
 
 async def test_api_sign_in_failures_are_throttled_too(browser, fresh_org, engine):
-    from tests.integration.accounts.conftest import seed_audit
+    from tests.integration.conftest import seed_audit
 
     await seed_audit(
         engine, fresh_org.tenant, "auth.sign_in.failure", 10, email=fresh_org.admin.email, ip="198.51.100.30"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     audit_entries,
     bearer,
     create_member,

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import BASE_DOMAIN
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     OPERATOR_COOKIE,
     SESSION_COOKIE,
     audit_entries,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     PASSWORD,
     audit_entries,
     csrf,
@@ -70,5 +70,35 @@ async def test_the_token_is_also_accepted_in_the_header(browser, org):
         token = await csrf(client)
         response = await client.post(
             "/auth/sign-in", data={"email": org.admin.email, "password": PASSWORD}, headers={"x-csrftoken": token}
+        )
+        assert response.status_code == 303
+
+
+async def test_paths_that_merely_contain_an_excluded_word_are_checked(signed_in, browser, org, make_user):
+    """Exclusions are exact: '/health' or 'schema' inside a path switches nothing off."""
+    async with browser(org.tenant) as client:
+        await csrf(client)
+        response = await client.post("/auth/invitation/healthXYZ", data={"password": "x"})
+        assert response.status_code == 403
+    async with signed_in(org.admin) as client:
+        response = await client.post("/account/sessions/schema-x/revoke")
+        assert response.status_code == 403
+
+
+async def test_a_pair_minted_on_one_tenant_is_refused_on_another(browser, org, other_org):
+    async with browser(org.tenant) as client:
+        token = await csrf(client)
+    async with browser(other_org.tenant) as client:
+        client.cookies.set("csrftoken", token, domain=f"{other_org.tenant.slug}.taji.test")
+        response = await client.post(
+            "/auth/sign-in", data={"email": other_org.admin.email, "password": PASSWORD, "_csrf_token": token}
+        )
+        assert response.status_code == 403
+        assert session_of(client) is None
+        # A GET on this host replaces the foreign cookie with one of its own, which then works.
+        own = await csrf(client)
+        assert own != token
+        response = await client.post(
+            "/auth/sign-in", data={"email": other_org.admin.email, "password": PASSWORD, "_csrf_token": own}
         )
         assert response.status_code == 303

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     NEW_PASSWORD,
     audit_entries,
     drain,

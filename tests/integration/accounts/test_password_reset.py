@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     NEW_PASSWORD,
     PASSWORD,
     audit_entries,

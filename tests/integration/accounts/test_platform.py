@@ -13,7 +13,7 @@ from tajiconnect.domains.audit.models import PlatformAuditEntry
 from tajiconnect.platform.models import PlatformOperator
 from tajiconnect.platform.service import OperatorError, create_operator
 from tajiconnect.tenancy.context import tenant_context
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     OPERATOR_COOKIE,
     PASSWORD,
     SESSION_COOKIE,
@@ -103,7 +103,7 @@ async def test_an_operator_signs_in_on_the_apex_and_sees_the_tenants(browser, op
     [success] = await platform_entries(engine, "platform.sign_in.success", operator.email)
     assert success.actor_id == operator.id and success.ip == "testclient"
     # Nothing about operators lands in a tenant's log.
-    from tests.integration.accounts.conftest import audit_entries
+    from tests.integration.conftest import audit_entries
 
     assert await audit_entries(engine, org.tenant, "platform.sign_in.success") == []
 

@@ -8,7 +8,7 @@ from http.cookies import SimpleCookie
 
 import pytest
 
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     PASSWORD,
     SESSION_COOKIE,
     audit_entries,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.integration.accounts.conftest import (
+from tests.integration.conftest import (
     PASSWORD,
     api_token,
     audit_entries,

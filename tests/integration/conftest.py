@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tajiconnect.db.session import session_scope
@@ -114,6 +114,12 @@ async def load_user(engine: AsyncEngine, tenant: TenantRef, user_id: uuid.UUID) 
     with tenant_context(tenant):
         async with session_scope(engine) as session:
             return await session.get(User, user_id)
+
+
+async def user_count(engine: AsyncEngine, tenant: TenantRef) -> int:
+    with tenant_context(tenant):
+        async with session_scope(engine) as session:
+            return int(await session.scalar(select(func.count()).select_from(User)) or 0)
 
 
 async def set_user(engine: AsyncEngine, tenant: TenantRef, user_id: uuid.UUID, **values: Any) -> None:

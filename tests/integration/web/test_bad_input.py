@@ -108,7 +108,9 @@ async def test_json_with_invalid_utf8_or_nul_is_a_400_and_nothing_changes(client
             response = await client.patch(f"/api/v1/users/{member.id}", content=body, headers=headers)
             problem_of(response, 400)
         for body in (b'{"email": "\xff@x.test", "password": "x"}', b'{"email": "a\\u0000@x.test", "password": "x"}'):
-            response = await client.post("/api/v1/auth/token", content=body, headers={"content-type": "application/json"})
+            response = await client.post(
+                "/api/v1/auth/token", content=body, headers={"content-type": "application/json"}
+            )
             problem_of(response, 400)
         response = await client.post(
             "/api/v1/users", content=b'{"email": "\xff@x.test", "roles": ["student"]}', headers=headers

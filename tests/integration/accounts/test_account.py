@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import zlib
+
+import pytest
+from PIL import Image
 
 from tests.integration.conftest import (
     NEW_PASSWORD,
@@ -23,19 +27,28 @@ from tests.integration.conftest import (
 from tests.support import text_of
 
 
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A real (tiny, grey) PNG image."""
+def png(width: int = 8, height: int = 8, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A real PNG image (Pillow-made)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, format="PNG")
+    return out.getvalue()
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def forged_images() -> dict[str, bytes]:
+    """Files that start like a PNG and are not one a browser should ever be served."""
+    header = b"\x89PNG\r\n\x1a\n"
+    bomb_header = _chunk(b"IHDR", struct.pack(">IIBBBBB", 65535, 65535, 8, 0, 0, 0, 0))
+    return {
+        "png header + html": header + b"<html><script>alert(1)</script></html>",
+        "65535x65535 header": (
+            header + bomb_header + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b"")
+        ),
+        "truncated": png()[:40],
+    }
 
 
 PROFILE = {"name": "Neema Achieng", "locale": "sw", "time_zone": "Africa/Kampala"}
@@ -93,10 +106,14 @@ async def test_avatar_upload_and_who_may_see_it(browser, org, other_org, make_us
     image = png()
     async with browser(org.tenant) as client:
         await sign_in(client, member.email)
-        too_big = await save_profile(client, PROFILE, {"avatar": ("big.png", image + b"\0" * 256 * 1024, "image/png")})
-        assert too_big.status_code == 422 and "at most 256 KB" in too_big.text
+        padded = image + b"\0" * 5 * 1024 * 1024
+        too_big = await save_profile(client, PROFILE, {"avatar": ("big.png", padded, "image/png")})
+        assert too_big.status_code == 422 and "at most 5 MB" in too_big.text
         not_image = await save_profile(client, PROFILE, {"avatar": ("evil.png", b"<svg onload=alert(1)>", "image/png")})
         assert not_image.status_code == 422 and "Use a PNG, JPEG or WebP picture." in not_image.text
+        for name, forged in forged_images().items():
+            refused = await save_profile(client, PROFILE, {"avatar": ("x.png", forged, "image/png")})
+            assert refused.status_code == 422, name
         assert not (await load_user(engine, org.tenant, member.id)).has_avatar
 
         ok = await save_profile(client, PROFILE, {"avatar": ("me.png", image, "image/png")})
@@ -104,8 +121,10 @@ async def test_avatar_upload_and_who_may_see_it(browser, org, other_org, make_us
         assert f'src="/avatars/{member.id}"' in (await client.get("/account/profile")).text
         mine = await client.get(f"/avatars/{member.id}")
         assert mine.status_code == 200
-        assert mine.content == image
-        assert mine.headers["content-type"] == "image/png"
+        assert mine.headers["content-type"] == "image/webp"
+        stored = Image.open(io.BytesIO(mine.content))  # a fresh WebP of the same picture, not the uploaded bytes
+        assert (stored.format, stored.size) == ("WEBP", (8, 8))
+        assert stored.convert("RGB").getpixel((0, 0)) == pytest.approx((200, 30, 30), abs=6)
         assert mine.headers["x-content-type-options"] == "nosniff"
         assert "private" in mine.headers["cache-control"]
 
@@ -113,7 +132,7 @@ async def test_avatar_upload_and_who_may_see_it(browser, org, other_org, make_us
         anonymous = await client.get(f"/avatars/{member.id}")
         assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/auth/sign-in")
         await sign_in(client, colleague.email)
-        assert (await client.get(f"/avatars/{member.id}")).content == image
+        assert (await client.get(f"/avatars/{member.id}")).content == mine.content
         assert (await client.get(f"/avatars/{colleague.id}")).status_code == 404  # has none
         assert (await client.get("/avatars/not-a-uuid")).status_code == 404
 

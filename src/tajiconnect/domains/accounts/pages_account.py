@@ -15,6 +15,8 @@ from sqlalchemy import delete, func, select
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts import totp
 from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, start_session, with_session_cookie
+from tajiconnect.domains.accounts.avatars import CONTENT_TYPE as AVATAR_CONTENT_TYPE
+from tajiconnect.domains.accounts.avatars import MAX_UPLOAD_BYTES, AvatarError, process_avatar_async
 from tajiconnect.domains.accounts.models import RecoveryCode, User, UserAvatar
 from tajiconnect.domains.accounts.notices import security_notice, send_link_email
 from tajiconnect.domains.accounts.passwords import verify_password_async
@@ -26,21 +28,12 @@ from tajiconnect.i18n import SUPPORTED_LOCALES, _
 from tajiconnect.tenancy.context import require_tenant
 from tajiconnect.web.forms import Form, render_form, see_other
 
-AVATAR_MAX_BYTES = 256 * 1024
-AVATAR_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
 LOCALE_NAMES = {"en": "English", "sw": "Kiswahili", "fr": "Français"}
 
 
 @cache
 def time_zones() -> list[str]:
     return sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
-
-
-def sniff_image(data: bytes) -> str | None:
-    for magic, content_type in AVATAR_TYPES.items():
-        if data.startswith(magic) and (content_type != "image/webp" or data[8:12] == b"WEBP"):
-            return content_type
-    return None
 
 
 async def _me(request: Request, db_session: DbSession) -> User:
@@ -94,22 +87,18 @@ class AccountPages(Controller):
         if time_zone not in time_zones():
             form.error("time_zone", _("Choose a time zone from the list."))
         upload = form.data.get("avatar")
-        avatar: tuple[bytes, str] | None = None
+        avatar: bytes | None = None
         if upload is not None and not isinstance(upload, str) and getattr(upload, "filename", ""):
-            data = await upload.read()
-            content_type = sniff_image(data)
-            if len(data) > AVATAR_MAX_BYTES:
-                form.error("avatar", _("The picture must be at most 256 KB."))
-            elif content_type is None:
-                form.error("avatar", _("Use a PNG, JPEG or WebP picture."))
-            else:
-                avatar = (data, content_type)
+            try:
+                avatar = await process_avatar_async(await upload.read(MAX_UPLOAD_BYTES + 1))
+            except AvatarError as exc:
+                form.error("avatar", str(exc))
         if not form.ok:
             values = {"name": name, "locale": locale, "time_zone": time_zone}
             return self._profile(user, values, form.errors, status=422)
         user.name, user.locale, user.time_zone = name, locale, time_zone
         if avatar is not None:
-            await db_session.merge(UserAvatar(user_id=user.id, data=avatar[0], content_type=avatar[1],
+            await db_session.merge(UserAvatar(user_id=user.id, data=avatar, content_type=AVATAR_CONTENT_TYPE,
                                               updated_at=datetime.datetime.now(datetime.UTC)))
             user.has_avatar = True
         if form.get("remove_avatar") == "1":

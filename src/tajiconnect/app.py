@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,8 +31,9 @@ from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
+from tajiconnect.processes import supervised_child
 from tajiconnect.settings import PROJECT_ROOT, Settings, get_settings
-from tajiconnect.tasks.queue import create_queue
+from tajiconnect.tasks.queue import connect_when_reachable, create_queue
 from tajiconnect.tenancy.middleware import TenancyMiddleware
 from tajiconnect.tenancy.resolver import TenantResolver
 from tajiconnect.web.csrf import CSRFMiddleware
@@ -48,6 +51,7 @@ STATIC_DIR = PROJECT_ROOT / "static"
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    supervised_child()  # a granian worker of ``tajiconnect run`` dies with it (no orphan holds the port)
     configure_logging(settings.log_level, json=settings.log_json)
     load_models()
     load_tasks()
@@ -72,11 +76,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
             else DatabaseSessionStore(engine, model=OperatorSession)
         )
         app.state.queue = create_queue(settings)
-        await app.state.queue.connect()
+        connecting: asyncio.Task[None] | None = None
+        try:
+            await app.state.queue.connect()  # gives up after the pool timeout (5 s) when the broker is away
+        except Exception:
+            # The app starts anyway and answers (503 while the database is away); the queue connects when it can.
+            connecting = asyncio.create_task(connect_when_reachable(app.state.queue))
         try:
             yield
         finally:
-            await app.state.queue.disconnect()
+            if connecting is not None:
+                connecting.cancel()
+                with contextlib.suppress(BaseException):
+                    await connecting
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(app.state.queue.disconnect(), timeout=5)
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.dispose()

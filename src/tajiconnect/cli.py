@@ -380,16 +380,20 @@ def demo(port: int | None) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--with-worker", is_flag=True, help="Also run a background-task worker.")
 def run(host: str, port: int, workers: int, with_worker: bool) -> None:
-    """Serve the app with granian."""
+    """Serve the app with granian (a dead server worker is replaced; children die with this process)."""
     import subprocess
 
     from granian.constants import Interfaces
     from granian.server import Server
 
+    from tajiconnect.processes import PARENT_ENV
+
     _settings()  # starts the embedded database when needed and validates the environment
     os.environ.setdefault("TAJI_PUBLIC_PORT", str(port))
+    os.environ[PARENT_ENV] = str(os.getpid())  # granian's workers and the task worker die with this process
     worker_proc = None
     if with_worker:
+        # It dies with this process too (``run_worker`` reads TAJI_SUPERVISOR_PID).
         worker_proc = subprocess.Popen([sys.executable, "-m", "tajiconnect.cli", "worker"])
     try:
         Server(
@@ -400,11 +404,17 @@ def run(host: str, port: int, workers: int, with_worker: bool) -> None:
             workers=workers,
             factory=True,
             log_access=False,
+            respawn_failed_workers=True,
+            respawn_interval=0.5,
+            workers_kill_timeout=10,
         ).serve()
     finally:
         if worker_proc is not None:
             worker_proc.terminate()
-            worker_proc.wait(timeout=30)
+            try:
+                worker_proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker_proc.kill()
 
 
 @main.command()

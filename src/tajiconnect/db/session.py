@@ -64,7 +64,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, **kwargs
         pool_pre_ping=True,
         pool_recycle=1800,
         echo=echo,
-        connect_args={"application_name": "tajiconnect", **kwargs.pop("connect_args", {})},
+        pool_timeout=kwargs.pop("pool_timeout", 5),  # waiting for a free connection: a 503 after 5 s, not 30
+        # An unreachable server fails the connection attempt within 3 s (a 503 page), rather than a TCP timeout.
+        connect_args={"application_name": "tajiconnect", "connect_timeout": 3, **kwargs.pop("connect_args", {})},
         **kwargs,
     )
 

@@ -105,6 +105,7 @@ def db_upgrade(tenants: tuple[str, ...], parallel: int, skip_public: bool) -> No
 
     settings = _settings()
     load_models()
+    refused: tuple[type[Exception], ...] = (UpgradeLockedError, *_db_errors())
     try:
         schemas = [schema_for(s) for s in tenants] if tenants else None
     except InvalidSlugError as exc:
@@ -120,13 +121,13 @@ def db_upgrade(tenants: tuple[str, ...], parallel: int, skip_public: bool) -> No
             if missing:
                 raise click.ClickException(f"no tenant with slug {missing[0]!r}")
         report = upgrade_all(engine, schemas, parallel=parallel, include_public=not skip_public)
-    except (UpgradeLockedError, *_db_errors()) as exc:
+    except refused as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from exc
     finally:
         engine.dispose()
     click.echo(
-        f"public: {'skipped' if skip_public else 'at head'}; tenants upgraded: {len(report.upgraded or [])}, "
-        f"already current: {len(report.already_current or [])}, failed: {len(report.failed or {})} "
+        f"public: {'skipped' if skip_public else 'at head'}; tenants upgraded: {len(report.upgraded)}, "
+        f"already current: {len(report.already_current)}, failed: {len(report.failed)} "
         f"({report.seconds:.2f}s)"
     )
     if report.failed:

@@ -12,7 +12,7 @@ import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,7 +58,7 @@ def head_revision(target: str, extra_version_locations: Sequence[Path] = ()) -> 
 
 
 def sync_engine(url: str, **kwargs: object) -> Engine:
-    return create_engine(url, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+    return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def upgrade_public(engine: Engine, revision: str = "head") -> None:
@@ -111,9 +111,9 @@ def tenant_versions(conn: Connection, schemas: Iterable[str]) -> dict[str, str |
 @dataclass
 class UpgradeReport:
     public_seconds: float = 0.0
-    upgraded: list[str] | None = None
-    already_current: list[str] | None = None
-    failed: dict[str, str] | None = None
+    upgraded: list[str] = field(default_factory=list)
+    already_current: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -176,7 +176,7 @@ def upgrade_all(
 ) -> UpgradeReport:
     """Upgrade public, then each tenant schema behind head (all tenants when ``schemas`` is None)."""
     started = time.perf_counter()
-    report = UpgradeReport(upgraded=[], already_current=[], failed={})
+    report = UpgradeReport()
     with engine.connect() as lock_conn:
         if not lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": UPGRADE_LOCK_KEY}).scalar():
             raise UpgradeLockedError("another 'db upgrade' is running")

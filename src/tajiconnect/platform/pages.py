@@ -12,7 +12,14 @@ from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 from sqlalchemy import func, select
 
 from tajiconnect.db.session import DbSession
-from tajiconnect.domains.accounts.auth import client_ip, operator_cookie_name, start_session, with_session_cookie
+from tajiconnect.domains.accounts.auth import (
+    client_ip,
+    current_operator,
+    operator_cookie_name,
+    operator_session_token,
+    start_session,
+    with_session_cookie,
+)
 from tajiconnect.domains.audit.service import Actor
 from tajiconnect.i18n import _
 from tajiconnect.platform.service import authenticate
@@ -24,7 +31,7 @@ APEX = {"host": "apex"}
 
 
 def requires_operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.scope.get("operator") is None:
+    if current_operator(connection.scope) is None:
         raise NotAuthorizedException()
 
 
@@ -51,14 +58,14 @@ class PlatformPages(Controller):
             form.error("form", _("That email and password do not match an active operator."))
             return render_form("platform/sign_in.html", form)
         store = request.app.state.operator_session_store
-        old = request.scope.get("operator_token")
+        old = operator_session_token(request.scope)
         token = await start_session(request, store, operator.id, "full", old_token=old)
         name = operator_cookie_name(request.app.state.settings.secure_cookies)
         return with_session_cookie(request, see_other("/platform"), token, name=name)
 
     @post("/sign-out", name="platform.sign_out", opt=APEX)
     async def sign_out(self, request: Request) -> Redirect:
-        token = request.scope.get("operator_token")
+        token = operator_session_token(request.scope)
         if token:
             await request.app.state.operator_session_store.delete(token)
         response = see_other("/platform/sign-in")

@@ -68,8 +68,8 @@ class CSRFMiddleware(ASGIMiddleware):
         request: Request[Any, Any, Any] = Request(scope, receive)
         cookie = request.cookies.get(COOKIE)
         state = ScopeState.from_scope(scope)
-        if scope["method"] in SAFE_METHODS:
-            token = cookie if self.valid(cookie, host) else self.new_token(host)
+        if request.method in SAFE_METHODS:
+            token = cookie if cookie and self.valid(cookie, host) else self.new_token(host)
             state.csrf_token = token
             await next_app(scope, receive, send if token == cookie else self._setting_cookie(send, token))
             return

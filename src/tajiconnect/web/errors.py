@@ -58,6 +58,7 @@ def render_error_page(request: Request, status: int, detail: str | None) -> Resp
     locale = (shown.locale if shown else None) or i18n.negotiate(request.headers.get("accept-language"))
     with tenant_context(tenant), i18n.locale_context(locale):
         engine = request.app.template_engine
+        assert engine is not None, "the app is built with a template engine (app.py)"
         html = engine.get_template(template_name).render(
             status=status,
             title=_(TITLES.get(status, "Error")),

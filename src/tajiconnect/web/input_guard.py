@@ -21,7 +21,7 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 MAX_TEXT_BODY = 1024 * 1024
 
@@ -117,7 +117,7 @@ async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
     body = b"".join(chunks)
     replayed = False
 
-    async def replay() -> Message:
+    async def replay() -> ReceiveMessage:
         nonlocal replayed
         if replayed:
             return await receive()

@@ -94,6 +94,7 @@ async def test_an_operator_signs_in_on_the_apex_and_sees_the_tenants(browser, op
 
         home = await client.get("/platform")
         assert home.status_code == 200
+        assert 'action="/platform/sign-out"' in home.text  # the layout sees the signed-in operator
         for tenant in (org.tenant, other_org.tenant):
             assert f"<td>{tenant.slug}</td>" in home.text and tenant.name in home.text
 

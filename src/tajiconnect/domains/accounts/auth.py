@@ -1,7 +1,9 @@
 """Who is calling: a browser session (cookie) on pages, a bearer access token on ``/api/``.
 
-The middleware runs after the tenancy middleware, on tenant hosts only. It puts the ``User`` (or ``None``) in
-``scope["user"]`` and an :class:`AuthInfo` in ``scope["auth"]``. Guards in :mod:`policies` then decide.
+The middleware runs after the tenancy middleware. On tenant hosts it puts the ``User`` (or ``None``) in
+``scope["user"]`` and an :class:`AuthInfo` in ``scope["auth"]``; guards in :mod:`policies` then decide. On the
+apex host it puts the signed-in platform operator (or ``None``) in ``scope["state"]`` (read it with
+:func:`current_operator`).
 The session cookie is host-only (no ``Domain``), ``__Host-`` prefixed when secure, HttpOnly, SameSite=Lax, so
 the browser never sends one tenant's cookie to another; and the token is looked up in the tenant's own store.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
@@ -26,7 +28,12 @@ from tajiconnect.domains.accounts.service import two_factor_required
 from tajiconnect.domains.accounts.sessions import ABSOLUTE_TTL, MFA_TTL, SessionRecord, SessionStore
 from tajiconnect.domains.accounts.tokens import decode_access, family_is_live
 from tajiconnect.domains.audit.service import Actor
-from tajiconnect.tenancy.context import current_tenant
+from tajiconnect.tenancy.context import TenantRef, current_tenant
+
+if TYPE_CHECKING:
+    from tajiconnect.platform.models import PlatformOperator
+
+R = TypeVar("R", bound=Response)
 
 
 @dataclass
@@ -69,8 +76,8 @@ async def start_session(
 
 
 def with_session_cookie(
-    request: Request, response: Response, token: str, *, stage: str = "full", name: str | None = None
-) -> Response:
+    request: Request, response: R, token: str, *, stage: str = "full", name: str | None = None
+) -> R:
     """Set the session cookie (lifetime of the session's stage) on ``response``."""
     lifetime = MFA_TTL if stage == "mfa" else ABSOLUTE_TTL
     response.set_cookie(
@@ -86,6 +93,16 @@ def clear_session_cookie(settings: Any, response: Response) -> None:
 def client_ip(scope: Scope) -> str | None:
     client = scope.get("client")
     return client[0] if client else None
+
+
+def current_operator(scope: Scope) -> PlatformOperator | None:
+    """The platform operator signed in on the apex host (set by :class:`AuthenticationMiddleware`), or None."""
+    return scope.get("state", {}).get("operator")
+
+
+def operator_session_token(scope: Scope) -> str | None:
+    """The operator's session token, when :func:`current_operator` is set."""
+    return scope.get("state", {}).get("operator_token")
 
 
 def actor_of(request: Request, user: Any = None) -> Actor:
@@ -117,10 +134,12 @@ class AuthenticationMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = None
         scope["auth"] = None
-        scope["operator"] = None
-        if current_tenant() is not None:
-            await self._authenticate(scope)
-        elif scope.get("state", {}).get("host_kind") == "apex":
+        state = scope.setdefault("state", {})
+        state["operator"] = None
+        tenant = current_tenant()
+        if tenant is not None:
+            await self._authenticate(scope, tenant)
+        elif state.get("host_kind") == "apex":
             await self._authenticate_operator(scope)
         user = scope["user"]
         if user is not None and user.locale != i18n.current_locale():
@@ -145,19 +164,20 @@ class AuthenticationMiddleware(ASGIMiddleware):
                 return
             session.expunge(operator)
         await state.operator_session_store.touch(token, record)
-        scope["operator"] = operator
-        scope["operator_token"] = token
+        scope_state = scope.setdefault("state", {})
+        scope_state["operator"] = operator
+        scope_state["operator_token"] = token
 
-    async def _authenticate(self, scope: Scope) -> None:
+    async def _authenticate(self, scope: Scope, tenant: TenantRef) -> None:
         state = scope["app"].state
         settings, engine = state.settings, state.engine
         headers = Headers.from_scope(scope)
         if scope["path"].startswith("/api/"):
             authorization = headers.get("authorization", "")
-            scheme, _, token = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not token:
+            scheme, _, bearer = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not bearer:
                 return
-            claims = decode_access(settings.secret_key.get(), current_tenant(), token.strip())
+            claims = decode_access(settings.secret_key.get(), tenant, bearer.strip())
             if claims is None:
                 return
             user, must_enroll = await _load_user(engine, claims.user_id, claims.family)

@@ -39,12 +39,13 @@ def process_avatar(data: bytes) -> bytes:
                 if width < 1 or height < 1 or width * height > MAX_PIXELS:
                     raise AvatarError(_("The picture is too large: use one of at most 40 megapixels."))
                 image.load()  # decodes every pixel: a truncated or forged file fails here
-                image = ImageOps.exif_transpose(image)
-                image.thumbnail((SIDE, SIDE))
-                if image.mode not in ("RGB", "RGBA"):
-                    image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+                picture = ImageOps.exif_transpose(image)
+                picture.thumbnail((SIDE, SIDE))
+                if picture.mode not in ("RGB", "RGBA"):
+                    alpha = "A" in picture.getbands() or "transparency" in picture.info
+                    picture = picture.convert("RGBA" if alpha else "RGB")
                 out = io.BytesIO()
-                image.save(out, format="WEBP", quality=85, method=4)
+                picture.save(out, format="WEBP", quality=85, method=4)
                 return out.getvalue()
     except AvatarError:
         raise

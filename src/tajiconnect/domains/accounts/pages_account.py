@@ -7,6 +7,7 @@ import zoneinfo
 from functools import cache
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
@@ -88,7 +89,7 @@ class AccountPages(Controller):
             form.error("time_zone", _("Choose a time zone from the list."))
         upload = form.data.get("avatar")
         avatar: bytes | None = None
-        if upload is not None and not isinstance(upload, str) and getattr(upload, "filename", ""):
+        if isinstance(upload, UploadFile) and upload.filename:
             try:
                 avatar = await process_avatar_async(await upload.read(MAX_UPLOAD_BYTES + 1))
             except AvatarError as exc:

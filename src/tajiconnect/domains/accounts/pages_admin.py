@@ -64,13 +64,14 @@ class AdminUserPages(Controller):
                 request, db_session, email=form.get("email"), name=form.get("name"), roles=roles
             )
         except (AccountError, admin.InvitationLimitedError) as exc:
-            limited = isinstance(exc, admin.InvitationLimitedError)
-            if limited:
-                form.error("email", _("Too many invitations were sent recently. Try again later."))
-            else:
+            if isinstance(exc, AccountError):
                 form.error(exc.field or "form", str(exc))
+                status = 422
+            else:
+                form.error("email", _("Too many invitations were sent recently. Try again later."))
+                status = 429
             form.data["roles"] = roles
-            return render_form("admin/users/invite.html", form, status=429 if limited else 422, roles=ROLES)
+            return render_form("admin/users/invite.html", form, status=status, roles=ROLES)
         return see_other(f"/admin/users/{user.id}", notice="invited")
 
     @get("/{user_id:str}", name="admin.users.detail")

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, or_, select
+from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.accounts.models import ROLES, OrganizationSettings, User
@@ -103,7 +103,7 @@ async def search_users(session: AsyncSession, query: UserQuery) -> tuple[list[Us
         pattern = f"%{query.q.strip().lower()}%"
         stmt = stmt.where(or_(User.email.like(pattern), func.lower(User.name).like(pattern)))
     if query.role in ROLES:
-        stmt = stmt.where(User.roles.any(query.role))
+        stmt = stmt.where(any_(User.roles) == query.role)
     if query.status in ("invited", "active", "deactivated"):
         stmt = stmt.where(User.status == query.status)
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
@@ -130,7 +130,7 @@ async def other_active_admins(session: AsyncSession, user_id: uuid.UUID) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(User)
-        .where(User.roles.any("org_admin"), User.status == "active", User.id != user_id)
+        .where(any_(User.roles) == "org_admin", User.status == "active", User.id != user_id)
     )
     return int(count or 0)
 

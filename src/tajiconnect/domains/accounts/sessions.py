@@ -13,9 +13,9 @@ import json
 import secrets
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tajiconnect.db.session import session_scope
@@ -154,7 +154,8 @@ class DatabaseSessionStore:
     async def delete_by_public_id(self, user_id: uuid.UUID, public_id: str) -> bool:
         m = self.model
         async with session_scope(self.engine) as session:
-            result = await session.execute(delete(m).where(m.user_id == user_id, m.public_id == public_id))
+            stmt = delete(m).where(m.user_id == user_id, m.public_id == public_id)
+            result = cast(CursorResult[Any], await session.execute(stmt))  # DML: a CursorResult at run time
         return bool(result.rowcount)
 
     async def delete_for_user(self, user_id: uuid.UUID, *, keep_token: str | None = None) -> int:
@@ -163,7 +164,7 @@ class DatabaseSessionStore:
         if keep_token:
             stmt = stmt.where(m.id_hash != token_hash(keep_token))
         async with session_scope(self.engine) as session:
-            result = await session.execute(stmt)
+            result = cast(CursorResult[Any], await session.execute(stmt))  # DML: a CursorResult at run time
         return int(result.rowcount or 0)
 
     async def list_for_user(self, user_id: uuid.UUID) -> list[SessionRecord]:

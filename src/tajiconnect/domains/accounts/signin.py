@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.domains.accounts.models import User
@@ -19,7 +20,7 @@ from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.domains.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from tajiconnect.domains.accounts.service import get_by_email, organization_settings, two_factor_required
 from tajiconnect.domains.accounts.totp import check_code, recovery_hash
-from tajiconnect.domains.audit.models import AuditEntry
+from tajiconnect.domains.audit.models import AuditEntry, AuditModel
 from tajiconnect.domains.audit.service import Actor, count_recent, record
 
 MAX_FAILURES = 10
@@ -50,7 +51,7 @@ async def is_throttled(
     ip: str | None,
     *,
     actions: tuple[str, ...] = FAILURE_ACTIONS,
-    model: Any = AuditEntry,
+    model: AuditModel = AuditEntry,
 ) -> bool:
     """``MAX_FAILURES`` of ``actions`` in ``WINDOW`` for this account or this address (members' log by default)."""
     counts = await count_recent(session, actions, within=WINDOW, email=email, ip=ip, model=model)
@@ -106,11 +107,12 @@ async def check_second_factor(
             )
         )
         if row is not None:
-            spent = await session.execute(
+            spend = (
                 update(RecoveryCode)
                 .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
                 .values(used_at=datetime.datetime.now(datetime.UTC))
             )
+            spent = cast(CursorResult[Any], await session.execute(spend))  # DML: a CursorResult at run time
             if spent.rowcount == 1:
                 await record(session, actor, "auth.recovery_code.used", subject_email=user.email,
                              target_type="user", target_id=user.id)

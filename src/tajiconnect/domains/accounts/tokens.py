@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.accounts.crypto import new_token, token_hash
@@ -87,9 +87,8 @@ async def peek_link(session: AsyncSession, token: str, purpose: str) -> tuple[Em
 async def spend_link(session: AsyncSession, token: str, purpose: str) -> User:
     """Spend the link (atomically: a concurrent second use fails) and return its user."""
     row, user = await peek_link(session, token, purpose)
-    result = await session.execute(
-        update(EmailToken).where(EmailToken.id == row.id, EmailToken.used_at.is_(None)).values(used_at=_now())
-    )
+    spend = update(EmailToken).where(EmailToken.id == row.id, EmailToken.used_at.is_(None)).values(used_at=_now())
+    result = cast(CursorResult[Any], await session.execute(spend))  # DML: a CursorResult at run time
     if result.rowcount != 1:
         raise LinkError("used")
     return user

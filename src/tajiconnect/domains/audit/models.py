@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import TypeAlias
 
 from advanced_alchemy.types import GUID
 from sqlalchemy import String
@@ -43,3 +44,7 @@ class AuditEntry(AuditFields, TenantBase):
 
 class PlatformAuditEntry(AuditFields, PublicBase):
     __tablename__ = "platform_audit_log"
+
+
+#: Either log: the tenant's (in its schema) or the platform's (in public).
+AuditModel: TypeAlias = type[AuditEntry] | type[PlatformAuditEntry]

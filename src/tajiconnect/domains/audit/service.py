@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.db.session import session_scope
-from tajiconnect.domains.audit.models import AuditEntry, AuditFields
+from tajiconnect.domains.audit.models import AuditEntry, AuditModel
 from tajiconnect.tenancy.context import require_tenant
 
 
@@ -43,7 +43,7 @@ async def record(
     subject_email: str | None = None,
     target_type: str | None = None,
     target_id: Any = None,
-    model: type[AuditFields] = AuditEntry,
+    model: AuditModel = AuditEntry,
     **details: Any,
 ) -> None:
     """Append an entry to the tenant in scope's log (or the platform's).
@@ -80,7 +80,7 @@ async def count_recent(
     within: datetime.timedelta,
     email: str | None,
     ip: str | None,
-    model: Any = AuditEntry,
+    model: AuditModel = AuditEntry,
 ) -> tuple[int, int]:
     """(entries for ``email``, entries from ``ip``) with one of ``actions`` in the last ``within``."""
     since = datetime.datetime.now(datetime.UTC) - within

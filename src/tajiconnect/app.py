@@ -33,6 +33,7 @@ from tajiconnect.settings import PROJECT_ROOT, Settings, get_settings
 from tajiconnect.tasks.queue import create_queue
 from tajiconnect.tenancy.middleware import TenancyMiddleware
 from tajiconnect.tenancy.resolver import TenantResolver
+from tajiconnect.web.allow import allow_header
 from tajiconnect.web.csrf import CSRFMiddleware
 from tajiconnect.web.errors import database_error_handler, http_exception_handler, internal_error_handler
 from tajiconnect.web.health import health
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: internal_error_handler,
         },
         lifespan=[lifespan],
-        before_send=[security_headers],
+        before_send=[security_headers, allow_header],
         debug=settings.debug,
         logging_config=None,  # configure_logging() owns logging (structlog, tenant and request id on each line)
     )

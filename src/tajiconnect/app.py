@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,6 +40,7 @@ from tajiconnect.web.errors import database_error_handler, http_exception_handle
 from tajiconnect.web.health import health
 from tajiconnect.web.idempotency import ReplayError, replay_handler
 from tajiconnect.web.input_guard import InputGuardMiddleware
+from tajiconnect.web.openapi import BEARER, BEARER_SCHEME, ClosedStructSchemaPlugin
 from tajiconnect.web.pages import home, tenant_static
 from tajiconnect.web.security import security_headers
 from tajiconnect.web.templating import template_config
@@ -103,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=None, send_as_attachment=False,
             ),
         ],
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
         dependencies={"db_session": Provide(provide_db_session)},
         after_request=commit_before_answer,
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            components=Components(security_schemes={BEARER: BEARER_SCHEME}),
         ),
         exception_handlers={
             HTTPException: http_exception_handler,

@@ -66,16 +66,18 @@ def test_every_error_answer_is_a_problem_body(openapi):
             assert {"type", "title", "status", "detail"} <= set(schema["properties"]), (method, path, status)
             assert set(schema["required"]) == {"type", "title", "status"}
     token = openapi["paths"]["/api/v1/auth/token"]["post"]["responses"]
-    assert set(token) == {"200", "400", "401", "403", "429"}
+    assert set(token) == {"200", "400", "401", "403", "413", "429"}
     oauth = resolve(openapi, token["401"]["content"]["application/problem+json"]["schema"])
     assert {"error", "error_description"} <= set(oauth["properties"])
     invalid = resolve(openapi, token["400"]["content"]["application/problem+json"]["schema"])
     assert {"errors", "field"} <= set(invalid["properties"])
     one = openapi["paths"]["/api/v1/users/{user_id}"]
     assert set(one["get"]["responses"]) == {"200", "401", "403", "404"}  # no 400: nothing in it can be invalid
-    assert set(one["patch"]["responses"]) == {"200", "400", "401", "403", "404", "409"}
+    assert set(one["patch"]["responses"]) == {"200", "400", "401", "403", "404", "409", "413"}
     assert set(one["delete"]["responses"]) == {"204", "401", "403", "404", "409"}
-    assert set(openapi["paths"]["/api/v1/users"]["post"]["responses"]) == {"201", "400", "401", "403", "409", "429"}
+    assert set(openapi["paths"]["/api/v1/users"]["post"]["responses"]) == {
+        "201", "400", "401", "403", "409", "413", "429"
+    }
     assert set(openapi["paths"]["/health"]["get"]["responses"]) == {"200", "503"}
 
 
@@ -111,6 +113,11 @@ async def test_limits_are_enforced_with_problem_bodies(browser, org):
         for query in ("page=9223372036854775808", "per_page=201", "action=" + "a" * 65, "until=soon"):
             response = await client.get(f"/api/v1/audit-log?{query}", headers=admin)
             assert response.status_code == 400, query
+        too_large = await client.post(
+            "/api/v1/auth/token", content=b" " * 10_000_001, headers={"content-type": "application/json"}
+        )
+        assert too_large.status_code == 413
+        assert too_large.headers["content-type"].startswith("application/problem+json")
         assert (await client.get("/api/v1/users?page=10000", headers=admin)).json()["items"] == []
         assert (await client.get("/api/v1/audit-log?until=9999-12-31", headers=admin)).status_code == 200
 

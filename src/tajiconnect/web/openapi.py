@@ -96,12 +96,15 @@ DESCRIPTIONS: dict[int, str] = {
     ),
     404: "No such member in this organization.",
     409: "The change conflicts with the current state of the organization or of the member.",
-    413: "The request body is too large.",
+    413: "The request body is larger than 10 MB.",
     429: "Too many requests of this kind recently; try again later.",
 }
 SCHEMAS: dict[int, type[Problem]] = {400: InvalidRequestProblem, 409: ConflictProblem}
 # What a guarded operation can always answer: no token (401); no permission, 2FA enrolment due or suspended (403).
 GUARDED = (401, 403)
+# What an operation that reads a JSON body can answer about it: it does not validate (400), or it is larger than
+# Litestar's request_max_body_size (10 MB: 413).
+BODY = (400, 413)
 # A suspended organization answers 403 on all of its routes, these included.
 SUSPENDED = "The organization is suspended."
 

@@ -28,7 +28,7 @@ from tajiconnect.domains.accounts.tokens import RefreshError, family_of, issue_p
 from tajiconnect.domains.audit.service import record
 from tajiconnect.tenancy.context import require_tenant
 from tajiconnect.web.errors import problem
-from tajiconnect.web.openapi import BEARER_OPTIONAL, GUARDED, REQUIRES_BEARER, SUSPENDED, Timestamp, problems
+from tajiconnect.web.openapi import BEARER_OPTIONAL, BODY, GUARDED, REQUIRES_BEARER, SUSPENDED, Timestamp, problems
 from tajiconnect.web.paging import PageParam
 
 # Body members: msgspec validates these constraints (a 400 problem listing each failure) and Litestar documents
@@ -155,7 +155,7 @@ class AuthApi(Controller):
         summary="Exchange credentials for an access and a refresh token",
         status_code=200,
         response_headers=NO_STORE,
-        **problems(400, oauth=(401, 403, 429), notes=TOKEN_NOTES),
+        **problems(*BODY, oauth=(401, 403, 429), notes=TOKEN_NOTES),
     )
     async def token(
         self, request: Request, data: JSONBody[TokenRequest], db_session: DbSession
@@ -197,7 +197,7 @@ class AuthApi(Controller):
         status_code=200,
         response_headers=NO_STORE,
         **problems(
-            400,
+            *BODY,
             403,
             oauth=(401,),
             notes={
@@ -235,7 +235,7 @@ class AuthApi(Controller):
         status_code=HTTP_204_NO_CONTENT,
         security=BEARER_OPTIONAL,
         **problems(
-            400,
+            *BODY,
             401,
             403,
             notes={401: "Neither the refresh token nor a bearer access token names a live sign-in.", 403: SUSPENDED},
@@ -296,7 +296,7 @@ class UsersApi(Controller):
         summary="Invite a member (sends the invitation email)",
         status_code=HTTP_201_CREATED,
         **problems(
-            400,
+            *BODY,
             *GUARDED,
             409,
             429,
@@ -327,7 +327,7 @@ class UsersApi(Controller):
         name="api.users.update",
         summary="Change a member's name or roles",
         **problems(
-            400,
+            *BODY,
             *GUARDED,
             404,
             409,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from tajiconnect.web.input_guard import MAX_TEXT_BODY
 from tests.integration.conftest import bearer_for
 
 PUBLIC = {("post", "/api/v1/auth/token"), ("post", "/api/v1/auth/refresh")}
@@ -66,19 +69,43 @@ def test_every_error_answer_is_a_problem_body(openapi):
             assert {"type", "title", "status", "detail"} <= set(schema["properties"]), (method, path, status)
             assert set(schema["required"]) == {"type", "title", "status"}
     token = openapi["paths"]["/api/v1/auth/token"]["post"]["responses"]
-    assert set(token) == {"200", "400", "401", "403", "413", "429"}
+    assert set(token) == {"200", "400", "401", "403", "413", "429", "503"}
     oauth = resolve(openapi, token["401"]["content"]["application/problem+json"]["schema"])
     assert {"error", "error_description"} <= set(oauth["properties"])
     invalid = resolve(openapi, token["400"]["content"]["application/problem+json"]["schema"])
     assert {"errors", "field"} <= set(invalid["properties"])
     one = openapi["paths"]["/api/v1/users/{user_id}"]
-    assert set(one["get"]["responses"]) == {"200", "401", "403", "404"}  # no 400: nothing in it can be invalid
-    assert set(one["patch"]["responses"]) == {"200", "400", "401", "403", "404", "409", "413"}
-    assert set(one["delete"]["responses"]) == {"204", "401", "403", "404", "409"}
+    assert set(one["get"]["responses"]) == {"200", "400", "401", "403", "404", "503"}
+    assert set(one["patch"]["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "422", "503"}
+    assert set(one["delete"]["responses"]) == {"204", "400", "401", "403", "404", "409", "422", "503"}
     assert set(openapi["paths"]["/api/v1/users"]["post"]["responses"]) == {
-        "201", "400", "401", "403", "409", "413", "429"
+        "201", "400", "401", "403", "409", "413", "422", "429", "503"
     }
     assert set(openapi["paths"]["/health"]["get"]["responses"]) == {"200", "503"}
+
+
+def test_every_api_operation_declares_malformed_input_and_an_unreachable_database(openapi):
+    for method, path, operation in operations(openapi):
+        if not path.startswith("/api/"):
+            continue
+        assert {"400", "503"} <= set(operation["responses"]), (method, path)
+        assert operation["responses"]["503"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_writes_of_the_users_api_declare_idempotency_keys(openapi):
+    writes = [
+        (method, path, operation)
+        for method, path, operation in operations(openapi)
+        if path.startswith("/api/v1/users") and method != "get"
+    ]
+    assert len(writes) == 5
+    for method, path, operation in writes:
+        [key] = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        assert key["in"] == "header" and key["required"] is False
+        assert key["schema"]["maxLength"] == 255
+        assert {"409", "422"} <= set(operation["responses"]), (method, path)
+        success = next(r for code, r in operation["responses"].items() if code.startswith("2"))
+        assert "Idempotent-Replayed" in success["headers"]
 
 
 def test_limits_in_the_schema_are_the_ones_validated(openapi):
@@ -114,7 +141,7 @@ async def test_limits_are_enforced_with_problem_bodies(browser, org):
             response = await client.get(f"/api/v1/audit-log?{query}", headers=admin)
             assert response.status_code == 400, query
         too_large = await client.post(
-            "/api/v1/auth/token", content=b" " * 10_000_001, headers={"content-type": "application/json"}
+            "/api/v1/auth/token", content=b" " * (MAX_TEXT_BODY + 1), headers={"content-type": "application/json"}
         )
         assert too_large.status_code == 413
         assert too_large.headers["content-type"].startswith("application/problem+json")
@@ -149,3 +176,19 @@ async def test_options_lists_every_method_of_the_path(browser, org):
         assert not_allowed.status_code == 405 and set(not_allowed.headers["allow"].split(", ")) == {
             "GET", "OPTIONS", "POST"
         }
+
+
+async def test_idempotency_answers_are_the_declared_ones(browser, org):
+    async with browser(org.tenant) as client:
+        admin = await bearer_for(client, org.admin)
+        key = {**admin, "Idempotency-Key": f"invite-{uuid.uuid4()}"}
+        body = {"email": f"idem-{uuid.uuid4().hex[:8]}@example.org", "roles": ["student"]}
+        first = await client.post("/api/v1/users", headers=key, json=body)
+        again = await client.post("/api/v1/users", headers=key, json=body)
+        assert first.status_code == again.status_code == 201
+        assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+        other = await client.post("/api/v1/users", headers=key, json={**body, "name": "Someone else"})
+        assert other.status_code == 422
+        assert other.headers["content-type"].startswith("application/problem+json")
+        bad = await client.post("/api/v1/users", headers={**admin, "Idempotency-Key": "has space"}, json=body)
+        assert bad.status_code == 400

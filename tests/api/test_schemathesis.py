@@ -21,7 +21,9 @@ The engine is driven directly rather than through ``schemathesis.pytest.from_fix
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import itertools
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -51,8 +53,29 @@ def api_app(settings) -> Iterator[Any]:
     asgi.shutdown_lifespans()  # the lifespan schemathesis started: engine disposed, queue disconnected
 
 
+VALID_KEY = re.compile(r"[!-~]{1,200}")
+
+
+def unique_idempotency_keys() -> Callable[..., None]:
+    """A ``before_call`` hook: every generated request is a new request, so a valid ``Idempotency-Key`` is made unique.
+
+    Generated keys come from a handful of short values, so two different requests would share one: the second is
+    then refused (422) or, when the same request comes back after its member was deleted, answered with the first
+    answer (a replay, as documented). Both are right, and both would hide the operation itself. Keys that are not
+    valid stay as generated, so their refusal is still tested; replays are tested in tests/api/test_openapi.py.
+    """
+    count = itertools.count()
+
+    def before_call(context: Any, case: Any, kwargs: Any) -> None:
+        key = (case.headers or {}).get("Idempotency-Key")
+        if isinstance(key, str) and VALID_KEY.fullmatch(key):
+            case.headers["Idempotency-Key"] = f"{key}.{next(count)}"
+
+    return before_call
+
+
 @pytest.fixture(scope="module")
-def api_schema(api_app, api_org) -> Any:
+def api_schema(api_app, api_org) -> Iterator[Any]:
     host = host_of(api_org.tenant)
     config = schemathesis.Config.from_dict(
         {
@@ -81,7 +104,9 @@ def api_schema(api_app, api_org) -> Any:
         def set(self, case: Any, data: str, context: Any) -> None:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
-    return schema
+    hook = schemathesis.hook("before_call")(unique_idempotency_keys())  # only global hooks run before calls
+    yield schema
+    schemathesis.hooks.unregister(hook)
 
 
 def _clip(value: bytes | str | None, limit: int = 400) -> str:
@@ -102,6 +127,7 @@ def _failures(event: events.ScenarioFinished | events.FuzzScenarioFinished) -> I
             request = interaction.request if interaction else None
             response = interaction.response if interaction else None
             answer = f"{response.status_code} {_clip(response.content)}" if response else "-"
+            steps = check.failure_info.steps if check.failure_info else []
             yield "\n".join(
                 [
                     f"{check.name} ({recorder.label}): {failure.title if failure else check.status}",
@@ -109,6 +135,7 @@ def _failures(event: events.ScenarioFinished | events.FuzzScenarioFinished) -> I
                     f"  request:  {request.method} {request.uri}" if request else "  request: -",
                     f"  body:     {_clip(request.body if request else None)}",
                     f"  response: {answer}",
+                    *(f"  step {n}: {_clip(step.curl, 600)}" for n, step in enumerate(steps, 1)),
                 ]
             )
 

@@ -21,10 +21,22 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar._openapi.schema_generation.plugins import StructSchemaPlugin  # Litestar's own, extended below
+from litestar.enums import ParamType
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Operation, Schema, SecurityRequirement, SecurityScheme
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
 from litestar.typing import FieldDefinition
 from msgspec import UNSET, UnsetType
+
+from tajiconnect.web.input_guard import MAX_TEXT_BODY
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -86,8 +98,10 @@ class OAuthProblem(Problem, kw_only=True):
 
 DESCRIPTIONS: dict[int, str] = {
     400: (
-        "The request does not validate: `errors` lists each query parameter or body member that does not (a "
-        "malformed JSON body has none), or the server refused a value (`field` names it when it can)."
+        "The request is malformed or does not validate. Malformed: a NUL character or invalid UTF-8 in the path, the "
+        "query or the body, a bad Host header (refused before any handler runs). Not valid: `errors` lists each "
+        "query parameter or body member that does not validate (a body that is not JSON has none), or the server "
+        "refused a value (`field` names it when it can)."
     ),
     401: "No valid access token: missing, malformed, expired, revoked, or issued by another organization.",
     403: (
@@ -96,17 +110,41 @@ DESCRIPTIONS: dict[int, str] = {
     ),
     404: "No such member in this organization.",
     409: "The change conflicts with the current state of the organization or of the member.",
-    413: "The request body is larger than 10 MB.",
+    413: f"The request body is too large: a JSON body over {MAX_TEXT_BODY // 1024} KiB.",
+    422: "This `Idempotency-Key` was already used for a different request (method, path or body).",
     429: "Too many requests of this kind recently; try again later.",
+    503: "The database cannot be reached right now; try again after `Retry-After` seconds.",
 }
 SCHEMAS: dict[int, type[Problem]] = {400: InvalidRequestProblem, 409: ConflictProblem}
+# What every API operation can answer: malformed input, refused at the door (400: web/input_guard.py), and the
+# database out of reach (503: web/errors.py::database_error_handler). ``problems()`` always adds them.
+ALWAYS = (400, 503)
 # What a guarded operation can always answer: no token (401); no permission, 2FA enrolment due or suspended (403).
 GUARDED = (401, 403)
-# What an operation that reads a JSON body can answer about it: it does not validate (400), or it is larger than
-# Litestar's request_max_body_size (10 MB: 413).
+# What an operation that reads a JSON body can answer about it: it does not validate (400) or is too large (413).
 BODY = (400, 413)
 # A suspended organization answers 403 on all of its routes, these included.
 SUSPENDED = "The organization is suspended."
+IDEMPOTENCY_CONFLICT = "A request with this `Idempotency-Key` is still being processed."
+
+RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER), required=True, description="Seconds to wait before retrying."
+)
+IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern="^[!-~]+$"),
+    description=(
+        "Makes the write safe to retry: a repeat of the same request with the same key (1-255 visible ASCII "
+        "characters, per member, kept 24 hours) gets the first successful answer again instead of a second effect."
+    ),
+)
+IDEMPOTENT_REPLAYED = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
+    required=False,
+    description="Present when this answer is the stored answer to an earlier request with the same Idempotency-Key.",
+)
 
 
 def problem_response(status: int, description: str | None = None, schema: type[Problem] | None = None) -> ResponseSpec:
@@ -120,7 +158,10 @@ def problem_response(status: int, description: str | None = None, schema: type[P
 
 @dataclass
 class ApiOperation(Operation):
-    """An operation whose error responses are all problem bodies: Litestar's own error declarations are dropped."""
+    """An operation whose error responses are all problem bodies: Litestar's own error declarations are dropped.
+
+    A 503 declares its ``Retry-After`` header.
+    """
 
     def __post_init__(self) -> None:
         if self.responses:
@@ -129,21 +170,46 @@ class ApiOperation(Operation):
                 for code, response in self.responses.items()
                 if not code.startswith(("4", "5")) or PROBLEM_JSON in (getattr(response, "content", None) or {})
             }
+            unavailable = self.responses.get("503")
+            if isinstance(unavailable, OpenAPIResponse):
+                unavailable.headers = {**(unavailable.headers or {}), "Retry-After": RETRY_AFTER}
+
+
+@dataclass
+class IdempotentOperation(ApiOperation):
+    """An API write that honours ``Idempotency-Key`` (``web/idempotency.py``): the header, and the replay marker."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters = [*(self.parameters or []), IDEMPOTENCY_KEY]
+        for code, response in (self.responses or {}).items():
+            if code.startswith("2") and isinstance(response, OpenAPIResponse):
+                response.headers = {**(response.headers or {}), "Idempotent-Replayed": IDEMPOTENT_REPLAYED}
 
 
 def problems(
-    *statuses: int, oauth: Collection[int] = (), notes: Mapping[int, str] | None = None
+    *statuses: int,
+    oauth: Collection[int] = (),
+    notes: Mapping[int, str] | None = None,
+    idempotent: bool = False,
 ) -> dict[str, Any]:
-    """The ``responses`` and ``operation_class`` of a route handler that can answer ``statuses`` besides success.
+    """The ``responses`` and ``operation_class`` of an API route handler that can answer ``statuses`` besides success.
 
-    ``oauth`` statuses carry the OAuth ``error`` members; ``notes`` replaces the default description of a status.
+    ``ALWAYS`` (400, 503) is added to every operation. ``oauth`` statuses carry the OAuth ``error`` members; ``notes``
+    replaces the default description of a status. ``idempotent``: a signed-in write that honours
+    ``Idempotency-Key``, which adds its header and its refusals (409 while the first request runs, 422 when the
+    key was used for another request).
     """
-    notes = notes or {}
+    notes = dict(notes or {})
+    wanted = {*ALWAYS, *statuses, *oauth}
+    if idempotent:
+        wanted |= {409, 422}
+        notes[409] = f"{notes[409]} {IDEMPOTENCY_CONFLICT}" if 409 in notes else IDEMPOTENCY_CONFLICT
     responses = {
         status: problem_response(status, notes.get(status), OAuthProblem if status in oauth else None)
-        for status in sorted({*statuses, *oauth})
+        for status in sorted(wanted)
     }
-    return {"responses": responses, "operation_class": ApiOperation}
+    return {"responses": responses, "operation_class": IdempotentOperation if idempotent else ApiOperation}
 
 
 class ClosedStructSchemaPlugin(StructSchemaPlugin):

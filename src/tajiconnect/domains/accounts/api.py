@@ -304,6 +304,7 @@ class UsersApi(Controller):
                 409: "Someone with this email is already a member (`field`: `email`).",
                 429: "Too many invitation emails went to this address, or from this admin, recently.",
             },
+            idempotent=True,
         ),
     )
     async def invite(self, request: Request, data: JSONBody[InviteRequest], db_session: DbSession) -> Member:
@@ -332,6 +333,7 @@ class UsersApi(Controller):
             404,
             409,
             notes={409: "The organization must keep an active admin, and admins cannot remove their own admin role."},
+            idempotent=True,
         ),
     )
     async def update(
@@ -357,6 +359,7 @@ class UsersApi(Controller):
             404,
             409,
             notes={409: "Admins cannot deactivate themselves, and the organization must keep an active admin."},
+            idempotent=True,
         ),
     )
     async def deactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Member:
@@ -372,7 +375,7 @@ class UsersApi(Controller):
         name="api.users.reactivate",
         summary="Reactivate a member",
         status_code=200,
-        **problems(*GUARDED, 404),
+        **problems(*GUARDED, 404, idempotent=True),
     )
     async def reactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Member:
         user = await admin.target(db_session, user_id)
@@ -389,6 +392,7 @@ class UsersApi(Controller):
             404,
             409,
             notes={409: "Admins cannot delete themselves, and the organization must keep an active admin."},
+            idempotent=True,
         ),
     )
     async def delete_user(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> None:

@@ -124,6 +124,11 @@ def test_limits_in_the_schema_are_the_ones_validated(openapi):
     for body in ("TokenRequest", "RefreshRequest", "InviteRequest", "UserPatch"):
         assert schemas[body]["additionalProperties"] is False, body  # unknown members are refused
     assert schemas["InviteRequest"]["properties"]["roles"]["minItems"] == 1
+    # Text never holds a NUL (the input guard refuses it), said on every free-text parameter and body member.
+    no_nul = "^[^\\x00]*$"
+    assert parameter(users, "q")["pattern"] == no_nul
+    assert schemas["TokenRequest"]["properties"]["password"]["pattern"] == no_nul
+    assert schemas["UserPatch"]["properties"]["name"]["allOf"] == [{"pattern": no_nul}]  # besides its own \\S
     assert openapi["paths"]["/api/v1/auth/logout"]["post"]["requestBody"]["required"] is True
 
 

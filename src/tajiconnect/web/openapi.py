@@ -10,7 +10,8 @@ Access tokens are bearer JWTs: ``BEARER_SCHEME`` goes into the schema's componen
 need a signed-in member declares ``security = REQUIRES_BEARER``.
 
 Request bodies are msgspec structs with ``forbid_unknown_fields=True`` (an unknown member is a 400):
-:class:`ClosedStructSchemaPlugin` documents them with ``additionalProperties: false``.
+:class:`ClosedStructSchemaPlugin` documents them with ``additionalProperties: false``. Text in requests never holds
+a NUL (``web/input_guard.py`` refuses it): :data:`NO_NUL` says so on every string parameter and body member.
 """
 
 from __future__ import annotations
@@ -156,14 +157,41 @@ def problem_response(status: int, description: str | None = None, schema: type[P
     )
 
 
+# The input guard refuses a NUL character in any text the API reads (path, query, JSON strings and keys): every
+# string a request carries is declared with this pattern, in parameters (ApiOperation) and bodies
+# (ClosedStructSchemaPlugin). Documentation only: the guard enforces it.
+NO_NUL = r"^[^\x00]*$"
+
+
+def _is_free_text(schema: Schema) -> bool:
+    """A string (or a string-or-null) that no ``format``, ``enum`` or ``const`` already keeps free of NUL."""
+    if schema.enum or schema.const is not None or schema.format:
+        return False
+    types = schema.type if isinstance(schema.type, list) else [schema.type]
+    variants = [v for v in (schema.one_of or []) if isinstance(v, Schema)]
+    return OpenAPIType.STRING in types or any(v.type == OpenAPIType.STRING and not v.format for v in variants)
+
+
+def forbid_nul(schema: Schema | Any) -> None:
+    """Declare that the string ``schema`` describes holds no NUL (kept with a pattern it already has)."""
+    if not isinstance(schema, Schema) or not _is_free_text(schema):
+        return
+    if schema.pattern is None:
+        schema.pattern = NO_NUL
+    elif schema.pattern != NO_NUL:
+        schema.all_of = [*(schema.all_of or []), Schema(pattern=NO_NUL)]
+
+
 @dataclass
 class ApiOperation(Operation):
     """An operation whose error responses are all problem bodies: Litestar's own error declarations are dropped.
 
-    A 503 declares its ``Retry-After`` header.
+    A 503 declares its ``Retry-After`` header; text parameters declare that they hold no NUL.
     """
 
     def __post_init__(self) -> None:
+        for parameter in self.parameters or []:
+            forbid_nul(getattr(parameter, "schema", None))
         if self.responses:
             self.responses = {
                 code: response
@@ -224,4 +252,6 @@ class ClosedStructSchemaPlugin(StructSchemaPlugin):
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)
         schema.additional_properties = False
+        for member in (schema.properties or {}).values():
+            forbid_nul(member)  # request bodies: the input guard refuses NUL in their strings
         return schema

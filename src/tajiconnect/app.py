@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,11 +37,13 @@ from tajiconnect.settings import PROJECT_ROOT, Settings, get_settings
 from tajiconnect.tasks.queue import connect_when_reachable, create_queue
 from tajiconnect.tenancy.middleware import TenancyMiddleware
 from tajiconnect.tenancy.resolver import TenantResolver
+from tajiconnect.web.allow import allow_header
 from tajiconnect.web.csrf import CSRFMiddleware
 from tajiconnect.web.errors import database_error_handler, http_exception_handler, internal_error_handler
 from tajiconnect.web.health import health
 from tajiconnect.web.idempotency import ReplayError, replay_handler
 from tajiconnect.web.input_guard import InputGuardMiddleware
+from tajiconnect.web.openapi import BEARER, BEARER_SCHEME, ClosedStructSchemaPlugin
 from tajiconnect.web.pages import home, tenant_static
 from tajiconnect.web.security import security_headers
 from tajiconnect.web.templating import template_config
@@ -116,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=None, send_as_attachment=False,
             ),
         ],
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
         dependencies={"db_session": Provide(provide_db_session)},
         after_request=commit_before_answer,
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            components=Components(security_schemes={BEARER: BEARER_SCHEME}),
         ),
         exception_handlers={
             HTTPException: http_exception_handler,
@@ -144,7 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: internal_error_handler,
         },
         lifespan=[lifespan],
-        before_send=[security_headers],
+        before_send=[security_headers, allow_header],
         debug=settings.debug,
         logging_config=None,  # configure_logging() owns logging (structlog, tenant and request id on each line)
     )

@@ -6,7 +6,6 @@ from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 from sqlalchemy import func, select
@@ -25,7 +24,7 @@ from tajiconnect.i18n import _
 from tajiconnect.platform.service import authenticate
 from tajiconnect.tenancy.models import Tenant
 from tajiconnect.web.forms import Form, render_form, see_other
-from tajiconnect.web.paging import page_info
+from tajiconnect.web.paging import PageParam, page_info
 
 APEX = {"host": "apex"}
 
@@ -73,11 +72,11 @@ class PlatformPages(Controller):
         return response
 
     @get("/", name="platform.home", opt=APEX, guards=[requires_operator])
-    async def home(self, db_session: DbSession, page: FromQuery[int] = 1) -> Template:
+    async def home(self, db_session: DbSession, page: PageParam = 1) -> Template:
         per_page = 50
         total = await db_session.scalar(select(func.count()).select_from(Tenant))
         tenants = await db_session.scalars(
-            select(Tenant).order_by(Tenant.slug).limit(per_page).offset((max(page, 1) - 1) * per_page)
+            select(Tenant).order_by(Tenant.slug).limit(per_page).offset((page - 1) * per_page)
         )
         return Template(
             "platform/home.html",

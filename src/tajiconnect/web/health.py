@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from litestar import Request, get
+from litestar.openapi import ResponseSpec
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
@@ -40,7 +41,19 @@ async def _check_redis(request: Request) -> dict[str, Any] | None:
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-@get("/health", opt={"host": "any", "exclude_from_csrf": True}, cache_control=None)
+@get(
+    "/health",
+    opt={"host": "any", "exclude_from_csrf": True},
+    cache_control=None,
+    summary="Service health (database, Redis)",
+    responses={
+        HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+            dict[str, Any],
+            description='A check failed: the same body, with `"status": "unavailable"`.',
+            generate_examples=False,
+        )
+    },
+)
 async def health(request: Request) -> Response[dict[str, Any]]:
     database, redis = await asyncio.gather(_check_database(request), _check_redis(request))
     checks: dict[str, Any] = {"database": database}

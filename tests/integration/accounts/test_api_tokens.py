@@ -155,13 +155,30 @@ async def test_logout_revokes_the_family(browser, org, make_user):
         assert (await me(client, by_refresh["access_token"])).status_code == 401
         assert (await refresh(client, by_refresh["refresh_token"])).status_code == 401
 
+        # A refresh token that names no live sign-in: the bearer access token sent along names it instead.
         by_access = await tokens_for(client, member)
-        response = await client.post("/api/v1/auth/logout", headers=bearer(by_access["access_token"]))
+        response = await client.post(
+            "/api/v1/auth/logout", json={"refresh_token": "spent-or-lost"}, headers=bearer(by_access["access_token"])
+        )
         assert response.status_code == 204
         assert (await me(client, by_access["access_token"])).status_code == 401
         assert (await refresh(client, by_access["refresh_token"])).status_code == 401
 
-        problem_of(await client.post("/api/v1/auth/logout"), 401)
+        problem_of(await client.post("/api/v1/auth/logout", json={"refresh_token": "made-up"}), 401)
+
+
+async def test_logout_requires_its_body(browser, org, make_user):
+    member = await make_user(org.tenant, ["student"])
+    async with browser(org.tenant) as client:
+        tokens = await tokens_for(client, member)
+        for content in (b"", b"{}", b"null", b'{"refresh_token": null}', b'{"refresh_token": "x", "all": true}'):
+            response = await client.post(
+                "/api/v1/auth/logout",
+                content=content,
+                headers={**bearer(tokens["access_token"]), "content-type": "application/json"},
+            )
+            problem_of(response, 400)
+        assert (await me(client, tokens["access_token"])).status_code == 200  # nothing was revoked
 
 
 async def test_bad_bearer_tokens_are_401(browser, org, make_user, settings):
@@ -217,16 +234,16 @@ async def test_users_api_crud(browser, fresh_org, engine, run_jobs):
             "/api/v1/users", headers=admin, json={"email": "zawadi@example.org", "roles": ["student"]}
         )
         assert problem_of(duplicate, 409)["field"] == "email"
-        assert (
-            problem_of(
-                await client.post("/api/v1/users", headers=admin, json={"email": "x@example.org", "roles": ["king"]}),
-                400,
-            )["field"]
-            == "roles"
+        unknown_role = problem_of(
+            await client.post("/api/v1/users", headers=admin, json={"email": "x@example.org", "roles": ["king"]}), 400
         )
-        problem_of(
+        assert [(e["key"], e["source"]) for e in unknown_role["errors"]] == [("roles[0]", "body")]
+        assert problem_of(
             await client.post("/api/v1/users", headers=admin, json={"email": "not-an-email", "roles": ["student"]}), 400
-        )
+        )["field"] == "email"
+        too_long = {"email": "y@example.org", "name": "n" * 201, "roles": ["student"]}
+        refused = problem_of(await client.post("/api/v1/users", headers=admin, json=too_long), 400)
+        assert refused["errors"][0]["key"] == "name"
         problem_of(await client.post("/api/v1/users", headers=admin, json={"email": "y@example.org", "roles": []}), 400)
 
         fetched = await client.get(f"/api/v1/users/{user_id}", headers=admin)

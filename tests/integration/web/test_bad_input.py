@@ -42,7 +42,7 @@ async def test_page_numbers_out_of_range_are_a_400(signed_in, client_for, org, p
             assert response.status_code == 400, (path, page, response.status_code)
     async with client_for(org.tenant) as client:
         headers = await bearer_for(client, org.admin)
-        for path in ("/api/v1/users", "/api/v1/audit"):
+        for path in ("/api/v1/users", "/api/v1/audit-log"):
             problem_of(await client.get(f"{path}?page={page}", headers=headers), 400)
 
 

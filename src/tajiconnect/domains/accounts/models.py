@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Literal, get_args
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, false
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -16,8 +17,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tajiconnect.db.base import TenantBase, TenantModel
 
-ROLES = ("org_admin", "manager", "teacher", "student", "parent", "employer")
-USER_STATUSES = ("invited", "active", "deactivated")
+# The Literal types are what the API validates and documents (an enum in the OpenAPI schema); the tuples are for code.
+Role = Literal["org_admin", "manager", "teacher", "student", "parent", "employer"]
+UserStatus = Literal["invited", "active", "deactivated"]
+ROLES: tuple[str, ...] = get_args(Role)
+USER_STATUSES: tuple[str, ...] = get_args(UserStatus)
 TOKEN_PURPOSES = ("invite", "verify_email", "reset_password")
 
 

@@ -17,7 +17,7 @@ from tajiconnect.domains.audit.service import record
 from tajiconnect.i18n import _
 from tajiconnect.web.forms import Form, render_form, see_other
 from tajiconnect.web.htmx import wants_fragment
-from tajiconnect.web.paging import page_info
+from tajiconnect.web.paging import PageParam, page_info
 
 
 class AdminUserPages(Controller):
@@ -33,7 +33,7 @@ class AdminUserPages(Controller):
         q: FromQuery[str | None] = None,
         role: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
-        page: FromQuery[int] = 1,
+        page: PageParam = 1,
         notice: FromQuery[str | None] = None,
     ) -> Template:
         query = UserQuery(q=(q or "").strip()[:100] or None, role=role or None, status=status or None, page=page)

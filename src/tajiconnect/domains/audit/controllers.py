@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, get
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery
+from litestar.params import FromQuery, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
@@ -16,38 +18,78 @@ from tajiconnect.domains.accounts.policies import Permission, requires_permissio
 from tajiconnect.domains.audit.models import AuditEntry
 from tajiconnect.domains.audit.service import AuditFilter, distinct_actions, list_entries
 from tajiconnect.web.htmx import wants_fragment
-from tajiconnect.web.paging import page_info
+from tajiconnect.web.openapi import GUARDED, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.paging import PageParam, page_info
 
 PER_PAGE = 50
+ACTION_MAX = 64
+ACTOR_MAX = 320
+
+# The API's filters: validated (a 400 problem) and documented from these declarations. The page parses and
+# trims the same filters leniently instead, because a person typed them.
+ActionFilter = Annotated[str | None, Parameter(max_length=ACTION_MAX, description="Actions starting with this.")]
+ActorFilter = Annotated[
+    str | None, Parameter(max_length=ACTOR_MAX, description="Part of the actor's or the subject's email.")
+]
+SinceFilter = Annotated[datetime.date | None, Parameter(description="From this day on (UTC).")]
+UntilFilter = Annotated[datetime.date | None, Parameter(description="Up to this day, included (UTC).")]
+PerPage = Annotated[int, Parameter(ge=1, le=200, description="Entries per page.")]
 
 
-def _date(value: str | None, field: str) -> datetime.datetime | None:
+def _date(value: str | None, field: str) -> datetime.date | None:
     if not value:
         return None
     try:
-        day = datetime.date.fromisoformat(value)
+        return datetime.date.fromisoformat(value)
     except ValueError as exc:
         raise ValidationException(detail=f"{field} must be a date (YYYY-MM-DD)") from exc
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
 
 
-def build_filter(action: str | None, actor: str | None, since: str | None, until: str | None) -> AuditFilter:
-    until_dt = _date(until, "until")
+def build_filter(
+    action: str | None, actor: str | None, since: datetime.date | None, until: datetime.date | None
+) -> AuditFilter:
     return AuditFilter(
-        action=(action or "").strip()[:64] or None,
-        actor=(actor or "").strip()[:320] or None,
-        since=_date(since, "since"),
-        until=until_dt + datetime.timedelta(days=1) if until_dt else None,
+        action=(action or "").strip()[:ACTION_MAX] or None,
+        actor=(actor or "").strip()[:ACTOR_MAX] or None,
+        since=_start_of(since) if since else None,
+        # The day after ``until`` (exclusive bound); there is none after the last day a date can name.
+        until=_start_of(until) + datetime.timedelta(days=1) if until and until < datetime.date.max else None,
     )
 
 
-def entry_json(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "id": str(e.id), "occurred_at": e.occurred_at.isoformat(), "action": e.action,
-        "actor_id": str(e.actor_id) if e.actor_id else None, "actor_email": e.actor_email,
-        "subject_email": e.subject_email, "target_type": e.target_type, "target_id": e.target_id,
-        "ip": e.ip, "user_agent": e.user_agent, "details": e.details,
-    }
+class AuditRecord(msgspec.Struct):
+    """One audit log entry: who (actor) did what (action) to whom (subject, target), from where, when."""
+
+    id: uuid.UUID
+    occurred_at: Timestamp
+    action: str
+    actor_id: uuid.UUID | None
+    actor_email: str | None
+    subject_email: str | None
+    target_type: str | None
+    target_id: str | None
+    ip: str | None
+    user_agent: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(msgspec.Struct):
+    items: list[AuditRecord]
+    total: int
+    page: int
+    per_page: int
+
+
+def entry_json(e: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        id=e.id, occurred_at=e.occurred_at.isoformat(), action=e.action, actor_id=e.actor_id,
+        actor_email=e.actor_email, subject_email=e.subject_email, target_type=e.target_type, target_id=e.target_id,
+        ip=e.ip, user_agent=e.user_agent, details=e.details or {},
+    )
 
 
 class AuditPages(Controller):
@@ -64,14 +106,14 @@ class AuditPages(Controller):
         actor: FromQuery[str | None] = None,
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
-        page: FromQuery[int] = 1,
+        page: PageParam = 1,
     ) -> Template:
         try:
-            f = build_filter(action, actor, since, until)
+            f = build_filter(action, actor, _date(since, "since"), _date(until, "until"))
             error = None
         except ValidationException as exc:
             f, error = AuditFilter(), exc.detail
-        entries, total = await list_entries(db_session, f, limit=PER_PAGE, offset=(max(page, 1) - 1) * PER_PAGE)
+        entries, total = await list_entries(db_session, f, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
         context = {
             "entries": entries,
             "filters": {"action": action or "", "actor": actor or "", "since": since or "", "until": until or ""},
@@ -87,21 +129,20 @@ class AuditPages(Controller):
 class AuditApi(Controller):
     path = "/api/v1/audit-log"
     guards = [requires_permission(Permission.VIEW_AUDIT_LOG)]
+    security = REQUIRES_BEARER
     tags = ["audit"]
 
-    @get("/", name="api.audit.list", summary="Audit log entries, newest first")
+    @get("/", name="api.audit.list", summary="Audit log entries, newest first", **problems(400, *GUARDED))
     async def list_entries(
         self,
         db_session: DbSession,
-        action: FromQuery[str | None] = None,
-        actor: FromQuery[str | None] = None,
-        since: FromQuery[str | None] = None,
-        until: FromQuery[str | None] = None,
-        page: FromQuery[int] = 1,
-        per_page: FromQuery[int] = PER_PAGE,
-    ) -> dict[str, Any]:
-        if page < 1 or not 1 <= per_page <= 200:
-            raise ValidationException(detail="page must be >= 1 and per_page between 1 and 200")
+        action: ActionFilter = None,
+        actor: ActorFilter = None,
+        since: SinceFilter = None,
+        until: UntilFilter = None,
+        page: PageParam = 1,
+        per_page: PerPage = PER_PAGE,
+    ) -> AuditPage:
         f = build_filter(action, actor, since, until)
         entries, total = await list_entries(db_session, f, limit=per_page, offset=(page - 1) * per_page)
-        return {"items": [entry_json(e) for e in entries], "total": total, "page": page, "per_page": per_page}
+        return AuditPage(items=[entry_json(e) for e in entries], total=total, page=page, per_page=per_page)

@@ -1,0 +1,257 @@
+"""What the OpenAPI schema (``/schema/openapi.json``) says about errors and authentication, declared once.
+
+Every answer of the API that is not 2xx is an RFC 9457 problem body (``web/errors.py``). A handler lists the
+error statuses it can actually answer, ``@get(..., **problems(401, 403, 404))``, and this module turns them into
+``application/problem+json`` responses with the schemas below. Litestar also documents error responses on its own
+(a ``{"status_code", "detail", "extra"}`` JSON body for 400 wherever a handler has parameters); this app never
+sends that body, so :class:`ApiOperation` leaves those out.
+
+Access tokens are bearer JWTs: ``BEARER_SCHEME`` goes into the schema's components, and a controller whose guards
+need a signed-in member declares ``security = REQUIRES_BEARER``.
+
+Request bodies are msgspec structs with ``forbid_unknown_fields=True`` (an unknown member is a 400):
+:class:`ClosedStructSchemaPlugin` documents them with ``additionalProperties: false``. Text in requests never holds
+a NUL (``web/input_guard.py`` refuses it): :data:`NO_NUL` says so on every string parameter and body member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+from litestar._openapi.schema_generation.plugins import StructSchemaPlugin  # Litestar's own, extended below
+from litestar.enums import ParamType
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
+from litestar.typing import FieldDefinition
+from msgspec import UNSET, UnsetType
+
+from tajiconnect.web.input_guard import MAX_TEXT_BODY
+
+PROBLEM_JSON = "application/problem+json"
+
+BEARER = "BearerToken"
+BEARER_SCHEME = SecurityScheme(
+    type="http",
+    scheme="bearer",
+    bearer_format="JWT",
+    description=(
+        "An access token from `POST /api/v1/auth/token` (or `/auth/refresh`), sent as `Authorization: Bearer "
+        "<token>`. It is valid for 15 minutes, on the organization that issued it only, and until its sign-in is "
+        "revoked (logout, deactivation, refresh-token reuse)."
+    ),
+)
+REQUIRES_BEARER: list[SecurityRequirement] = [{BEARER: []}]
+BEARER_OPTIONAL: list[SecurityRequirement] = [{}, {BEARER: []}]
+
+
+# A timestamp sent as ``datetime.isoformat()`` text (RFC 3339, with its UTC offset).
+Timestamp = Annotated[str, msgspec.Meta(extra_json_schema={"extra": {"format": "date-time"}})]
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem: ``type`` is ``about:blank``, ``title`` the status's title, ``detail`` what went wrong."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | UnsetType = UNSET
+
+
+class ValidationError(msgspec.Struct, kw_only=True):
+    """One input that did not validate: where (``source``: ``query``, ``body``, ...), which (``key``) and why."""
+
+    message: str
+    key: str | UnsetType = UNSET
+    source: str | UnsetType = UNSET
+
+
+class InvalidRequestProblem(Problem, kw_only=True):
+    """400: ``errors`` lists the inputs that did not validate; ``field`` names an input the server refused."""
+
+    errors: list[ValidationError] | UnsetType = UNSET
+    field: str | UnsetType = UNSET
+
+
+class ConflictProblem(Problem, kw_only=True):
+    """409: ``field`` names the input in conflict, when there is one (``email``: already a member)."""
+
+    field: str | UnsetType = UNSET
+
+
+class OAuthProblem(Problem, kw_only=True):
+    """An OAuth 2.0 error response (RFC 6749 §5.2) inside the problem: ``error`` is the machine-readable code."""
+
+    error: str | UnsetType = UNSET
+    error_description: str | UnsetType = UNSET
+
+
+DESCRIPTIONS: dict[int, str] = {
+    400: (
+        "The request is malformed or does not validate. Malformed: a NUL character or invalid UTF-8 in the path, the "
+        "query or the body, a bad Host header (refused before any handler runs). Not valid: `errors` lists each "
+        "query parameter or body member that does not validate (a body that is not JSON has none), or the server "
+        "refused a value (`field` names it when it can)."
+    ),
+    401: "No valid access token: missing, malformed, expired, revoked, or issued by another organization.",
+    403: (
+        "Forbidden: the member's roles lack the permission, the member must set up two-step verification in the web "
+        "app first, or the organization is suspended."
+    ),
+    404: "No such member in this organization.",
+    409: "The change conflicts with the current state of the organization or of the member.",
+    413: f"The request body is too large: a JSON body over {MAX_TEXT_BODY // 1024} KiB.",
+    422: "This `Idempotency-Key` was already used for a different request (method, path or body).",
+    429: "Too many requests of this kind recently; try again later.",
+    503: "The database cannot be reached right now; try again after `Retry-After` seconds.",
+}
+SCHEMAS: dict[int, type[Problem]] = {400: InvalidRequestProblem, 409: ConflictProblem}
+# What every API operation can answer: malformed input, refused at the door (400: web/input_guard.py), and the
+# database out of reach (503: web/errors.py::database_error_handler). ``problems()`` always adds them.
+ALWAYS = (400, 503)
+# What a guarded operation can always answer: no token (401); no permission, 2FA enrolment due or suspended (403).
+GUARDED = (401, 403)
+# What an operation that reads a JSON body can answer about it: it does not validate (400) or is too large (413).
+BODY = (400, 413)
+# A suspended organization answers 403 on all of its routes, these included.
+SUSPENDED = "The organization is suspended."
+IDEMPOTENCY_CONFLICT = "A request with this `Idempotency-Key` is still being processed."
+
+RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER), required=True, description="Seconds to wait before retrying."
+)
+IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern="^[!-~]+$"),
+    description=(
+        "Makes the write safe to retry: a repeat of the same request with the same key (1-255 visible ASCII "
+        "characters, per member, kept 24 hours) gets the first successful answer again instead of a second effect."
+    ),
+)
+IDEMPOTENT_REPLAYED = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
+    required=False,
+    description="Present when this answer is the stored answer to an earlier request with the same Idempotency-Key.",
+)
+
+
+def problem_response(status: int, description: str | None = None, schema: type[Problem] | None = None) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=schema or SCHEMAS.get(status, Problem),
+        description=description or DESCRIPTIONS.get(status, "An error."),
+        media_type=PROBLEM_JSON,
+        generate_examples=False,
+    )
+
+
+# The input guard refuses a NUL character in any text the API reads (path, query, JSON strings and keys): every
+# string a request carries is declared with this pattern, in parameters (ApiOperation) and bodies
+# (ClosedStructSchemaPlugin). Documentation only: the guard enforces it.
+NO_NUL = r"^[^\x00]*$"
+
+
+def _is_free_text(schema: Schema) -> bool:
+    """A string (or a string-or-null) that no ``format``, ``enum`` or ``const`` already keeps free of NUL."""
+    if schema.enum or schema.const is not None or schema.format:
+        return False
+    types = schema.type if isinstance(schema.type, list) else [schema.type]
+    variants = [v for v in (schema.one_of or []) if isinstance(v, Schema)]
+    return OpenAPIType.STRING in types or any(v.type == OpenAPIType.STRING and not v.format for v in variants)
+
+
+def forbid_nul(schema: Schema | Any) -> None:
+    """Declare that the string ``schema`` describes holds no NUL (kept with a pattern it already has)."""
+    if not isinstance(schema, Schema) or not _is_free_text(schema):
+        return
+    if schema.pattern is None:
+        schema.pattern = NO_NUL
+    elif schema.pattern != NO_NUL:
+        schema.all_of = [*(schema.all_of or []), Schema(pattern=NO_NUL)]
+
+
+@dataclass
+class ApiOperation(Operation):
+    """An operation whose error responses are all problem bodies: Litestar's own error declarations are dropped.
+
+    A 503 declares its ``Retry-After`` header; text parameters declare that they hold no NUL.
+    """
+
+    def __post_init__(self) -> None:
+        for parameter in self.parameters or []:
+            forbid_nul(getattr(parameter, "schema", None))
+        if self.responses:
+            self.responses = {
+                code: response
+                for code, response in self.responses.items()
+                if not code.startswith(("4", "5")) or PROBLEM_JSON in (getattr(response, "content", None) or {})
+            }
+            unavailable = self.responses.get("503")
+            if isinstance(unavailable, OpenAPIResponse):
+                unavailable.headers = {**(unavailable.headers or {}), "Retry-After": RETRY_AFTER}
+
+
+@dataclass
+class IdempotentOperation(ApiOperation):
+    """An API write that honours ``Idempotency-Key`` (``web/idempotency.py``): the header, and the replay marker."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters = [*(self.parameters or []), IDEMPOTENCY_KEY]
+        for code, response in (self.responses or {}).items():
+            if code.startswith("2") and isinstance(response, OpenAPIResponse):
+                response.headers = {**(response.headers or {}), "Idempotent-Replayed": IDEMPOTENT_REPLAYED}
+
+
+def problems(
+    *statuses: int,
+    oauth: Collection[int] = (),
+    notes: Mapping[int, str] | None = None,
+    idempotent: bool = False,
+) -> dict[str, Any]:
+    """The ``responses`` and ``operation_class`` of an API route handler that can answer ``statuses`` besides success.
+
+    ``ALWAYS`` (400, 503) is added to every operation. ``oauth`` statuses carry the OAuth ``error`` members; ``notes``
+    replaces the default description of a status. ``idempotent``: a signed-in write that honours
+    ``Idempotency-Key``, which adds its header and its refusals (409 while the first request runs, 422 when the
+    key was used for another request).
+    """
+    notes = dict(notes or {})
+    wanted = {*ALWAYS, *statuses, *oauth}
+    if idempotent:
+        wanted |= {409, 422}
+        notes[409] = f"{notes[409]} {IDEMPOTENCY_CONFLICT}" if 409 in notes else IDEMPOTENCY_CONFLICT
+    responses = {
+        status: problem_response(status, notes.get(status), OAuthProblem if status in oauth else None)
+        for status in sorted(wanted)
+    }
+    return {"responses": responses, "operation_class": IdempotentOperation if idempotent else ApiOperation}
+
+
+class ClosedStructSchemaPlugin(StructSchemaPlugin):
+    """A struct that refuses unknown fields is an object with ``additionalProperties: false``."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return super().is_plugin_supported_field(field_definition) and bool(
+            getattr(field_definition.type_, "__struct_config__", None)
+            and field_definition.type_.__struct_config__.forbid_unknown_fields
+        )
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        for member in (schema.properties or {}).values():
+            forbid_nul(member)  # request bodies: the input guard refuses NUL in their strings
+        return schema

@@ -20,7 +20,9 @@ def create_queue(settings: Settings, name: str | None = None) -> Queue:
     if url.startswith("redis"):
         return Queue.from_url(url, name=name)
     queue = Queue.from_url(url, name=name, min_size=1, max_size=4)
-    queue.pool.timeout = 5.0  # a request waits at most this long for a queue connection (psycopg_pool's 30 s)
+    pool = getattr(queue, "pool", None)  # PostgresQueue's psycopg pool
+    if pool is not None:
+        pool.timeout = 5.0  # a request waits at most this long for a queue connection (psycopg_pool's 30 s)
     return queue
 
 

@@ -30,6 +30,7 @@ from tajiconnect.db.base import TenantBase
 HEADER = "idempotency-key"
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 KEEP = datetime.timedelta(hours=24)
+EXEMPT_PREFIX = "/api/v1/auth/"
 ABANDONED = datetime.timedelta(minutes=2)
 
 
@@ -73,6 +74,8 @@ async def claim(request: Request, session: AsyncSession) -> tuple[uuid.UUID, str
     user = request.scope.get("user")
     if value is None or request.method not in WRITE_METHODS or user is None:
         return None
+    if request.url.path.startswith(EXEMPT_PREFIX):
+        return None  # token answers are secrets: never stored, never replayed
     if not _valid_key(value):
         raise HTTPException(status_code=400, detail="Idempotency-Key must be 1-255 visible ASCII characters")
     body = await request.body()

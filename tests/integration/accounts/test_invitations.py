@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from tests.integration.conftest import (
     NEW_PASSWORD,
     audit_entries,
+    bearer_for,
     drain,
     load_user,
     post_form,
@@ -209,3 +210,29 @@ async def test_an_invitation_link_means_nothing_on_another_organization(
     # Still valid where it belongs.
     async with browser(org.tenant) as client:
         assert (await client.get(path)).status_code == 200
+
+
+async def test_an_invitation_is_one_outcome(client_for, fresh_org, engine, mail_sink, run_jobs):
+    """Member, link, audit entry and outbox message are committed together; the email follows once."""
+    from sqlalchemy import select
+
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.tasks.models import OutboxMessage
+    from tajiconnect.tenancy.context import tenant_context
+
+    org = fresh_org
+    async with client_for(org.tenant) as client:
+        response = await client.post(
+            "/api/v1/users", json={"email": "one.outcome@example.org", "roles": ["student"]},
+            headers=await bearer_for(client, org.admin),
+        )
+        assert response.status_code == 201
+    with tenant_context(org.tenant):
+        async with session_scope(engine) as session:
+            messages = list((await session.scalars(select(OutboxMessage))).all())
+    [message] = [m for m in messages if m.kwargs["to"] == "one.outcome@example.org"]
+    assert message.task == "send_email" and message.dispatched_at is not None
+    assert [e.subject_email for e in await audit_entries(engine, org.tenant, "user.invited")].count(
+        "one.outcome@example.org") == 1
+    await drain(run_jobs)
+    assert len(mail_sink.to("one.outcome@example.org")) == 1

@@ -14,4 +14,9 @@ if [ ! -x /usr/bin/chromium ] && [ "${TAJI_SKIP_BROWSER_INSTALL:-0}" != 1 ]; the
     echo "warning: /usr/bin/chromium missing (run as root or install it); browser tests will be skipped" >&2
   fi
 fi
-exec .venv/bin/python -m pytest "$@"
+# In parallel (pytest-xdist, one database per worker): TAJI_TEST_WORKERS=N (default: one per CPU; 0 = serial).
+workers="${TAJI_TEST_WORKERS:-auto}"
+if [ "$workers" = 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+exec .venv/bin/python -m pytest -n "$workers" "$@"

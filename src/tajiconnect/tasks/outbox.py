@@ -26,14 +26,18 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.db.session import session_scope
+from tajiconnect.mail.models import SentEmail
 from tajiconnect.tasks.base import REGISTRY, TaskFn, build_job, platform_task
 from tajiconnect.tasks.models import OutboxMessage
 from tajiconnect.tenancy.context import TenantRef, require_tenant, tenant_context
+from tajiconnect.web.idempotency import purge_expired as purge_expired_keys
 
 log = structlog.get_logger(__name__)
 
 SWEEP_AFTER = datetime.timedelta(seconds=20)
 KEEP_DISPATCHED = datetime.timedelta(days=7)
+#: Longer than any job can keep being retried (SAQ's job TTLs and our retry policy are minutes, not days).
+KEEP_SENT_RECORDS = datetime.timedelta(days=30)
 SWEEP_BATCH = 500
 
 
@@ -91,7 +95,8 @@ async def dispatch_committed(session: AsyncSession, queue: Queue | None) -> int:
 
 async def sweep_tenant(engine: AsyncEngine, queue: Queue, tenant: TenantRef, *, older_than: datetime.timedelta
                        = SWEEP_AFTER) -> int:
-    """Enqueue the tenant's undispatched messages older than ``older_than``; drop old dispatched ones."""
+    """Enqueue the tenant's undispatched messages older than ``older_than``; drop old dispatched messages, old
+    sent-email records and expired idempotency keys."""
     now = _now()
     with tenant_context(tenant):
         async with session_scope(engine) as session:
@@ -105,9 +110,12 @@ async def sweep_tenant(engine: AsyncEngine, queue: Queue, tenant: TenantRef, *, 
             for message in messages:
                 await _enqueue(queue, tenant, message)
                 message.dispatched_at = now
+            # Upkeep of the other at-most-once records, while we are in the tenant anyway.
             await session.execute(
                 delete(OutboxMessage).where(OutboxMessage.dispatched_at < now - KEEP_DISPATCHED)
             )
+            await session.execute(delete(SentEmail).where(SentEmail.sent_at < now - KEEP_SENT_RECORDS))
+            await purge_expired_keys(session)
     return len(messages)
 
 

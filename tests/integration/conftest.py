@@ -243,6 +243,15 @@ async def tokens_for(client: Any, member: Member, totp_code: str | None = None) 
     return response.json()
 
 
+def problem_of(response: Any, status: int) -> dict:
+    """The RFC 9457 problem body of ``response``, which must have ``status``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"]
+    return body
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 

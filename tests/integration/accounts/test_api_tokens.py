@@ -14,17 +14,10 @@ from tests.integration.conftest import (
     audit_entries,
     bearer,
     load_user,
+    problem_of,
     tenant_sql,
     tokens_for,
 )
-
-
-def problem_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["title"]
-    return body
 
 
 async def refresh(client, token: str):

@@ -10,16 +10,9 @@ from tests.integration.conftest import (
     csrf,
     load_user,
     post_form,
+    problem_of,
     user_count,
 )
-
-
-def problem_of(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["title"]
-    return body
 
 
 @pytest.mark.parametrize("query", [b"q=a%00b", b"q=%ff%fe", b"q%00=1", b"page=1&role=%c3%28"])

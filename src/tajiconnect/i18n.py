@@ -62,6 +62,11 @@ def lazy_gettext(message: str) -> LazyProxy:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog (pybabel extract knows ``N_``) without translating it yet."""
+    return message
+
+
 def negotiate(accept_language: str | None) -> str | None:
     """Best supported locale from an ``Accept-Language`` header, or ``None``."""
     if not accept_language:

@@ -71,6 +71,7 @@ async def test_pages_are_shown_in_the_organization_language(client_for, by_local
         assert shown(locale, message) in forgot.text, message
 
     assert missing.status_code == 404
+    assert f'<h1 id="error-title">{shown(locale, "Page not found")}</h1>' in missing.text
     assert shown(locale, "The page you asked for does not exist here.") in missing.text
     assert shown(locale, "Go to the home page") in missing.text
 

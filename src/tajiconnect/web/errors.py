@@ -12,23 +12,24 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from tajiconnect import i18n
-from tajiconnect.i18n import _
+from tajiconnect.i18n import N_, _
 from tajiconnect.tenancy.context import tenant_context
 
 log = structlog.get_logger(__name__)
 
+# Marked with N_ for the catalog: API problem bodies keep the English title, error pages translate it.
 TITLES = {
-    400: "Bad request",
-    401: "Please sign in",
-    403: "Access denied",
-    404: "Page not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Too large",
-    422: "Please check the form",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "Temporarily unavailable",
+    400: N_("Bad request"),
+    401: N_("Please sign in"),
+    403: N_("Access denied"),
+    404: N_("Page not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    422: N_("Please check the form"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+    503: N_("Temporarily unavailable"),
 }
 
 
@@ -56,12 +57,13 @@ def render_error_page(request: Request, status: int, detail: str | None) -> Resp
     template_name = "errors/suspended.html" if suspended else "errors/error.html"
     shown = tenant or suspended
     locale = (shown.locale if shown else None) or i18n.negotiate(request.headers.get("accept-language"))
+    title = TITLES.get(status, N_("Error"))
     with tenant_context(tenant), i18n.locale_context(locale):
         engine = request.app.template_engine
         assert engine is not None, "the app is built with a template engine (app.py)"
         html = engine.get_template(template_name).render(
             status=status,
-            title=_(TITLES.get(status, "Error")),
+            title=_(title),
             detail=detail,
             suspended_tenant=suspended,
             request=request,

@@ -8,6 +8,9 @@ import signal
 from typing import Any
 
 from saq import CronJob, Worker
+from saq.job import Status
+from saq.types import WorkerInfo
+from saq.utils import now
 
 from tajiconnect.db.base import load_models
 from tajiconnect.db.session import create_engine
@@ -61,14 +64,70 @@ def create_worker(settings: Settings, *, concurrency: int = 10, burst: bool = Fa
     )
 
 
+#: A worker reports itself alive (SAQ's worker info) this often...
+WORKER_REPORT_SECONDS = 2
+#: ...and one silent for this long is gone: its running jobs go back to the queue (:meth:`TajiWorker.requeue_orphans`).
+WORKER_GONE_SECONDS = 10
+
 #: How long a stopping worker lets running jobs finish before cancelling them (they are retried elsewhere).
 STOP_GRACE_SECONDS = 10.0
 
 
 class TajiWorker(Worker):
-    """SAQ's worker, stopping promptly: running jobs get up to :data:`STOP_GRACE_SECONDS` to finish, idle loops
-    end at once. (SAQ's own ``stop()`` waits its whole grace period for every task, idle polling loops included,
-    then warns about unfinished tasks: a quiet worker took 10 s to stop.)"""
+    """SAQ's worker, stopping promptly and taking over the jobs of a dead worker within seconds.
+
+    * Stopping: running jobs get up to :data:`STOP_GRACE_SECONDS` to finish, idle loops end at once. (SAQ's own
+      ``stop()`` waits its whole grace period for every task, idle polling loops included, then warns about
+      unfinished tasks: a quiet worker took 10 s to stop.)
+    * A dead worker's jobs: see :meth:`requeue_orphans`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timers["worker_info"] = WORKER_REPORT_SECONDS  # SAQ's default: every 10 s
+
+    async def worker_info(self, ttl: int = 60) -> WorkerInfo:
+        """SAQ calls this every :data:`WORKER_REPORT_SECONDS`: report this worker alive for
+        :data:`WORKER_GONE_SECONDS` (SAQ's own ttl is one second past the next report), then look for orphans."""
+        info = await super().worker_info(ttl=WORKER_GONE_SECONDS)
+        try:
+            await self.requeue_orphans()
+        except Exception as exc:  # the next report tries again
+            log.warning("could not look for orphaned jobs", error=type(exc).__name__)
+        return info
+
+    async def requeue_orphans(self, quiet_for: float = WORKER_GONE_SECONDS) -> list[str]:
+        """Put back in the queue the running jobs of workers that stopped reporting (killed, or their host died);
+        return their keys.
+
+        SAQ's sweep finds such a job only once its heartbeat (``TaskPolicy.heartbeat``, 60 s) has lapsed, then
+        waits seconds for each one to acknowledge an abort that nobody will. Here a job is an orphan when it is
+        active, its worker (``job.worker_id``) has not reported for :data:`WORKER_GONE_SECONDS`, and the job was not
+        touched for ``quiet_for`` seconds either (a job just dequeued still names its previous worker for a moment).
+        One worker does it, the live one with the lowest id. As in SAQ's sweep, an orphan with attempts left is
+        retried, any other is aborted. A worker that merely stalled that long may see its job run twice: tasks are
+        idempotent (docs/jobs.md).
+        """
+        live = set((await self.queue.info())["workers"])
+        if self.id not in live or self.id != min(live):
+            return []
+        quiet_since = now() - quiet_for * 1000  # job times are in milliseconds
+        orphans = [
+            job async for job in self.queue.iter_jobs([Status.ACTIVE])
+            if job.worker_id not in live and job.touched < quiet_since
+        ]
+        requeued = []
+        for job in orphans:
+            current = await self.queue.job(job.key)  # it may have moved on since the listing
+            if current is None or current.status != Status.ACTIVE or current.touched != job.touched:
+                continue
+            log.warning("a job's worker is gone: re-queuing it", job_key=job.key, worker=job.worker_id)
+            if current.retryable:
+                await self.queue.retry(current, error="worker gone")
+            else:
+                await self.queue.finish(current, Status.ABORTED, error="worker gone")
+            requeued.append(job.key)
+        return requeued
 
     async def stop(self) -> None:
         if not self._stopped:

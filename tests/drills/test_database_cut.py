@@ -60,6 +60,7 @@ def assert_unavailable(server: Server, slug: str, token: str | None) -> dict[str
     assert api.status_code == 503, api.text
     assert api.headers["content-type"].startswith("application/problem+json")
     assert api.json()["status"] == 503
+    assert api.headers.get("retry-after"), "a 503 says when to try again"
     slow = {name: seconds for name, seconds in took.items() if seconds > PROMPT}
     assert not slow, f"503 not within {PROMPT}s: {slow}"
     return took

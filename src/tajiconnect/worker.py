@@ -17,7 +17,7 @@ from tajiconnect.db.session import create_engine
 from tajiconnect.logs import configure_logging, get_logger
 from tajiconnect.settings import Settings, get_settings
 from tajiconnect.tasks.base import REGISTRY
-from tajiconnect.tasks.queue import create_queue
+from tajiconnect.tasks.queue import connect_when_reachable, create_queue
 
 log = get_logger(__name__)
 
@@ -153,7 +153,13 @@ def run_worker(settings: Settings | None = None, *, concurrency: int = 10, burst
     worker = create_worker(settings, concurrency=concurrency, burst=burst)
 
     async def main() -> None:
-        await worker.queue.connect()
+        if burst:
+            await worker.queue.connect()  # a one-off run fails at once when the broker is away
+        else:
+            # Wait for the broker (the database, by default) like the web app does, rather than exit: under
+            # ``tajiconnect run --with-worker`` nobody would start the worker again, and the tasks of a server
+            # started during a database outage would never run. SIGTERM still ends the wait (default action).
+            await connect_when_reachable(worker.queue)
         try:
             await worker.start()  # SIGINT/SIGTERM end it (SAQ installs the handlers), then stop() runs
         finally:

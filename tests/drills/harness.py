@@ -255,6 +255,10 @@ class Server(Proc):
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.tail()}") from None
 
+    def task_workers(self) -> list[int]:
+        """The task worker of ``--with-worker``: a child of ``run`` running ``tajiconnect.cli worker``."""
+        return [pid for pid in children(self.pid) if "tajiconnect.cli worker" in cmdline(pid)]
+
     def server_workers(self) -> list[int]:
         """Granian's serving processes: children of ``run`` forked from it (the task worker is another command)."""
         return [pid for pid in children(self.pid) if " run " in f" {cmdline(pid)} "]
@@ -413,27 +417,25 @@ def proxied_url(url: str, port: int) -> str:
 class DatabaseProxy:
     """A TCP proxy on 127.0.0.1 to the database server (TCP or Unix socket), in a thread with its own event loop.
 
-    ``cut()`` closes every forwarded connection and refuses new ones (each is reset as soon as it is accepted);
-    ``restore()`` forwards again. The listening port stays the same throughout.
+    ``cut()`` resets every forwarded connection and stops listening, so that new connections are refused, as when
+    the database server crashes; ``restore()`` listens again, on the same port (:func:`server_port`).
     """
 
     def __init__(self, target: tuple[str, int] | str) -> None:
         self.target = target
+        self.port = server_port()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.is_cut = False
+        self.server: asyncio.Server | None = None
         self.transports: set[asyncio.BaseTransport] = set()
-        self.accepted = 0
-        self.port = 0
 
     def __enter__(self) -> DatabaseProxy:
         self.thread.start()
-        self.server = self._call(asyncio.start_server(self._handle, "127.0.0.1", 0))
-        self.port = self.server.sockets[0].getsockname()[1]
+        self.restore()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._call(self._close_all(stop=True))
+        self.cut()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
@@ -448,24 +450,18 @@ class DatabaseProxy:
         self._call(self._restore())
 
     async def _cut(self) -> None:
-        self.is_cut = True
-        await self._close_all()
-
-    async def _restore(self) -> None:
-        self.is_cut = False
-
-    async def _close_all(self, stop: bool = False) -> None:
-        if stop:
+        if self.server is not None:
             self.server.close()
+            self.server = None
         for transport in list(self.transports):
-            transport.abort()  # a reset, as when the network or the server goes away
+            transport.abort()  # a reset
         self.transports.clear()
 
+    async def _restore(self) -> None:
+        if self.server is None:
+            self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        if self.is_cut:
-            writer.transport.abort()
-            return
         try:
             if isinstance(self.target, str):
                 up_reader, up_writer = await asyncio.open_unix_connection(self.target)

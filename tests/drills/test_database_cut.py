@@ -1,12 +1,15 @@
-"""Drill: the database cut off and restored, through a TCP proxy between the app and PostgreSQL.
+"""Drill: the database cut off and restored, through a TCP proxy between ``tajiconnect run --with-worker`` and
+PostgreSQL.
 
 While the database is away, every host answers ``/health`` with 503 within seconds, pages with the "temporarily
-unavailable" page and the API with a 503 problem; once it is back, everything answers again without a restart.
-An app started while the database is away comes up all the same, answering 503, and recovers the same way.
+unavailable" page and the API with a 503 problem; once it is back, pages, API and background tasks work again
+without a restart. A server started while the database is away comes up all the same, answering 503, and its
+task worker waits for the database instead of exiting.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import httpx
@@ -14,6 +17,7 @@ import httpx
 from tests.conftest import ADMIN_PASSWORD
 from tests.drills.harness import (
     DatabaseProxy,
+    DrillMailSink,
     Invite,
     Server,
     api_token,
@@ -73,36 +77,40 @@ def recovered(server: Server, slug: str) -> bool:
     return timed("GET", server, "/auth/sign-in", server.host(slug))[0].status_code == 200
 
 
+def assert_recovers(server: Server, proxy: DatabaseProxy, slug: str, admin: str, sink: DrillMailSink) -> str:
+    """Restore the database: pages, API and tasks work again within seconds, with no restart. Returns a token."""
+    proxy.restore()
+    restored = time.monotonic()
+    wait_until(lambda: recovered(server, slug), 10, "/health and a page answering 200 after the restore")
+    pages_in = time.monotonic() - restored
+    token = api_token(server, slug, admin, ADMIN_PASSWORD)
+    invite = Invite(f"back-{secrets.token_hex(4)}@drill.example", secrets.token_hex(8))
+    assert post_invite(server, slug, token, invite, next_address()).status_code == 201
+    sink.last_to(invite.email, timeout=20)  # the task worker is back at work too
+    print(f"pages back {pages_in:.2f}s, an invitation email {time.monotonic() - restored:.2f}s after the restore")
+    assert server.alive() and server.task_workers(), "a process of the server died"
+    return token
+
+
 async def test_database_cut_and_restored(drill) -> None:
     tenant, admin = await drill.tenant()
+    sink = drill.sink()
     with DatabaseProxy(database_target(drill.database_url)) as proxy:
-        env = drill.env(drill.sink(), database_url=proxied_url(drill.database_url, proxy.port))
+        env = drill.env(sink, database_url=proxied_url(drill.database_url, proxy.port))
 
-        # 1. Started while the database is away: it comes up and says so.
+        # 1. Started while the database is away: the server comes up and says so; its task worker waits.
         proxy.cut()
-        server = drill.start(Server.of(env, server_port(), drill.log("run"), with_worker=False))
+        server = drill.start(Server.of(env, server_port(), drill.log("run"), with_worker=True))
         started = time.monotonic()
         server.wait_answering(status=503)
-        up_in = time.monotonic() - started
-        cold = assert_unavailable(server, tenant.slug, None)
-        proxy.restore()
-        restored = time.monotonic()
-        wait_until(lambda: recovered(server, tenant.slug), 10, "everything answering after the restore")
-        back_in = time.monotonic() - restored
-        token = api_token(server, tenant.slug, admin, ADMIN_PASSWORD)
-        print(f"started cut: answering 503 after {up_in:.1f}s ({cold}); recovered {back_in:.2f}s after the restore")
+        print(f"started during the cut: answering 503 after {time.monotonic() - started:.1f}s")
+        print("503 in", assert_unavailable(server, tenant.slug, None))
+        token = assert_recovers(server, proxy, tenant.slug, admin, sink)
 
-        # 2. Cut under a running app whose pool holds live connections.
+        # 2. Cut under the running server, whose pools hold live connections.
         for _ in range(3):
-            assert post_invite(server, tenant.slug, token, Invite(f"{_}{time.monotonic_ns()}@drill.example",
-                                                                  f"warm-{_}"), next_address()).status_code == 201
+            invite = Invite(f"warm-{secrets.token_hex(4)}@drill.example", secrets.token_hex(8))
+            assert post_invite(server, tenant.slug, token, invite, next_address()).status_code == 201
         proxy.cut()
-        hot = assert_unavailable(server, tenant.slug, token)
-        proxy.restore()
-        restored = time.monotonic()
-        wait_until(lambda: recovered(server, tenant.slug), 10, "everything answering after the restore")
-        back_in = time.monotonic() - restored
-        invite = Invite(f"after-{time.monotonic_ns()}@drill.example", "after-cut")
-        assert post_invite(server, tenant.slug, token, invite, next_address()).status_code == 201
-        assert server.alive()
-        print(f"cut while running: {hot}; recovered {back_in:.2f}s after the restore")
+        print("503 in", assert_unavailable(server, tenant.slug, token))
+        assert_recovers(server, proxy, tenant.slug, admin, sink)

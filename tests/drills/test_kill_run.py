@@ -38,7 +38,7 @@ async def test_kill_9_of_run_loses_no_acknowledged_member(drill) -> None:
     with InviteLoad(server, tenant.slug, token, threads=4) as load:
         wait_until(lambda: load.count() >= 25, 60, "25 invitations acknowledged under load")
         family = marked_pids(server.marker)
-        assert len(family) >= 3, f"run, a granian worker and the task worker expected: {family}"
+        assert server.server_workers() and server.task_workers(), f"run and its children expected: {family}"
         killed_at = time.monotonic()
         server.kill9()
         # (a) Granian's workers (PR_SET_PDEATHSIG: SIGKILL) and the task worker (SIGTERM, stops at once) follow.

@@ -141,7 +141,7 @@ def log_tail(path: Path, lines: int = 40) -> str:
         return ""
 
 
-def drill_env(database_url: str, smtp_url: str, queue: str, **extra: str) -> dict[str, str]:
+def drill_env(database_url: str, smtp_url: str, queue: str) -> dict[str, str]:
     """The environment of the drill's processes: the test database, the drill's mail sink and queue."""
     env = {
         **os.environ,
@@ -156,7 +156,6 @@ def drill_env(database_url: str, smtp_url: str, queue: str, **extra: str) -> dic
         "TAJI_TENANT_CACHE_SECONDS": "0",  # every request resolves its host in the database
         "TAJI_DB_POOL_SIZE": "5",  # several servers may run at once on a shared test server
         "PYTHONUNBUFFERED": "1",
-        **extra,
     }
     env.pop("REDIS_URL", None)  # queue and sessions in PostgreSQL: nothing shared with other test runs
     env.pop("TAJI_PUBLIC_PORT", None)
@@ -531,13 +530,14 @@ async def tenant_sql(engine: AsyncEngine, tenant: TenantRef, sql: str) -> list[A
 
 
 async def ledger(engine: AsyncEngine, tenant: TenantRef) -> dict[str, tuple[str, int, int]]:
-    """Every invited member: email -> (id, ``user.invited`` audit entries, invitation outbox rows)."""
+    """Every member a drill invited (all but the first admin), whatever their state: email -> (id,
+    ``user.invited`` audit entries, invitation outbox rows)."""
     rows = await tenant_sql(engine, tenant, """
         SELECT u.email, u.id::text,
                (SELECT count(*) FROM audit_log a WHERE a.action = 'user.invited' AND a.target_id = u.id::text),
                (SELECT count(*) FROM outbox o
                  WHERE o.task = 'send_email' AND o.kwargs->>'template' = 'invite' AND o.kwargs->>'to' = u.email)
-          FROM users u WHERE u.status = 'invited'
+          FROM users u WHERE u.email LIKE '%@drill.example'
     """)
     return {email: (user_id, audits, outbox) for email, user_id, audits, outbox in rows}
 

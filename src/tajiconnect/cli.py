@@ -382,20 +382,20 @@ def demo(port: int | None) -> None:
 @click.option("--with-worker", is_flag=True, help="Also run a background-task worker.")
 def run(host: str, port: int, workers: int, with_worker: bool) -> None:
     """Serve the app with granian (a dead server worker is replaced; children die with this process)."""
-    import subprocess
 
     from granian.constants import Interfaces
     from granian.server import Server
 
-    from tajiconnect.processes import PARENT_ENV
+    from tajiconnect.processes import PARENT_ENV, ChildSupervisor
 
     _settings()  # starts the embedded database when needed and validates the environment
     os.environ.setdefault("TAJI_PUBLIC_PORT", str(port))
     os.environ[PARENT_ENV] = str(os.getpid())  # granian's workers and the task worker die with this process
-    worker_proc = None
+    supervisor = None
     if with_worker:
-        # It dies with this process too (``run_worker`` reads TAJI_SUPERVISOR_PID).
-        worker_proc = subprocess.Popen([sys.executable, "-m", "tajiconnect.cli", "worker"])
+        # Restarted when it exits on its own; it dies with this process too (``run_worker`` reads the pid).
+        supervisor = ChildSupervisor([sys.executable, "-m", "tajiconnect.cli", "worker"])
+        supervisor.start()
     try:
         Server(
             "tajiconnect.app:create_app",
@@ -410,12 +410,8 @@ def run(host: str, port: int, workers: int, with_worker: bool) -> None:
             workers_kill_timeout=10,
         ).serve()
     finally:
-        if worker_proc is not None:
-            worker_proc.terminate()
-            try:
-                worker_proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker_proc.kill()
+        if supervisor is not None:
+            supervisor.stop()
 
 
 @main.command()

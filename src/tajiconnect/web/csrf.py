@@ -25,7 +25,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from tajiconnect.web.input_guard import MalformedInputError
+from tajiconnect.web.input_guard import read_form
 
 COOKIE = "csrftoken"
 HEADER = "x-csrftoken"
@@ -75,10 +75,7 @@ class CSRFMiddleware(ASGIMiddleware):
             return
         submitted = request.headers.get(HEADER)
         if submitted is None and request.content_type[0] in FORM_TYPES:
-            try:
-                form = await request.form()
-            except UnicodeDecodeError as exc:
-                raise MalformedInputError(detail="The form is not valid UTF-8.") from exc
+            form = await read_form(request)
             value = form.get(FIELD)
             submitted = value if isinstance(value, str) else None
         if not (self.valid(submitted, host) and cookie is not None and hmac.compare_digest(submitted or "", cookie)):

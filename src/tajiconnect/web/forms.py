@@ -18,21 +18,14 @@ class Form:
 
     @classmethod
     async def read(cls, request: Request) -> Form:
-        """The submitted fields. Text must be UTF-8 without NUL (else 400): urlencoded bodies are checked by
-        :mod:`tajiconnect.web.input_guard` before the handler runs, multipart text fields here."""
-        from tajiconnect.web.input_guard import MalformedInputError, check_text
+        """The submitted fields. Their text was checked at the door (:mod:`tajiconnect.web.input_guard`): UTF-8
+        (or the charset a multipart part declares) without NUL, else the request never got here (400)."""
+        from tajiconnect.web.input_guard import read_form
 
-        try:
-            raw = await request.form()
-        except UnicodeDecodeError as exc:
-            raise MalformedInputError(detail="The form is not valid UTF-8.") from exc
+        raw = await read_form(request)
         data: dict[str, Any] = {}
         for key in raw:
             values = raw.getall(key)
-            check_text(key, "form")
-            for value in values:
-                if isinstance(value, str):
-                    check_text(value, "form")
             data[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
         return cls(data)
 

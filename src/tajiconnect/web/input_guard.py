@@ -5,25 +5,39 @@ both must be refused before any handler sees them. :class:`InputGuardMiddleware`
 carries in a form a handler reads as text:
 
 * the path and the query string: percent-decoded, they must be UTF-8 without NUL;
-* ``application/x-www-form-urlencoded`` and JSON bodies (at most :data:`MAX_TEXT_BODY` bytes): the same, JSON
-  parsed once to look inside its strings and keys.
-
-Multipart bodies are checked field by field where they are parsed (:meth:`tajiconnect.web.forms.Form.read`),
-since their files are binary.
+* a body the route's handler decodes as JSON, and any body labelled JSON (at most :data:`MAX_TEXT_BODY` bytes):
+  UTF-8, JSON (nested at most :data:`MAX_JSON_DEPTH` deep), no NUL in its strings and keys. The handler's
+  declaration decides, not the ``Content-Type``: Litestar decodes a handler's ``data`` as JSON whatever the label
+  says, so a JSON body sent as ``text/plain`` (or with no type) must be checked all the same;
+* ``application/x-www-form-urlencoded`` bodies (same size limit): percent-decoded, UTF-8 without NUL;
+* ``multipart/form-data`` bodies: every text part (names and values; files are binary and left alone), parsed
+  once here and kept for the handler (and the CSRF check) by Litestar. A part may name its own ``charset``: one
+  Python does not know as a text encoding, bytes that do not decode in it, or text it decodes to that is not
+  Unicode (``utf-7`` and ``unicode_escape`` can yield lone surrogates) are refused the same way
+  (:func:`read_form`). Checking here, not where a handler reads its fields, refuses a malformed form on every
+  route, including those whose handler reads none of it (as an urlencoded one is).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 import msgspec
-from litestar.enums import ScopeType
-from litestar.exceptions import ClientException
+from litestar import Request
+from litestar.datastructures import FormMultiDict
+from litestar.enums import RequestEncodingType, ScopeType
+from litestar.exceptions import ClientException, ValidationException
 from litestar.middleware import ASGIMiddleware
+from litestar.params import ParameterKwarg
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 MAX_TEXT_BODY = 1024 * 1024
+#: Deeper JSON is refused. No request of this API nests beyond a few levels, and a fixed limit far below msgspec's
+#: own (a ``RecursionError`` near 1000 levels, fewer the deeper the calling stack) keeps a document that passes
+#: here from failing later, when Litestar decodes it again for the handler.
+MAX_JSON_DEPTH = 64
 
 
 class MalformedInputError(ClientException):
@@ -37,6 +51,25 @@ class BodyTooLargeError(ClientException):
 def check_text(value: str, where: str) -> None:
     if "\x00" in value:
         raise MalformedInputError(detail=f"The {where} contains a NUL character, which is not allowed.")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no text column (nor any UTF-8 output) can hold it
+            raise MalformedInputError(detail=f"The {where} is not valid Unicode text.") from exc
+
+
+async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
+    """``request.form()``, with undecodable text a 400 instead of an unhandled error.
+
+    Litestar decodes each multipart text part with the ``charset`` the part declares: an unknown one raises
+    ``LookupError``, a codec that refuses its input ``UnicodeError`` (not always ``UnicodeDecodeError``).
+    """
+    try:
+        return await request.form()
+    except UnicodeError as exc:
+        raise MalformedInputError(detail="The form is not valid UTF-8.") from exc
+    except LookupError as exc:
+        raise MalformedInputError(detail="The form names a character set that is not known.") from exc
 
 
 def check_query(raw: bytes, where: str) -> None:
@@ -50,15 +83,21 @@ def check_query(raw: bytes, where: str) -> None:
 
 
 def _walk_json(value: Any) -> None:
-    if isinstance(value, str):
-        check_text(value, "JSON body")
-    elif isinstance(value, list):
-        for item in value:
-            _walk_json(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_text(key, "JSON body")
-            _walk_json(item)
+    """Check every string and key (iteratively: a deep document must not exhaust the stack)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            check_text(item, "JSON body")
+        elif isinstance(item, list | dict):
+            if depth > MAX_JSON_DEPTH:
+                raise MalformedInputError(detail=f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+            if isinstance(item, dict):
+                for key in item:
+                    check_text(key, "JSON body")
+                pending.extend((v, depth + 1) for v in item.values())
+            else:
+                pending.extend((v, depth + 1) for v in item)
 
 
 def check_json(raw: bytes) -> None:
@@ -67,9 +106,51 @@ def check_json(raw: bytes) -> None:
     except UnicodeDecodeError as exc:
         raise MalformedInputError(detail="The JSON body is not valid UTF-8.") from exc
     try:
-        _walk_json(msgspec.json.decode(raw))
+        document = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise MalformedInputError(detail="The body is not valid JSON.") from exc
+    except RecursionError as exc:  # msgspec's own limit on nesting
+        raise MalformedInputError(detail=f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.") from exc
+    _walk_json(document)
+
+
+def _reads_json(scope: Scope) -> bool:
+    """Whether the route's handler takes its ``data`` from the body as JSON (whatever the Content-Type says)."""
+    data = getattr(scope.get("route_handler"), "parsed_data_field", None)
+    if data is None:
+        return False
+    return getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON) == RequestEncodingType.JSON
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _integer_query_params(handler: Any) -> set[str]:
+    """The query parameters of ``handler`` declared as integers (by the name they have in the query string)."""
+    names = set()
+    signature = getattr(handler, "parsed_fn_signature", None)
+    for name, field in signature.parameters.items() if signature is not None else ():
+        kwarg = field.kwarg_definition
+        if isinstance(kwarg, ParameterKwarg) and (kwarg.header or kwarg.cookie):
+            continue
+        types = [t.annotation for t in field.inner_types] if field.is_optional else [field.annotation]
+        if int in types:
+            names.add(kwarg.query if isinstance(kwarg, ParameterKwarg) and kwarg.query else name)
+    return names
+
+
+def check_integer_params(scope: Scope) -> None:
+    """An integer query parameter must be written as one: msgspec would read ``2.9999999999999999`` as 3 and
+    ``1e1`` as 10 (values nobody typed), so anything but digits after an optional minus sign is refused here."""
+    names = _integer_query_params(scope.get("route_handler"))
+    if not names:
+        return
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("ascii"), keep_blank_values=True):
+        if key in names and not _INTEGER.fullmatch(value):
+            raise ValidationException(  # the same 400 problem as Litestar's own parameter validation
+                detail=f"Validation failed for {scope.get('method')} {scope['path']}",
+                extra=[{"message": "Expected an integer", "key": key, "source": "query"}],
+            )
 
 
 def _content_type(scope: Scope) -> str:
@@ -89,13 +170,21 @@ class InputGuardMiddleware(ASGIMiddleware):
             raise MalformedInputError(detail="The address is not valid UTF-8.") from exc
         check_text(path, "address")
         check_query(scope.get("query_string", b""), "query string")
+        check_integer_params(scope)
         content_type = _content_type(scope)
-        if content_type == "application/x-www-form-urlencoded" or content_type.endswith(("/json", "+json")):
+        if _reads_json(scope) or content_type.endswith(("/json", "+json")):
             body, receive = await _buffer(receive)
-            if content_type == "application/x-www-form-urlencoded":
-                check_query(body, "form")
-            elif body:
+            if body:
                 check_json(body)
+        elif content_type == "application/x-www-form-urlencoded":
+            body, receive = await _buffer(receive)
+            check_query(body, "form")
+        elif content_type == "multipart/form-data":
+            form = await read_form(Request(scope, receive))  # Litestar keeps the parsed form in the scope
+            for key, value in form.multi_items():
+                check_text(key, "form")
+                if isinstance(value, str):
+                    check_text(value, "form")
         await next_app(scope, receive, send)
 
 

@@ -44,7 +44,10 @@ class TotpCheck:
 
 
 def check_code(secret: str, code: str, *, last_step: int | None, now: float | None = None) -> TotpCheck:
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    # ASCII digits only: ``str.isdigit`` also accepts other scripts' digits and superscripts ("²"), which no code
+    # contains and ``secrets.compare_digest`` refuses to compare (TypeError: a 500). Anything else typed around the
+    # six digits (spaces, dashes) is ignored.
+    code = "".join(ch for ch in (code or "") if ch in "0123456789")
     if len(code) != 6:
         return TotpCheck(False)
     totp = pyotp.TOTP(secret)

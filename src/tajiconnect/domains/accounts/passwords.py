@@ -24,6 +24,9 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 MIN_STRENGTH = 2  # zxcvbn score 0-4; below 2 means common or easily guessed
+# zxcvbn's cost grows fast with length, and zxcvbn 4.5 refuses (ValueError: a 500) anything longer than this:
+# the strength of a longer password is judged on its first 72 characters.
+STRENGTH_CHECKED = 72
 
 
 def hash_password(password: str) -> str:
@@ -60,7 +63,7 @@ def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str
         return _("Use at least %(n)d characters.") % {"n": MIN_LENGTH}
     if len(password) > MAX_LENGTH:
         return _("Use at most %(n)d characters.") % {"n": MAX_LENGTH}
-    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    result = zxcvbn(password[:STRENGTH_CHECKED], user_inputs=[u for u in user_inputs if u])
     if result["score"] < MIN_STRENGTH:
         return _("This password is too common or easy to guess. Try a few unrelated words.")
     return None

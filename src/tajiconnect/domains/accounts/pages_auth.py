@@ -168,12 +168,12 @@ class AuthPages(Controller):
         except LinkError as exc:
             return link_problem(exc)
         name = form.get("name").strip()
-        if not name:
-            form.error("name", _("Enter your name."))
+        if not name or len(name) > 200:  # refused, not cut short: what is saved is what was typed (as the profile)
+            form.error("name", _("Enter your name (at most 200 characters)."))
         if form.get("password") != form.get("password_confirm"):
             form.error("password_confirm", _("The two passwords are not the same."))
         if form.ok:
-            user.name = name[:200]
+            user.name = name
             try:
                 await set_password(db_session, user, form.get("password"))
             except AccountError as exc:

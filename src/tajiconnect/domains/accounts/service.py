@@ -19,6 +19,7 @@ from tajiconnect.domains.accounts.passwords import hash_password, hash_password_
 from tajiconnect.i18n import _
 
 PAGE_SIZE = 25
+NAME_MAX = 200  # users.name is VARCHAR(200)
 
 
 class AccountError(ValueError):
@@ -61,7 +62,10 @@ def new_user(
     *, email: str, name: str, password: str | None, roles: list[str], locale: str = "en", status: str | None = None
 ) -> User:
     email = normalize_email(email)
-    name = (name or "").strip()[:200] or email.split("@")[0]
+    name = (name or "").strip()
+    if len(name) > NAME_MAX:  # refused, never cut short silently
+        raise AccountError(_("Use at most %(n)d characters.") % {"n": NAME_MAX}, "name")
+    name = name or email.split("@")[0]
     if password is not None:
         check_password(password, email=email, name=name)
     now = _now()

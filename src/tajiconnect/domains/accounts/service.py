@@ -104,8 +104,11 @@ class UserQuery:
 async def search_users(session: AsyncSession, query: UserQuery) -> tuple[list[User], int]:
     stmt = select(User)
     if query.q:
-        pattern = f"%{query.q.strip().lower()}%"
-        stmt = stmt.where(or_(User.email.like(pattern), func.lower(User.name).like(pattern)))
+        # The text as typed: autoescape makes "%", "_" and the escape character match themselves, not anything.
+        needle = query.q.strip().lower()
+        stmt = stmt.where(
+            or_(User.email.contains(needle, autoescape=True), func.lower(User.name).contains(needle, autoescape=True))
+        )
     if query.role in ROLES:
         stmt = stmt.where(any_(User.roles) == query.role)
     if query.status in ("invited", "active", "deactivated"):

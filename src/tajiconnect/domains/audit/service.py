@@ -99,11 +99,16 @@ class AuditFilter:
 
 
 def filtered(query: Select, f: AuditFilter) -> Select:
+    # autoescape: "%", "_" and the escape character in a filter match themselves (an email may hold "_").
     if f.action:
-        query = query.where(AuditEntry.action.startswith(f.action))
+        query = query.where(AuditEntry.action.startswith(f.action, autoescape=True))
     if f.actor:
-        pattern = f"%{f.actor.lower()}%"
-        query = query.where(or_(AuditEntry.actor_email.ilike(pattern), AuditEntry.subject_email.ilike(pattern)))
+        query = query.where(
+            or_(
+                AuditEntry.actor_email.icontains(f.actor, autoescape=True),
+                AuditEntry.subject_email.icontains(f.actor, autoescape=True),
+            )
+        )
     if f.since:
         query = query.where(AuditEntry.occurred_at >= f.since)
     if f.until:

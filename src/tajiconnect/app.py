@@ -123,12 +123,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
         dependencies={"db_session": Provide(provide_db_session)},
         after_request=commit_before_answer,
-        # Order: refuse malformed input, open the request's transaction holder, resolve the host (400 when bad),
-        # check the CSRF pair (bound to that host), then find who is calling.
+        # Order: open the request's transaction holder, resolve the host (400 when bad; enters the tenant and its
+        # language, so every later refusal is explained in it), refuse malformed input, check the CSRF pair (bound
+        # to that host), then find who is calling. Nothing reads the body or the database before the guard.
         middleware=[
-            InputGuardMiddleware(),
             RequestTransactionMiddleware(),
             TenancyMiddleware(),
+            InputGuardMiddleware(),
             CSRFMiddleware(settings.secret_key.get(), secure=settings.secure_cookies),
             AuthenticationMiddleware(),
         ],

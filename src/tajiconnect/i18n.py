@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from babel.support import LazyProxy
 
@@ -54,9 +55,13 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_locale.get()).ngettext(singular, plural, n)
 
 
-def lazy_gettext(message: str) -> LazyProxy:
-    """For strings defined at import time (labels, choices): translated when used."""
-    return LazyProxy(gettext, message, enable_cache=False)
+def lazy_gettext(message: str) -> str:
+    """For strings defined at import time (labels, choices, exception details): translated when used.
+
+    Typed as ``str``: the proxy stands in for text wherever text is expected, and ``str()`` of it translates into
+    the locale in scope at that moment.
+    """
+    return cast(str, LazyProxy(gettext, message, enable_cache=False))
 
 
 _ = gettext

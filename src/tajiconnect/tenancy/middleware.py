@@ -21,6 +21,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tajiconnect import i18n
+from tajiconnect.i18n import lazy_gettext
 from tajiconnect.tenancy.context import tenant_context
 from tajiconnect.tenancy.resolver import UNKNOWN, HostMatch, MalformedHostError, TenantResolver, parse_host
 from tajiconnect.web.errors import is_unavailable
@@ -39,12 +40,12 @@ def request_host(scope: Scope) -> str:
     by an absolute-form request target (``GET http://other.example/ HTTP/1.1``)."""
     values = [value for name, value in scope.get("headers", ()) if name.lower() == b"host"]
     if len(values) != 1:
-        raise BadHostError(detail="The request must carry exactly one Host header.")
+        raise BadHostError(detail=lazy_gettext("The request must carry exactly one Host header."))
     try:
         raw = values[0].decode("ascii")
         host = parse_host(raw)
     except (UnicodeDecodeError, MalformedHostError) as exc:
-        raise BadHostError(detail="The Host header is malformed.") from exc
+        raise BadHostError(detail=lazy_gettext("The Host header is malformed.")) from exc
     target = scope.get("raw_path", b"")
     if target[:7].lower() == b"http://" or target[:8].lower() == b"https://":
         authority = target.split(b"/", 3)[2].decode("ascii", "replace")
@@ -53,7 +54,7 @@ def request_host(scope: Scope) -> str:
         except MalformedHostError:
             same = False
         if not same:
-            raise BadHostError(detail="The request target and the Host header name different hosts.")
+            raise BadHostError(detail=lazy_gettext("The request target and the Host header name different hosts."))
     return raw
 
 

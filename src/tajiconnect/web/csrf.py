@@ -25,6 +25,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
+from tajiconnect.i18n import lazy_gettext
 from tajiconnect.web.input_guard import read_form
 
 COOKIE = "csrftoken"
@@ -33,6 +34,9 @@ FIELD = "_csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _RANDOM_HEX = 32
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+FORM_EXPIRED = lazy_gettext("This form has expired or did not come from this site. Reload the page and try again.")
 
 
 class CSRFError(PermissionDeniedException):
@@ -79,7 +83,7 @@ class CSRFMiddleware(ASGIMiddleware):
             value = form.get(FIELD)
             submitted = value if isinstance(value, str) else None
         if not (self.valid(submitted, host) and cookie is not None and hmac.compare_digest(submitted or "", cookie)):
-            raise CSRFError(detail="CSRF token verification failed")
+            raise CSRFError(detail=FORM_EXPIRED)
         state.csrf_token = cookie
         await next_app(scope, receive, send)
 

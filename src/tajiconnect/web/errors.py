@@ -50,7 +50,7 @@ def problem(status: int, detail: str | None, extra: dict[str, Any] | None = None
     return Response(body, status_code=status, media_type="application/problem+json")
 
 
-def render_error_page(request: Request, status: int, detail: str | None) -> Response[str]:
+def render_error_page(request: Request, status: int, detail: Any) -> Response[str]:
     state = request.scope.get("state", {})
     tenant = state.get("tenant")
     suspended = state.get("suspended_tenant")
@@ -64,7 +64,7 @@ def render_error_page(request: Request, status: int, detail: str | None) -> Resp
         html = engine.get_template(template_name).render(
             status=status,
             title=_(title),
-            detail=detail,
+            detail=str(detail) if detail is not None else None,  # a lazy detail is translated here
             suspended_tenant=suspended,
             request=request,
         )
@@ -99,7 +99,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any
             return _redirect(request, f"/auth/sign-in?next={quote(target, safe='/')}")
         if isinstance(exc, TwoFactorEnrollmentRequired):
             return _redirect(request, "/account/two-factor?notice=required")
-    detail = exc.detail if exc.detail and exc.detail not in {TITLES.get(status), _phrase(status)} else None
+    # A detail may be a lazy translation (input guard, CSRF, Host): text in the API, translated on HTML pages.
+    detail: Any = exc.detail if exc.detail and str(exc.detail) not in {TITLES.get(status), _phrase(status)} else None
     headers = getattr(exc, "headers", None) or {}
     if wants_json(request):
         extra = None
@@ -107,7 +108,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any
             extra = {"errors": exc.extra}
         elif isinstance(exc.extra, dict):  # e.g. {"field": "email"}: members of the problem body
             extra = {k: v for k, v in exc.extra.items() if k not in ("type", "title", "status", "detail")}
-        response: Response[Any] = problem(status, detail, extra)
+        response: Response[Any] = problem(status, str(detail) if detail is not None else None, extra)
     else:
         response = render_error_page(request, status, detail if status < 500 else None)
     response.headers.update(headers)

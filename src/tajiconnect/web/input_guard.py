@@ -33,11 +33,35 @@ from litestar.middleware import ASGIMiddleware
 from litestar.params import ParameterKwarg
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from tajiconnect.i18n import lazy_gettext
+
 MAX_TEXT_BODY = 1024 * 1024
 #: Deeper JSON is refused. No request of this API nests beyond a few levels, and a fixed limit far below msgspec's
 #: own (a ``RecursionError`` near 1000 levels, fewer the deeper the calling stack) keeps a document that passes
 #: here from failing later, when Litestar decodes it again for the handler.
 MAX_JSON_DEPTH = 64
+
+
+# Details shown on the error page (translated there) and in API problems (English). Never the bad bytes.
+CONTAINS_NUL = {
+    "address": lazy_gettext("The address contains a NUL character, which is not allowed."),
+    "query string": lazy_gettext("The query string contains a NUL character, which is not allowed."),
+    "form": lazy_gettext("The form contains a NUL character, which is not allowed."),
+    "JSON body": lazy_gettext("The JSON body contains a NUL character, which is not allowed."),
+}
+NOT_UNICODE = {
+    "address": lazy_gettext("The address is not valid Unicode text."),
+    "query string": lazy_gettext("The query string is not valid Unicode text."),
+    "form": lazy_gettext("The form is not valid Unicode text."),
+    "JSON body": lazy_gettext("The JSON body is not valid Unicode text."),
+}
+NOT_UTF8 = {
+    "address": lazy_gettext("The address is not valid UTF-8."),
+    "query string": lazy_gettext("The query string is not valid UTF-8."),
+    "form": lazy_gettext("The form is not valid UTF-8."),
+    "JSON body": lazy_gettext("The JSON body is not valid UTF-8."),
+}
+TOO_DEEP = lazy_gettext("The JSON body is nested too deeply (at most 64 levels).")
 
 
 class MalformedInputError(ClientException):
@@ -50,12 +74,12 @@ class BodyTooLargeError(ClientException):
 
 def check_text(value: str, where: str) -> None:
     if "\x00" in value:
-        raise MalformedInputError(detail=f"The {where} contains a NUL character, which is not allowed.")
+        raise MalformedInputError(detail=CONTAINS_NUL[where])
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:  # a lone surrogate: no text column (nor any UTF-8 output) can hold it
-            raise MalformedInputError(detail=f"The {where} is not valid Unicode text.") from exc
+            raise MalformedInputError(detail=NOT_UNICODE[where]) from exc
 
 
 async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
@@ -67,16 +91,16 @@ async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
     try:
         return await request.form()
     except UnicodeError as exc:
-        raise MalformedInputError(detail="The form is not valid UTF-8.") from exc
+        raise MalformedInputError(detail=NOT_UTF8["form"]) from exc
     except LookupError as exc:
-        raise MalformedInputError(detail="The form names a character set that is not known.") from exc
+        raise MalformedInputError(detail=lazy_gettext("The form names a character set that is not known.")) from exc
 
 
 def check_query(raw: bytes, where: str) -> None:
     try:
         pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict")
     except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedInputError(detail=f"The {where} is not valid UTF-8.") from exc
+        raise MalformedInputError(detail=NOT_UTF8[where]) from exc
     for key, value in pairs:
         check_text(key, where)
         check_text(value, where)
@@ -91,7 +115,7 @@ def _walk_json(value: Any) -> None:
             check_text(item, "JSON body")
         elif isinstance(item, list | dict):
             if depth > MAX_JSON_DEPTH:
-                raise MalformedInputError(detail=f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+                raise MalformedInputError(detail=TOO_DEEP)
             if isinstance(item, dict):
                 for key in item:
                     check_text(key, "JSON body")
@@ -104,13 +128,13 @@ def check_json(raw: bytes) -> None:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedInputError(detail="The JSON body is not valid UTF-8.") from exc
+        raise MalformedInputError(detail=NOT_UTF8["JSON body"]) from exc
     try:
         document = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
-        raise MalformedInputError(detail="The body is not valid JSON.") from exc
+        raise MalformedInputError(detail=lazy_gettext("The body is not valid JSON.")) from exc
     except RecursionError as exc:  # msgspec's own limit on nesting
-        raise MalformedInputError(detail=f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.") from exc
+        raise MalformedInputError(detail=TOO_DEEP) from exc
     _walk_json(document)
 
 
@@ -167,7 +191,7 @@ class InputGuardMiddleware(ASGIMiddleware):
         try:
             path = unquote_to_bytes(scope.get("raw_path") or scope["path"].encode()).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MalformedInputError(detail="The address is not valid UTF-8.") from exc
+            raise MalformedInputError(detail=NOT_UTF8["address"]) from exc
         check_text(path, "address")
         check_query(scope.get("query_string", b""), "query string")
         check_integer_params(scope)
@@ -199,7 +223,7 @@ async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_TEXT_BODY:
-            raise BodyTooLargeError(detail=f"The body is larger than {MAX_TEXT_BODY // 1024} KiB.")
+            raise BodyTooLargeError(detail=lazy_gettext("The body is too large: at most 1 MiB of text is accepted."))
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

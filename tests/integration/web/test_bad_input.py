@@ -120,3 +120,17 @@ async def test_a_valid_request_still_goes_through(signed_in, org, make_user, eng
         )
         assert response.status_code == 303
     assert (await load_user(engine, org.tenant, member.id)).name == "Chausiku Zoë Ñandú"
+
+
+async def test_the_error_page_explains_the_refusal_in_the_organizations_language(browser, new_org):
+    org = await new_org("accsw", locale="sw")
+    async with browser(org.tenant) as client:
+        token = await csrf(client)
+        response = await client.post(
+            "/auth/sign-in", content=b"email=a%00b%40x.test&password=x&_csrf_token=" + token.encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 400
+        assert "Fomu ina herufi NUL" in response.text
+        forged = await client.post("/auth/sign-in", data={"email": "a@x.test", "password": "x", "_csrf_token": "x"})
+        assert forged.status_code == 403 and "Fomu hii imepitwa na wakati" in forged.text

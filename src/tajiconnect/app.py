@@ -95,7 +95,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(app.state.queue.disconnect(), timeout=5)
             if app.state.redis is not None:
-                await app.state.redis.aclose()
+                # Shutting down: a connection that cannot be closed cleanly (its loop is gone) is dropped anyway.
+                with contextlib.suppress(Exception):
+                    await app.state.redis.aclose()
             await engine.dispose()
 
     return Litestar(

@@ -48,6 +48,7 @@ from tests.property.support import (
     second_factors,
     segment,
     session_alive,
+    session_store,
     shown,
     strong_passwords,
     submit,
@@ -355,7 +356,7 @@ async def test_sign_out_one_device_form(member_env, target, form):
     other = await open_session(env.client, member)
     current = await open_session(env.client, member)  # the cookie: this device
     with tenant_context(env.tenant):
-        store = env.client.app.state.session_store
+        store = session_store(env.client.app)
         ids = {"current": (await store.get(current)).public_id, "other": (await store.get(other)).public_id}
     public_id = ids.get(target, target)
     response = await submit(env.client, f"/account/sessions/{segment(public_id)}/revoke", form)

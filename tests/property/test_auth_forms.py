@@ -55,6 +55,7 @@ from tests.property.support import (
     second_factors,
     segment,
     session_alive,
+    session_store,
     shown,
     strong_passwords,
     submit,
@@ -198,7 +199,7 @@ async def test_second_factor_form(two_factor_env, engine, spec, template):
     await clear_audit(engine, env.tenant, "auth.sign_in.failure", "auth.two_factor.failure")
     # A password-accepted session waiting for the code, straight from the store (no password hash to pay).
     with tenant_context(env.tenant):
-        pending = await env.client.app.state.session_store.create(member.id, "mfa", "127.0.0.1", "property-tests")
+        pending = await session_store(env.client.app).create(member.id, "mfa", "127.0.0.1", "property-tests")
     env.client.cookies.set(SESSION_COOKIE, pending, domain=f"{env.tenant.slug}.taji.test")
     code = resolve_code(spec, member)
     parts = tuple(replace(p, value=code) if p.name == "code" else p for p in template.parts)
@@ -586,7 +587,7 @@ async def test_regression_a_code_in_other_digits_is_refused_not_a_500(two_factor
     [member] = env.members
     await clear_audit(engine, env.tenant, "auth.two_factor.failure")
     with tenant_context(env.tenant):
-        pending = await env.client.app.state.session_store.create(member.id, "mfa", "127.0.0.1", "regression")
+        pending = await session_store(env.client.app).create(member.id, "mfa", "127.0.0.1", "regression")
     env.client.cookies.set(SESSION_COOKIE, pending, domain=f"{env.tenant.slug}.taji.test")
     response = await submit(env.client, "/auth/two-factor", SentForm((Part("code", code),), False))
     check_page(response, {422})

@@ -33,6 +33,7 @@ from tests.property.support import (
     nested_json,
     open_session,
     raw_bytes,
+    session_store,
     urlencoded_is_clean,
 )
 from tests.support import asgi_request
@@ -261,7 +262,7 @@ async def test_raw_query_strings(raw_env, app, engine, route, raw):
     headers = [(b"host", host_of(None if who == "apex" else env.tenant).encode())]
     if who in ("admin", "member"):
         with tenant_context(env.tenant):
-            token = await env.client.app.state.session_store.create(
+            token = await session_store(env.client.app).create(
                 (admin if who == "admin" else member).id, "full", "127.0.0.1", "raw")
         headers.append((b"cookie", f"{SESSION_COOKIE}={token}".encode()))
     elif who == "bearer":

@@ -36,14 +36,13 @@ class BadHostError(ClientException):
 
 
 def request_host(scope: Scope) -> str:
-    """The one Host header's value; :class:`BadHostError` when it is missing, repeated, malformed or contradicted
-    by an absolute-form request target (``GET http://other.example/ HTTP/1.1``)."""
+    """The host the request names (parsed: lower-case, no port); :class:`BadHostError` when the Host header is
+    missing, repeated, malformed or contradicted by an absolute-form target (``GET http://other.example/``)."""
     values = [value for name, value in scope.get("headers", ()) if name.lower() == b"host"]
     if len(values) != 1:
         raise BadHostError(detail=lazy_gettext("The request must carry exactly one Host header."))
     try:
-        raw = values[0].decode("ascii")
-        host = parse_host(raw)
+        host = parse_host(values[0].decode("ascii"))
     except (UnicodeDecodeError, MalformedHostError) as exc:
         raise BadHostError(detail=lazy_gettext("The Host header is malformed.")) from exc
     target = scope.get("raw_path", b"")
@@ -55,7 +54,7 @@ def request_host(scope: Scope) -> str:
             same = False
         if not same:
             raise BadHostError(detail=lazy_gettext("The request target and the Host header name different hosts."))
-    return raw
+    return host
 
 
 def host_rule(scope: Scope) -> str:
@@ -75,10 +74,9 @@ class TenancyMiddleware(ASGIMiddleware):
         rule = host_rule(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        raw_host = request_host(scope)
-        state["host"] = parse_host(raw_host)
+        state["host"] = host = request_host(scope)
         try:
-            match: HostMatch = await resolver.resolve(raw_host)
+            match: HostMatch = await resolver.resolve(host)
         except Exception as exc:
             if rule != "any" or not is_unavailable(exc):
                 raise

@@ -65,14 +65,6 @@ def parse_host(raw: str) -> str:
     return match["name"].lower().rstrip(".")
 
 
-def normalize_host(host: str) -> str:
-    """Lower-case host name without port or trailing dot (IPv6 literals keep their brackets)."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host.split("]", 1)[0] + "]"
-    return host.rsplit(":", 1)[0].rstrip(".") if ":" in host else host.rstrip(".")
-
-
 def to_ref(tenant: Tenant) -> TenantRef:
     return TenantRef(
         id=tenant.id,

@@ -19,7 +19,7 @@ from tajiconnect.db.base import tenant_metadata
 from tajiconnect.db.session import session_scope, set_search_path_async
 from tajiconnect.tenancy.context import TenantRef, tenant_context
 from tajiconnect.tenancy.models import TENANT_KINDS, Tenant, TenantDomain
-from tajiconnect.tenancy.resolver import invalidate_tenant_cache, normalize_host, to_ref
+from tajiconnect.tenancy.resolver import MalformedHostError, invalidate_tenant_cache, parse_host, to_ref
 from tajiconnect.tenancy.slugs import InvalidSlugError, schema_for, validate_slug
 
 
@@ -175,7 +175,11 @@ async def delete_tenant(engine: AsyncEngine, slug: str) -> None:
 
 
 async def add_domain(engine: AsyncEngine, slug: str, domain: str) -> None:
-    host = normalize_host(domain)
+    # The same parser as incoming Host headers: a domain registered here is one a request can actually name.
+    try:
+        host = parse_host(domain.strip())
+    except MalformedHostError:
+        host = ""
     if "." not in host or len(host) > 253:
         raise TenantError(f"not a host name: {domain!r}")
     try:

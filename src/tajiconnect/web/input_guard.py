@@ -149,8 +149,21 @@ def _reads_json(scope: Scope) -> bool:
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
-def _integer_query_params(handler: Any) -> set[str]:
+#: handler id -> (handler, its integer query parameters): a signature is read once, not on every request.
+_integer_params_cache: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def _integer_query_params(handler: Any) -> frozenset[str]:
     """The query parameters of ``handler`` declared as integers (by the name they have in the query string)."""
+    cached = _integer_params_cache.get(id(handler))
+    if cached is not None and cached[0] is handler:
+        return cached[1]
+    names = frozenset(_read_integer_query_params(handler))
+    _integer_params_cache[id(handler)] = (handler, names)
+    return names
+
+
+def _read_integer_query_params(handler: Any) -> set[str]:
     names = set()
     signature = getattr(handler, "parsed_fn_signature", None)
     for name, field in signature.parameters.items() if signature is not None else ():

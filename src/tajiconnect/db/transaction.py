@@ -23,6 +23,9 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect.tasks.outbox import dispatch_committed
+from tajiconnect.web.idempotency import claim, remember
+
 #: One holder per request, created by :class:`RequestTransactionMiddleware`. It is a mutable dict, so the
 #: dependency (which may be resolved in a child task) and the ``after_request`` hook see the same object.
 _request: ContextVar[dict[str, Any] | None] = ContextVar("taji_request_transaction", default=None)
@@ -45,8 +48,6 @@ async def provide_db_session(state: State, request: Request) -> AsyncGenerator[A
     An API write carrying an ``Idempotency-Key`` claims its key here, first thing in the transaction
     (:mod:`tajiconnect.web.idempotency`).
     """
-    from tajiconnect.web.idempotency import claim
-
     session = AsyncSession(state.engine, expire_on_commit=False)
     holder = _request.get()
     if holder is not None:
@@ -65,25 +66,16 @@ async def commit_before_answer(response: Any) -> Any:
     """``after_request``: commit on 2xx/3xx, roll back on anything else; a failed commit raises (no success)."""
     holder = _request.get()
     session: AsyncSession | None = holder.get("session") if holder else None
-    if session is None:
+    if holder is None or session is None:
         return response
-    status = getattr(response, "status_code", None) or holder["scope"]["route_handler"].status_code  # type: ignore[index]
-    if status < 400:
-        if holder and holder.get("idempotency"):
-            from tajiconnect.web.idempotency import remember
-
-            user_id, key = holder["idempotency"]
-            await remember(session, user_id, key, status, getattr(response, "content", None))
-        await session.commit()
-        await _after_commit(holder, session)
-    # Otherwise nothing: the template is rendered after this hook, from objects a rollback would expire; closing
-    # the session once the answer is built (provide_db_session) rolls the transaction back.
+    status = getattr(response, "status_code", None) or holder["scope"]["route_handler"].status_code
+    if status >= 400:
+        # Nothing here: the template is rendered after this hook, from objects a rollback would expire; closing
+        # the session once the answer is built (provide_db_session) rolls the transaction back.
+        return response
+    if holder.get("idempotency"):
+        user_id, key = holder["idempotency"]
+        await remember(session, user_id, key, status, getattr(response, "content", None))
+    await session.commit()
+    await dispatch_committed(session, getattr(holder["scope"]["app"].state, "queue", None))
     return response
-
-
-async def _after_commit(holder: dict[str, Any] | None, session: AsyncSession) -> None:
-    from tajiconnect.tasks.outbox import dispatch_committed
-
-    scope = holder.get("scope") if holder else None
-    queue = getattr(scope["app"].state, "queue", None) if scope is not None else None
-    await dispatch_committed(session, queue)

@@ -78,3 +78,27 @@ async def test_a_retried_job_does_not_send_twice(settings, alpha, engine, mail_s
     again = await REGISTRY["send_email"].fn(ctx, **job.kwargs)
     assert "skipped" not in first and again["skipped"] == "already sent"
     assert len(mail_sink.to("once@example.org")) == 1
+
+
+async def test_a_sent_record_of_one_tenant_never_suppresses_another_tenants_email(
+    settings, alpha, beta, engine, mail_sink
+):
+    """The record lives in each tenant's schema: the same job key sends once per tenant, not once overall."""
+    from tajiconnect.tasks.base import REGISTRY, build_job
+    from tajiconnect.worker import load_tasks
+
+    load_tasks()
+    sent = []
+    for tenant in (alpha, beta, alpha):
+        with tenant_context(tenant):
+            job = build_job("send_email", to="both@example.org", template="security_notice",
+                            context={"user_name": "Both", "event": "password_changed"})
+        job.key = "same-key-everywhere"  # as if two tenants' jobs collided on a key
+        job.queue = create_queue(settings)
+        sent.append(await REGISTRY["send_email"].fn({"engine": engine, "settings": settings, "job": job},
+                                                    **job.kwargs))
+    assert ["skipped" in result for result in sent] == [False, False, True]
+    senders = sorted(str(m["From"]) for m in mail_sink.to("both@example.org"))
+    assert len(senders) == 2
+    assert any(alpha.name in s for s in senders) and any(beta.name in s for s in senders)
+

@@ -56,8 +56,7 @@ async def defer(session: AsyncSession, task: TaskFn | str, **kwargs: Any) -> Out
     if spec is None or not spec.tenant_scoped:
         raise ValueError(f"{name!r} is not a tenant task")
     tenant = require_tenant()
-    message = OutboxMessage(task=name, kwargs=kwargs)
-    build_job(name, key=outbox_key(uuid.uuid4()), tenant=tenant, **kwargs)  # fails now, not in the worker
+    message = OutboxMessage(task=name, kwargs=kwargs)  # kwargs that JSON cannot hold fail at this flush
     session.add(message)
     await session.flush()
     session.info.setdefault("outbox", []).append((tenant, message))

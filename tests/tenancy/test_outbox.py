@@ -90,3 +90,18 @@ async def test_a_suspended_tenants_outbox_is_not_swept(settings, engine, make_te
         await queue.disconnect()
     assert tenant.slug not in result["failed"]
     assert (await _messages(engine, tenant))[0].dispatched_at is None  # kept for when it is resumed
+
+
+async def test_defer_refuses_what_the_queue_could_not_carry(engine, make_tenant):
+    import pytest
+    from sqlalchemy.exc import StatementError
+
+    tenant = await make_tenant("obbad")
+    with tenant_context(tenant):
+        with pytest.raises(ValueError, match="not a tenant task"):
+            async with session_scope(engine) as session:
+                await defer(session, "sweep_outbox")
+        with pytest.raises((StatementError, TypeError)):  # raised by the JSONB flush, inside defer()
+            async with session_scope(engine) as session:
+                await defer(session, send_email, to=object(), template="invite")
+    assert await _messages(engine, tenant) == []

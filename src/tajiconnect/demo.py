@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.service import new_user, normalize_email
+from tajiconnect.domains.licensing import seats
+from tajiconnect.domains.licensing.service import set_license
 from tajiconnect.tenancy.branding import tenant_definition
 from tajiconnect.tenancy.context import tenant_context
 from tajiconnect.tenancy.service import TenantNotFoundError, load_tenant, provision_tenant
@@ -54,9 +56,13 @@ async def seed_demo(engine: AsyncEngine) -> DemoResult:
         )
         tenant = result.tenant
         created = True
+        license_spec = spec.get("license", {})
+        await set_license(engine, DEMO_SLUG, seats=license_spec.get("seats"), plan=license_spec.get("plan"),
+                          status=license_spec.get("status"))
     with tenant_context(tenant):
         async with session_scope(engine) as session:
             existing = {u.email: u for u in (await session.scalars(select(User))).all()}
+            members = []
             for entry in users:
                 user = existing.get(normalize_email(entry["email"]))
                 if user is None:
@@ -65,6 +71,10 @@ async def seed_demo(engine: AsyncEngine) -> DemoResult:
                     )
                     session.add(user)
                 user.email_verified_at = user.email_verified_at or datetime.datetime.now(datetime.UTC)
+                members.append(user)
+            await session.flush()
+            learners = [u for u in members if seats.needs_seat(u.roles, u.status)]
+            await seats.assign(session, learners, reason="assigned", actor_email=None)
     logins = [DemoLogin(u["roles"][0], u["email"], u["password"]) for u in users]
     operator = spec.get("operator")
     if operator:

@@ -37,7 +37,8 @@ class Drill:
     queue: str = dataclasses.field(default_factory=lambda: f"drill-{secrets.token_hex(4)}")
 
     async def tenant(self) -> tuple[Any, str]:
-        """A fresh tenant and its org admin's email (password: ``ADMIN_PASSWORD``)."""
+        """A fresh tenant (with seats for any load) and its org admin's email (password: ``ADMIN_PASSWORD``)."""
+        from tajiconnect.domains.licensing.service import set_license
         from tajiconnect.tenancy.service import provision_tenant
 
         slug = f"drill{secrets.token_hex(4)}"
@@ -45,6 +46,7 @@ class Drill:
         result = await provision_tenant(
             self.engine, slug=slug, name=f"Drill {slug}", admin_email=email, admin_password=ADMIN_PASSWORD
         )
+        await set_license(self.engine, slug, seats=100_000, status="active")
         return result.tenant, email
 
     def sink(self, delay: float = 0.0) -> DrillMailSink:

@@ -80,6 +80,7 @@ async def provision_tenant(
     """Create the tenant, its schema at head and its first org admin, atomically."""
     from tajiconnect.domains.accounts.models import OrganizationSettings
     from tajiconnect.domains.accounts.service import AccountError, new_user
+    from tajiconnect.domains.licensing.service import start_trial
 
     started = time.perf_counter()
     _validate_new(slug, name, kind, locale)
@@ -103,6 +104,7 @@ async def provision_tenant(
             tenant = Tenant(slug=slug, name=name.strip(), kind=kind, status="active", locale=locale)
             session.add(tenant)
             await session.flush()
+            await start_trial(session, tenant.id)
             await session.execute(text(f'CREATE SCHEMA "{schema}"'))
             await set_search_path_async(await session.connection(), schema)
             await session.run_sync(lambda s: create_tenant_tables(s.connection(), schema))

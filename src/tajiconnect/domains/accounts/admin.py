@@ -70,7 +70,8 @@ async def send_invitation(request: Request, db_session: AsyncSession, user: User
 
 async def invite_member(request: Request, db_session: AsyncSession, *, email: str, name: str, roles: list[str]) -> User:
     """The member, their invitation link, its email (outbox) and the audit entry: one outcome, one commit."""
-    user = await service.invite_user(db_session, email=email, name=name, roles=roles)
+    user = await service.invite_user(db_session, email=email, name=name, roles=roles,
+                                     actor_email=actor_of(request).email)
     await send_invitation(request, db_session, user)
     return user
 
@@ -98,7 +99,7 @@ async def rename_member(request: Request, db_session: AsyncSession, user: User, 
 
 
 async def reactivate_member(request: Request, db_session: AsyncSession, user: User) -> None:
-    await service.reactivate(db_session, user)
+    await service.reactivate(db_session, user, actor_email=actor_of(request).email)
     await _audit(request, db_session, "user.reactivated", user.email, user.id)
 
 

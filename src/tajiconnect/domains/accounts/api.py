@@ -26,6 +26,7 @@ from tajiconnect.domains.accounts.service import AccountError, UserQuery
 from tajiconnect.domains.accounts.signin import Outcome, check_credentials, check_second_factor
 from tajiconnect.domains.accounts.tokens import RefreshError, family_of, issue_pair, revoke_family, rotate
 from tajiconnect.domains.audit.service import record
+from tajiconnect.domains.licensing.seats import SeatError, SeatLimitError
 from tajiconnect.tenancy.context import require_tenant
 from tajiconnect.web.errors import problem
 from tajiconnect.web.openapi import BEARER_OPTIONAL, BODY, GUARDED, REQUIRES_BEARER, SUSPENDED, Timestamp, problems
@@ -118,6 +119,13 @@ def member_fields(user: User) -> dict[str, Any]:
         "last_sign_in_at": user.last_sign_in_at.isoformat() if user.last_sign_in_at else None,
         "created_at": user.created_at.isoformat(),
     }
+
+
+def seat_conflict(exc: SeatError) -> HTTPException:
+    """409: the change needs seats the license does not have (``missing_seats`` says how many), or none can be
+    given because the license is suspended or cancelled."""
+    missing = exc.missing if isinstance(exc, SeatLimitError) else 0
+    return HTTPException(status_code=409, detail=str(exc), extra={"missing_seats": missing})
 
 
 def user_json(user: User) -> Member:
@@ -301,7 +309,8 @@ class UsersApi(Controller):
             409,
             429,
             notes={
-                409: "Someone with this email is already a member (`field`: `email`).",
+                409: "Someone with this email is already a member (`field`: `email`), or a learner's invitation"
+                " needs a seat and none is left (`missing_seats` says how many are missing).",
                 429: "Too many invitation emails went to this address, or from this admin, recently.",
             },
             idempotent=True,
@@ -312,6 +321,8 @@ class UsersApi(Controller):
             user = await admin.invite_member(
                 request, db_session, email=data.email, name=data.name, roles=list(data.roles)
             )
+        except SeatError as exc:
+            raise seat_conflict(exc) from exc
         except AccountError as exc:
             status = 409 if exc.field == "email" and "already" in str(exc) else 400
             raise HTTPException(status_code=status, detail=str(exc), extra={"field": exc.field}) from exc
@@ -332,7 +343,10 @@ class UsersApi(Controller):
             *GUARDED,
             404,
             409,
-            notes={409: "The organization must keep an active admin, and admins cannot remove their own admin role."},
+            notes={
+                409: "The organization must keep an active admin, admins cannot remove their own admin role, and"
+                " making someone a learner needs a free seat (`missing_seats`)."
+            },
             idempotent=True,
         ),
     )
@@ -345,6 +359,8 @@ class UsersApi(Controller):
                 await admin.rename_member(request, db_session, user, data.name)
             if data.roles is not None:
                 await admin.change_roles(request, db_session, user, list(data.roles))
+        except SeatError as exc:
+            raise seat_conflict(exc) from exc
         except AccountError as exc:
             raise HTTPException(status_code=409 if exc.field is None else 400, detail=str(exc)) from exc
         return user_json(user)
@@ -375,11 +391,20 @@ class UsersApi(Controller):
         name="api.users.reactivate",
         summary="Reactivate a member",
         status_code=200,
-        **problems(*GUARDED, 404, idempotent=True),
+        **problems(
+            *GUARDED,
+            404,
+            409,
+            notes={409: "A learner needs a seat and none is left (`missing_seats`), or the license is closed."},
+            idempotent=True,
+        ),
     )
     async def reactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Member:
         user = await admin.target(db_session, user_id)
-        await admin.reactivate_member(request, db_session, user)
+        try:
+            await admin.reactivate_member(request, db_session, user)
+        except SeatError as exc:
+            raise seat_conflict(exc) from exc
         return user_json(user)
 
     @delete(

@@ -11,7 +11,7 @@ import datetime
 import uuid
 from typing import Literal, get_args
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, false
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, false, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +35,12 @@ class User(TenantModel):
             name="roles_known",
         ),
         Index("ix_users_roles", "roles", postgresql_using="gin"),
+        # Only an invited or active learner holds a seat (licensing/seats.py assigns and releases them).
+        CheckConstraint(
+            "seat_assigned_at IS NULL OR ('student' = ANY(roles) AND status IN ('invited', 'active'))",
+            name="seat_holder",
+        ),
+        Index("ix_users_seat_holders", "seat_assigned_at", postgresql_where=text("seat_assigned_at IS NOT NULL")),
     )
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -51,6 +57,8 @@ class User(TenantModel):
     totp_enabled_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     has_avatar: Mapped[bool] = mapped_column(default=False, server_default=false())
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    seat_assigned_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
 
     def has_role(self, role: str) -> bool:
         return role in (self.roles or ())
@@ -58,6 +66,10 @@ class User(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def holds_seat(self) -> bool:
+        return self.seat_assigned_at is not None
 
     @property
     def totp_enabled(self) -> bool:

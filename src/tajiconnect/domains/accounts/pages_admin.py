@@ -110,9 +110,14 @@ class AdminUserPages(Controller):
         return see_other(f"/admin/users/{user.id}", notice="deactivated")
 
     @post("/{user_id:str}/reactivate", name="admin.users.reactivate")
-    async def reactivate(self, request: Request, db_session: DbSession, user_id: FromPath[str]) -> Redirect:
+    async def reactivate(
+        self, request: Request, db_session: DbSession, user_id: FromPath[str]
+    ) -> Template | Redirect:
         user = await admin.target(db_session, user_id)
-        await admin.reactivate_member(request, db_session, user)
+        try:
+            await admin.reactivate_member(request, db_session, user)
+        except AccountError as exc:
+            return self._refuse(user, str(exc))
         return see_other(f"/admin/users/{user.id}", notice="reactivated")
 
     @post("/{user_id:str}/resend-invitation", name="admin.users.resend")

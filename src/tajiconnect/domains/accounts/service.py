@@ -14,20 +14,16 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect.domains.accounts.errors import AccountError
 from tajiconnect.domains.accounts.models import ROLES, OrganizationSettings, User
 from tajiconnect.domains.accounts.passwords import hash_password, hash_password_async, password_problem
+from tajiconnect.domains.licensing import seats
 from tajiconnect.i18n import _
+
+__all__ = ["AccountError"]
 
 PAGE_SIZE = 25
 NAME_MAX = 200  # users.name is VARCHAR(200)
-
-
-class AccountError(ValueError):
-    """An account operation was refused; the message can be shown to the user. ``field`` names the input."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _now() -> datetime.datetime:
@@ -121,7 +117,10 @@ async def search_users(session: AsyncSession, query: UserQuery) -> tuple[list[Us
     return list(rows.all()), int(total or 0)
 
 
-async def invite_user(session: AsyncSession, *, email: str, name: str, roles: list[str]) -> User:
+async def invite_user(
+    session: AsyncSession, *, email: str, name: str, roles: list[str], actor_email: str | None = None
+) -> User:
+    """A new invited member; a learner's invitation reserves a seat (refused as a whole when none is left)."""
     email = normalize_email(email)
     if not roles:
         raise AccountError(_("Choose at least one role."), "roles")
@@ -130,6 +129,7 @@ async def invite_user(session: AsyncSession, *, email: str, name: str, roles: li
     user = new_user(email=email, name=name, password=None, roles=roles, status="invited")
     session.add(user)
     await session.flush()
+    await seats.sync(session, user, reason="invited", actor_email=actor_email)
     return user
 
 
@@ -157,6 +157,7 @@ async def set_roles(session: AsyncSession, actor: User, user: User, roles: list[
         raise AccountError(_("Choose at least one role."), "roles")
     await _guard_last_admin(session, actor, user, removing_admin="org_admin" not in roles)
     user.roles = roles
+    await seats.sync(session, user, reason="role_changed", actor_email=actor.email)
     await session.flush()
     return roles
 
@@ -166,11 +167,14 @@ async def deactivate(session: AsyncSession, actor: User, user: User) -> None:
     if actor.id == user.id:
         raise AccountError(_("You cannot deactivate your own account."))
     user.status = "deactivated"
+    await seats.sync(session, user, reason="deactivated", actor_email=actor.email)
     await session.flush()
 
 
-async def reactivate(session: AsyncSession, user: User) -> None:
+async def reactivate(session: AsyncSession, user: User, *, actor_email: str | None = None) -> None:
+    """Back to active (or invited); a learner gets a seat again, or the reactivation is refused."""
     user.status = "active" if user.password_hash else "invited"
+    await seats.sync(session, user, reason="reactivated", actor_email=actor_email)
     await session.flush()
 
 
@@ -182,6 +186,7 @@ async def delete_user(session: AsyncSession, actor: User, user: User) -> None:
     if actor.id == user.id:
         raise AccountError(_("You cannot delete your own account."))
     await _guard_last_admin(session, actor, user, removing_admin=True)
+    await seats.release(session, [user], reason="deleted", actor_email=actor.email)
     await session.delete(user)
     await session.flush()
 

@@ -1,0 +1,1 @@
+"""Teams and classes: one grouping model, named by the tenant's kind (departments/teams, grade levels/classes)."""

@@ -200,3 +200,42 @@ def test_second_concurrent_upgrade_is_refused(sync, database_url):
     with psycopg.connect(database_url, autocommit=True) as other:
         assert other.execute("SELECT pg_try_advisory_lock(%s)", (UPGRADE_LOCK_KEY,)).fetchone()[0]
         other.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK_KEY,))
+
+
+def test_seat_migration_gives_todays_learners_a_seat(sync):
+    """Tenant 0004 on a schema with members: invited and active learners hold a seat (with its history), nobody
+    else does, and the constraint then refuses a seat to a deactivated learner."""
+    schema = f"tenant_zz_seats_{uuid.uuid4().hex[:8]}"
+    members = [
+        ("active@x.example", ["student"], "active"),
+        ("invited@x.example", ["student", "parent"], "invited"),
+        ("gone@x.example", ["student"], "deactivated"),
+        ("teacher@x.example", ["teacher"], "active"),
+    ]
+    with sync.connect() as conn, conn.begin() as tx:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        upgrade_tenant_on(conn, schema, "0003")
+        for email, roles, status in members:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, roles, status, locale, time_zone, has_avatar, created_at,"
+                    " updated_at) VALUES (gen_random_uuid(), :email, 'X', CAST(:roles AS varchar[]), :status, 'en',"
+                    " 'UTC', false, now(), now())"
+                ),
+                {"email": email, "roles": "{" + ",".join(roles) + "}", "status": status},
+            )
+        upgrade_tenant_on(conn, schema)
+        holders = conn.execute(
+            text("SELECT email FROM users WHERE seat_assigned_at IS NOT NULL ORDER BY email")
+        ).scalars().all()
+        events = conn.execute(
+            text("SELECT user_email, change, reason FROM seat_events ORDER BY user_email")
+        ).all()
+        with pytest.raises(Exception, match="ck_users_seat_holder"), conn.begin_nested():
+            conn.execute(text("UPDATE users SET seat_assigned_at = now() WHERE email = 'gone@x.example'"))
+        tx.rollback()
+    assert holders == ["active@x.example", "invited@x.example"]
+    assert [tuple(e) for e in events] == [
+        ("active@x.example", "assigned", "migration"),
+        ("invited@x.example", "assigned", "migration"),
+    ]

@@ -6,7 +6,7 @@
   first visible, non-empty worksheet is used and cells become strings (``12345.0`` -> ``"12345"``, dates in ISO);
 - anything else must be CSV text: the encoding comes from its byte-order mark, else UTF-8 when the bytes decode as
   UTF-8, else charset-normalizer restricted to the Western single-byte code pages Excel writes (Windows-1252,
-  Latin-1, Mac Roman); the delimiter comes from ``csv.Sniffer`` restricted to ``,`` ``;`` tab and ``|`` (with
+  Latin-1); the delimiter comes from ``csv.Sniffer`` restricted to ``,`` ``;`` tab and ``|`` (with
   Excel's ``sep=`` first line honoured), checked against the header line.
 
 Every refusal is a :class:`RosterFileError` whose message is translated and can be shown to the uploader as is.
@@ -35,9 +35,10 @@ MAX_CELL_CHARS = 1000
 MAX_XLSX_UNPACKED = 200 * 1024 * 1024  # declared uncompressed size of all parts of a workbook (zip bombs)
 
 DELIMITERS = (",", ";", "\t", "|")
-# Code pages tried when the bytes are not UTF-8: what Excel and older Windows/Mac tools write in English, French
-# and Kiswahili. Leaving the choice open makes charset-normalizer guess Big5 or Shift-JIS for short French text.
-FALLBACK_ENCODINGS = ("cp1252", "latin_1", "mac_roman")
+# Code pages tried when the bytes are not UTF-8: what Excel and older Windows tools write in English, French and
+# Kiswahili. Left open, charset-normalizer guesses Big5 or Shift-JIS for short French text; with Mac Roman among
+# the candidates it takes long Windows-1252 files for Mac Roman (both decode any byte), so that one is left out.
+FALLBACK_ENCODINGS = ("cp1252", "latin_1")
 _SNIFF_CHARS = 64 * 1024
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (BIFF) and password-protected workbooks
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -70,7 +71,8 @@ class Table:
 def read_table(data: bytes, filename: str = "") -> Table:
     """Read an uploaded CSV or XLSX file; raise :class:`RosterFileError` with a user-facing message if it cannot be.
 
-    ``filename`` is only used to word messages; the kind of file is decided from its content.
+    ``filename`` is accepted for the callers' convenience and not used: the kind of file is decided from its
+    content (a CSV named ``.xlsx`` is read as CSV, a workbook named ``.csv`` as a workbook).
     """
     if len(data) > MAX_BYTES:
         raise RosterFileError(
@@ -87,8 +89,6 @@ def read_table(data: bytes, filename: str = "") -> Table:
         )
     if data.startswith(_ZIP_MAGIC):
         return _read_xlsx(data)
-    if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise RosterFileError(_damaged_workbook())
     text, encoding = _decode(data)
     return _read_csv(text, encoding)
 
@@ -130,10 +130,12 @@ def _decode(data: bytes) -> tuple[str, str]:
         try:
             text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            best = from_bytes(data, cp_isolation=list(FALLBACK_ENCODINGS)).best()
-            if best is None:
+            matches = from_bytes(data, cp_isolation=list(FALLBACK_ENCODINGS))
+            if not matches:  # no code page makes plausible text of it
                 raise RosterFileError(_not_a_table()) from None
-            encoding = best.encoding
+            # Windows-1252 when it fits: Latin-1 reads its curly quotes, dashes and euro sign as control codes.
+            encodings = [match.encoding for match in matches]
+            encoding = "cp1252" if "cp1252" in encodings else encodings[0]
             text = data.decode(encoding)
     if "\x00" in text:
         raise RosterFileError(_nul_message())

@@ -419,6 +419,7 @@ def valid_email(raw: str) -> str | None:
 
 def _group_name(value: str) -> str:
     """A group value; a path such as ``/Students/Form 2`` (a Google org unit) gives its last part."""
+    value = value.strip()
     if value.startswith("/"):
         value = value.rstrip("/").rsplit("/", 1)[-1]
     return _SPACES.sub(" ", value).strip()

@@ -113,6 +113,7 @@ def test_moodle_upload_users(tmp_path: Path) -> None:
          "student", "Choir"],
         ["teacher1", "", "Otieno", "Juma", "t1@example.com", "", "", "", "MATH101", "editingteacher", ""],
         ["student3", "Secret-3", "Student", "Three", "s3@example.com", "", "Form 2 East", "", "", "", ""],
+        ["student4", "", "Student", "Four", "s4@example.com", "", "", "", "MATH101", "-editingteacher", ""],
     ]  # fmt: skip
     table, result, code = load(tmp_path / "moodle-users.csv", rows)
     assert code == "moodle"
@@ -121,7 +122,7 @@ def test_moodle_upload_users(tmp_path: Path) -> None:
     assert fmt.mapping["groups"] == ["cohort1", "cohort2", "cohort10"]  # numeric order; course1 is not a group
     assert fmt.mapping["external_id"] == ["idnumber", "username"]
     assert "password" not in str(fmt.mapping)
-    s1, t1, s3 = result
+    s1, t1, s3, s4 = result
     assert (s1.name, s1.roles, s1.groups, s1.external_id) == (
         "Éloïse Ndongo",
         ("student",),
@@ -130,6 +131,7 @@ def test_moodle_upload_users(tmp_path: Path) -> None:
     )
     assert (t1.roles, t1.groups, t1.external_id) == (("teacher",), (), "teacher1")  # no idnumber: the username
     assert (s3.roles, s3.external_id) == (("student",), "student3")  # no role: the default
+    assert s4.roles == ("student",)  # "-editingteacher" removes a role in Moodle: never grants it
     assert all(row.errors == () for row in result)
 
 

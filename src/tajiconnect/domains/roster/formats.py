@@ -493,6 +493,8 @@ def normalize(
 
         found_roles: set[str] = set()
         words = [w.strip() for i in cols["roles"] for w in _ROLE_SPLIT.split(values[i]) if w.strip()]
+        if fmt_code == "moodle":
+            words = [w for w in words if not w.startswith("-")]  # Moodle's "-manager" takes a role away
         for word in words:
             role = role_of(word)
             if role is None:

@@ -161,6 +161,7 @@ def test_canvas_sis_users_csv(tmp_path: Path) -> None:
     bob, john, peggy = result
     assert (bob.external_id, bob.name, bob.email, bob.skip) == ("01103", "Bob Smith", "bob.smith@myschool.edu", False)
     assert (john.skip, john.errors, john.external_id) == (True, (), "13834")  # deleted: not imported, no error
+    assert (john.name, john.email) == ("John Doe", "john.doe@myschool.edu")  # still shown in the preview
     assert (peggy.email, peggy.errors) == ("peggy.sue@myschool.edu", ())  # the login id when it is an address
 
 

@@ -44,7 +44,9 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (BIFF) and password-pr
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EXCEL_SEP_LINE = re.compile(r"sep=(.)[ \t]*(\r\n|\n|\r|$)", re.IGNORECASE)
-_TEXT_CONTROLS = frozenset("\t\n\r\f\v\x1a")  # \x1a: the DOS end-of-file mark some old tools append
+# Control characters that have no business in CSV text (tab, line breaks, form feed and the DOS end-of-file mark
+# \x1a some old tools append are fine).
+_BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f]")
 
 
 class RosterFileError(ValueError):
@@ -139,7 +141,7 @@ def _decode(data: bytes) -> tuple[str, str]:
             text = data.decode(encoding)
     if "\x00" in text:
         raise RosterFileError(_nul_message())
-    controls = sum(1 for ch in text if ch < " " and ch not in _TEXT_CONTROLS)
+    controls = sum(1 for _match in _BINARY_CONTROLS.finditer(text))
     if controls > max(8, len(text) // 1000):  # binary junk that happens to decode
         raise RosterFileError(_not_a_table())
     return text, encoding

@@ -465,10 +465,11 @@ def normalize(
                     return values[i]
             return ""
 
-        if any(_key(values[i]) in skip_values for i in status_cols):
-            rows.append(
-                RosterRow(line, first("email").lower(), "", (), (), None, first("external_id") or None, True, ())
-            )
+        name = first("name") or " ".join(part for part in (first("first_name"), first("last_name")) if part)
+        name = _SPACES.sub(" ", name).strip()
+        if any(_key(values[i]) in skip_values for i in status_cols):  # shown in the preview, never validated
+            email = (valid_email(first("email")) or first("email")).lower()
+            rows.append(RosterRow(line, email, name, (), (), None, first("external_id") or None, True, ()))
             continue
         errors: list[str] = []
 
@@ -484,8 +485,6 @@ def normalize(
             else:
                 email = valid
 
-        name = first("name") or " ".join(part for part in (first("first_name"), first("last_name")) if part)
-        name = _SPACES.sub(" ", name).strip()
         if not name:
             errors.append(_("The name is missing."))
         elif len(name) > NAME_MAX:

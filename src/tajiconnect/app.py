@@ -12,10 +12,8 @@ from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.htmx import HTMXPlugin
-from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import SQLAlchemyError
 
 from tajiconnect import __version__
@@ -33,7 +31,7 @@ from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
 from tajiconnect.processes import supervised_child
-from tajiconnect.settings import PROJECT_ROOT, Settings, get_settings
+from tajiconnect.settings import Settings, get_settings
 from tajiconnect.tasks.queue import connect_when_reachable, create_queue
 from tajiconnect.tenancy.middleware import TenancyMiddleware
 from tajiconnect.tenancy.resolver import TenantResolver
@@ -43,13 +41,11 @@ from tajiconnect.web.errors import database_error_handler, http_exception_handle
 from tajiconnect.web.health import health
 from tajiconnect.web.idempotency import ReplayError, replay_handler
 from tajiconnect.web.input_guard import InputGuardMiddleware
-from tajiconnect.web.openapi import BEARER, BEARER_SCHEME, ClosedStructSchemaPlugin
-from tajiconnect.web.pages import home, tenant_static
+from tajiconnect.web.openapi import BEARER, BEARER_SCHEME, ClosedStructSchemaPlugin, SelfHostedSwagger
+from tajiconnect.web.pages import favicon, home, static_file, tenant_static
 from tajiconnect.web.security import security_headers
 from tajiconnect.web.templating import template_config
 from tajiconnect.worker import load_tasks
-
-STATIC_DIR = PROJECT_ROOT / "static"
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -104,6 +100,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             health,
             home,
+            static_file,
+            favicon,
             tenant_static,
             AuthPages,
             AccountPages,
@@ -116,10 +114,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UsersApi,
             AuditApi,
             PlatformPages,
-            create_static_files_router(
-                path="/static", directories=[STATIC_DIR], opt={"host": "any"}, name="static",
-                cache_control=None, send_as_attachment=False,
-            ),
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
@@ -141,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="TajiConnect API",
             version=__version__,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[SelfHostedSwagger()],
             components=Components(security_schemes={BEARER: BEARER_SCHEME}),
         ),
         exception_handlers={

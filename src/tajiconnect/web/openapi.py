@@ -12,18 +12,23 @@ need a signed-in member declares ``security = REQUIRES_BEARER``.
 Request bodies are msgspec structs with ``forbid_unknown_fields=True`` (an unknown member is a 400):
 :class:`ClosedStructSchemaPlugin` documents them with ``additionalProperties: false``. Text in requests never holds
 a NUL (``web/input_guard.py`` refuses it): :data:`NO_NUL` says so on every string parameter and body member.
+
+The schema is browsable at ``/schema`` with Swagger UI served from this server (:class:`SelfHostedSwagger`).
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
+from litestar import Request, Router
 from litestar._openapi.schema_generation.plugins import StructSchemaPlugin  # Litestar's own, extended below
 from litestar.enums import ParamType
 from litestar.openapi import ResponseSpec
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
     OpenAPIHeader,
     OpenAPIResponse,
@@ -37,9 +42,14 @@ from litestar.openapi.spec import (
 from litestar.typing import FieldDefinition
 from msgspec import UNSET, UnsetType
 
+from tajiconnect.web.assets import static_url
 from tajiconnect.web.input_guard import MAX_TEXT_BODY
 
 PROBLEM_JSON = "application/problem+json"
+
+# Swagger UI, committed under static/vendor/ from the npm package swagger-ui-dist (see its README).
+SWAGGER_JS = "vendor/swagger-ui-bundle-5.35.0.js"
+SWAGGER_CSS = "vendor/swagger-ui-5.35.0.css"
 
 BEARER = "BearerToken"
 BEARER_SCHEME = SecurityScheme(
@@ -255,3 +265,35 @@ class ClosedStructSchemaPlugin(StructSchemaPlugin):
         for member in (schema.properties or {}).values():
             forbid_nul(member)  # request bodies: the input guard refuses NUL in their strings
         return schema
+
+
+class SelfHostedSwagger(SwaggerRenderPlugin):
+    """Swagger UI at ``/schema`` (and ``/schema/swagger``) from this server's own files, under the strict CSP.
+
+    Litestar's plugin loads its scripts from a CDN (blocked by ``script-src 'self'``, unreachable offline) and
+    starts them with an inline script (blocked too). Here the page links the copy in ``static/vendor/`` and
+    ``static/swagger-init.js``, which loads the schema from ``/schema/openapi.json``: no inline script at all.
+    The API authenticates with bearer tokens only, so the OAuth2 redirect page is not served.
+    """
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        config = request.app.openapi_config
+        base = (config.path if config is not None and config.path else "/schema").rstrip("/")
+        spec_url = f"{base}/openapi.json"
+        title = html.escape(str(openapi_schema.get("info", {}).get("title", "API")))
+        return (
+            "<!doctype html>\n"
+            '<html lang="en">\n<head>\n  <meta charset="utf-8">\n'
+            '  <meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"  <title>{title}</title>\n"
+            f'  <link rel="icon" href="{static_url("favicon.svg")}" type="image/svg+xml">\n'
+            f'  <link rel="stylesheet" href="{static_url(SWAGGER_CSS)}">\n'
+            f'  <script src="{static_url(SWAGGER_JS)}" defer></script>\n'
+            f'  <script src="{static_url("swagger-init.js")}" defer></script>\n'
+            "</head>\n<body>\n"
+            f'  <main id="swagger-ui" data-spec-url="{html.escape(spec_url)}"></main>\n'
+            "</body>\n</html>\n"
+        ).encode()
+
+    def receive_router(self, router: Router) -> None:
+        """No ``oauth2-redirect.html``: no OAuth2 flow to finish (and its inline script would be refused)."""

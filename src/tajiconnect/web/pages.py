@@ -1,17 +1,21 @@
-"""Pages every host has: the apex landing page, a tenant's home page, tenant static files."""
+"""Pages every host has: the apex landing page, a tenant's home page, static files (shared and the tenant's)."""
 
 from __future__ import annotations
 
-import mimetypes
-
-from litestar import Request, get
+from litestar import Request, get, route
+from litestar.enums import HttpMethod
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
-from tajiconnect.tenancy.branding import _FILE, TENANTS_DIR
+from tajiconnect.tenancy.branding import TENANTS_DIR
 from tajiconnect.tenancy.context import current_tenant
 from tajiconnect.tenancy.middleware import TenantSuspendedError
+from tajiconnect.web.assets import STATIC_DIR, asset_response, find
+
+# Files are the same for everyone and publicly cached: no CSRF cookie is set on them and no session is read.
+PUBLIC_ASSET = {"exclude_from_csrf": True, "anonymous": True}
+GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
 
 
 @get("/", opt={"host": "any"}, name="home", include_in_schema=False)
@@ -31,19 +35,29 @@ async def home(request: Request) -> Template | Redirect:
     return Template("home/index.html", context={"tenant": tenant})
 
 
-@get("/tenant-static/{name:str}", name="tenant_static", include_in_schema=False)
-async def tenant_static(name: FromPath[str]) -> File:
+@route("/static/{name:path}", http_method=GET_HEAD, opt=PUBLIC_ASSET | {"host": "any"}, name="static",
+       include_in_schema=False)
+async def static_file(name: FromPath[str], v: FromQuery[str | None] = None) -> File:
+    """A file from ``static/``; a year of caching when ``v`` is its fingerprint (``web/assets.py``)."""
+    path = find(STATIC_DIR, name.lstrip("/"))
+    if path is None:
+        raise NotFoundException()
+    return asset_response(path, v)
+
+
+@route("/favicon.ico", http_method=GET_HEAD, opt=PUBLIC_ASSET | {"host": "any"}, name="favicon",
+       include_in_schema=False)
+async def favicon() -> File:
+    """Asked for by browsers and tools whatever the page links: the same icon, briefly cached (no fingerprint)."""
+    return asset_response(STATIC_DIR / "favicon.ico", None)
+
+
+@route("/tenant-static/{name:str}", http_method=GET_HEAD, opt=PUBLIC_ASSET, name="tenant_static",
+       include_in_schema=False)
+async def tenant_static(name: FromPath[str], v: FromQuery[str | None] = None) -> File:
     """A file from ``tenants/<slug>/static/`` for the tenant in scope (logo, images). No paths, no dotfiles."""
     tenant = current_tenant()
-    if tenant is None or not _FILE.fullmatch(name):
+    path = find(TENANTS_DIR / tenant.slug / "static", name) if tenant is not None else None
+    if path is None:
         raise NotFoundException()
-    path = TENANTS_DIR / tenant.slug / "static" / name
-    if not path.is_file():
-        raise NotFoundException()
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return File(
-        path=path,
-        media_type=media_type,
-        content_disposition_type="inline",
-        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
-    )
+    return asset_response(path, v)

@@ -19,6 +19,7 @@ from tajiconnect import i18n
 from tajiconnect.settings import PROJECT_ROOT
 from tajiconnect.tenancy.branding import branding_for
 from tajiconnect.tenancy.context import current_tenant
+from tajiconnect.web.assets import static_url, tenant_static_url
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 TENANTS_DIR = PROJECT_ROOT / "tenants"
@@ -41,6 +42,9 @@ def _base_environment() -> Environment:
     env.globals["current_tenant"] = current_tenant
     env.globals["current_locale"] = i18n.current_locale
     env.globals["branding"] = lambda: branding_for(current_tenant())
+    # Every link to a static file carries its content hash (web/assets.py): cached for good, never stale.
+    env.globals["static_url"] = static_url
+    env.globals["tenant_static_url"] = lambda name: tenant_static_url(current_tenant(), name)
     return env
 
 

@@ -206,23 +206,33 @@ async def test_change_password_checks_and_ends_other_sessions(browser, org, make
     assert "password of your account was changed" in text_of(mail_sink.last_to(member.email, "Security notice"))
 
 
+TABLET = (
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
+    "Mobile/15E148 Safari/604.1"
+)
+DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+
 async def test_sessions_list_and_signing_out_one_device(browser, org, make_user, engine):
     member = await make_user(org.tenant, ["teacher"])
     stranger = await make_user(org.tenant, ["teacher"])
-    async with browser(org.tenant, user_agent="Mozilla/5.0 (Tablet) Firefox/128") as tablet:
+    async with browser(org.tenant, user_agent=TABLET) as tablet:
         await sign_in(tablet, member.email)
         tablet_cookie = session_of(tablet)
     async with browser(org.tenant) as other:
         await sign_in(other, stranger.email)
         stranger_cookie = session_of(other)
-    async with browser(org.tenant, user_agent="Mozilla/5.0 (Desktop) Chrome/130") as desktop:
+    async with browser(org.tenant, user_agent=DESKTOP) as desktop:
         await sign_in(desktop, member.email)
         page = await desktop.get("/account/sessions")
         assert page.status_code == 200
         rows = re.findall(r'<tr id="account-session-([^"]+)">(.*?)</tr>', page.text, re.S)
         assert len(rows) == 2
-        by_device = {("Tablet" in row): public_id for public_id, row in rows}
-        current_row = next(row for _id, row in rows if "Desktop" in row)
+        # Each device in words (domains/accounts/devices.py), never the raw User-Agent.
+        assert "Mobile Safari 17 on iOS 17 (iPad)" in page.text and "Firefox 133 on Windows" in page.text
+        assert "Mozilla/5.0" not in page.text
+        by_device = {("iPad" in row): public_id for public_id, row in rows}
+        current_row = next(row for _id, row in rows if "Firefox" in row)
         assert "This device" in current_row and "revoke" not in current_row  # no button to sign itself out
         assert "testclient" in current_row
 

@@ -21,7 +21,7 @@ DAY = datetime.timedelta(days=1)
 
 
 def actions(html: str) -> list[str]:
-    return re.findall(r"<td><code>([^<]+)</code></td>", html)
+    return re.findall(r"<td[^>]*><code>([^<]+)</code></td>", html)
 
 
 @pytest.fixture(scope="module")

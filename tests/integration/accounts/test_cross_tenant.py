@@ -110,7 +110,7 @@ async def test_ids_of_one_organization_are_unknown_to_another(signed_in, org, ot
         ):
             assert (await post_form(client, path, data)).status_code == 404, path
         listing = await client.get("/admin/users", params={"q": victim.email})
-        assert "0 members" in listing.text and f"<td>{victim.email}</td>" not in listing.text
+        assert "0 members" in listing.text and f">{victim.email}</td>" not in listing.text
         admin = await bearer_for(client, other_org.admin)
         assert (await client.get(f"/api/v1/users/{victim.id}", headers=admin)).status_code == 404
         assert (
@@ -158,7 +158,7 @@ async def test_the_audit_log_of_one_organization_is_invisible_to_another(
     assert await audit_entries(engine, org.tenant, "auth.sign_in.success")
     async with signed_in(other_org.admin) as client:
         page = await client.get("/admin/audit", params={"actor": member.email})
-        assert "0 entries" in page.text and f"<td>{member.email}</td>" not in page.text
+        assert "0 entries" in page.text and f">{member.email}</td>" not in page.text
         everything = await client.get("/admin/audit")
         assert "entries" in everything.text and member.email not in everything.text
         admin = await bearer_for(client, other_org.admin)

@@ -136,6 +136,11 @@ class AuthenticationMiddleware(ASGIMiddleware):
         scope["auth"] = None
         state = scope.setdefault("state", {})
         state["operator"] = None
+        handler = scope.get("route_handler")
+        if (getattr(handler, "opt", None) or {}).get("anonymous"):
+            # Static files: the same bytes for everyone, cached publicly; no session is read or touched.
+            await next_app(scope, receive, send)
+            return
         tenant = current_tenant()
         if tenant is not None:
             await self._authenticate(scope, tenant)

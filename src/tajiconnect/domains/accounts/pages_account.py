@@ -18,6 +18,7 @@ from tajiconnect.domains.accounts import totp
 from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, start_session, with_session_cookie
 from tajiconnect.domains.accounts.avatars import CONTENT_TYPE as AVATAR_CONTENT_TYPE
 from tajiconnect.domains.accounts.avatars import MAX_UPLOAD_BYTES, AvatarError, process_avatar_async
+from tajiconnect.domains.accounts.devices import describe_devices
 from tajiconnect.domains.accounts.models import RecoveryCode, User, UserAvatar
 from tajiconnect.domains.accounts.notices import security_notice, send_link_email
 from tajiconnect.domains.accounts.passwords import verify_password_async
@@ -239,7 +240,10 @@ class AccountPages(Controller):
         auth = request.scope["auth"]
         records = await request.app.state.session_store.list_for_user(request.scope["user"].id)
         current = auth.session.public_id if auth.session else None
-        return Template("account/sessions.html", context={"sessions": records, "current": current, "notice": notice})
+        devices = await describe_devices(record.user_agent for record in records)
+        return Template("account/sessions.html", context={
+            "sessions": list(zip(records, devices, strict=True)), "current": current, "notice": notice,
+        })
 
     @post("/sessions/{public_id:str}/revoke", name="account.sessions.revoke", opt={"allow_unenrolled": True})
     async def revoke_session(self, request: Request, public_id: FromPath[str]) -> Redirect:

@@ -288,13 +288,39 @@ def _lifecycle(action: str) -> Callable[[str], None]:
             validate_slug(slug)
         except InvalidSlugError as exc:
             raise click.ClickException(str(exc)) from exc
-        fn = {"suspend": service.suspend_tenant, "resume": service.resume_tenant, "delete": service.delete_tenant}[
-            action
-        ]
-        _fail_on(*_db_errors())(_with_engine)(lambda engine: fn(engine, slug))
+        if action == "delete":
+            _fail_on(*_db_errors())(_with_engine)(lambda engine: service.delete_tenant(engine, slug))
+        else:
+            status = "suspended" if action == "suspend" else "active"
+            _fail_on(*_db_errors())(_with_engine)(lambda engine: _set_tenant_status(engine, slug, status))
         click.echo(f"{action}{'d' if action.endswith('e') else 'ed'} tenant {slug}")
 
     return run
+
+
+def _cli_context() -> dict[str, str]:
+    """What a platform audit entry of a command records about where it came from."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return {"via": "cli", "os_user": user}
+
+
+async def _set_tenant_status(engine: Any, slug: str, status: str) -> None:
+    """Suspend or resume, with its platform audit entry, in one transaction."""
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.domains.audit.service import SYSTEM
+    from tajiconnect.platform.tenants import set_tenant_status
+    from tajiconnect.tenancy.context import tenant_context
+    from tajiconnect.tenancy.resolver import invalidate_tenant_cache
+
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as session:
+            await set_tenant_status(session, SYSTEM, slug, status, **_cli_context())
+    invalidate_tenant_cache()
 
 
 @tenants.command("suspend")
@@ -330,6 +356,131 @@ def tenants_add_domain(slug: str, domain: str) -> None:
 
     _fail_on(*_db_errors())(_with_engine)(lambda engine: add_domain(engine, slug, domain))
     click.echo(f"{domain.lower()} now serves tenant {slug}")
+
+
+@tenants.command("license")
+@click.argument("slug")
+@click.option("--seats", type=int, default=None, help="Seats purchased (0-1000000).")
+@click.option("--plan", default=None, metavar="CODE", help="Plan code (see 'tajiconnect plans list').")
+@click.option("--status", default=None, metavar="STATUS",
+              help="trialing, active, past_due, suspended or cancelled.")
+@click.option("--until", default=None, metavar="DATE",
+              help="Last day of the term (YYYY-MM-DD, not before it started), or 'none' for a term without an end.")
+def tenants_license(slug: str, seats: int | None, plan: str | None, status: str | None, until: str | None) -> None:
+    """Show a tenant's license, or change it (each change is in the platform audit log).
+
+    With no option, prints the plan, seats used and purchased, status and term. Lowering the seats below those in
+    use is allowed: no new seat can then be given.
+    """
+    import datetime
+
+    from tajiconnect.domains.licensing.models import LICENSE_STATUSES, MAX_SEATS
+    from tajiconnect.domains.licensing.service import LicenseError, get_license
+    from tajiconnect.tenancy.slugs import InvalidSlugError, validate_slug
+
+    try:
+        validate_slug(slug)
+    except InvalidSlugError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if seats is not None and not 0 <= seats <= MAX_SEATS:
+        raise click.BadParameter(f"must be between 0 and {MAX_SEATS}", param_hint="'--seats'")
+    if status is not None and status not in LICENSE_STATUSES:
+        raise click.BadParameter(f"must be one of: {', '.join(LICENSE_STATUSES)}", param_hint="'--status'")
+    end: datetime.date | None = None
+    open_ended = until is not None and until.strip().lower() == "none"
+    if until is not None and not open_ended:
+        try:
+            end = datetime.date.fromisoformat(until.strip())
+        except ValueError:
+            raise click.BadParameter("must be a date (YYYY-MM-DD) or 'none'", param_hint="'--until'") from None
+    refused = _fail_on(LicenseError, *_db_errors())
+    if seats is None and plan is None and status is None and until is None:
+        _print_license(refused(_with_engine)(lambda engine: get_license(engine, slug)))
+        return
+
+    async def go(engine: Any) -> Any:
+        from tajiconnect.db.session import session_scope
+        from tajiconnect.domains.audit.service import SYSTEM
+        from tajiconnect.platform.tenants import change_license
+        from tajiconnect.tenancy.context import tenant_context
+
+        with tenant_context(None):
+            async with session_scope(engine, schema=None) as session:
+                return await change_license(
+                    session, SYSTEM, slug, seats=seats, plan=plan, status=status, until=end, open_ended=open_ended,
+                    **_cli_context(),
+                )
+
+    view, changes = refused(_with_engine)(go)
+    if changes:
+        described = ", ".join(f"{field} {_show(old)} -> {_show(new)}" for field, (old, new) in changes.items())
+        click.echo(f"changed license of {slug}: {described}")
+    else:
+        click.echo(f"license of {slug} unchanged")
+    _print_license(view)
+
+
+def _show(value: object) -> str:
+    import datetime
+
+    if value is None:
+        return "none"
+    return value.isoformat() if isinstance(value, datetime.date) else str(value)
+
+
+def _print_license(view: Any) -> None:
+    end = view.term_end.isoformat() if view.term_end else "no end"
+    click.echo(f"  tenant: {view.slug} ({view.tenant_name}, {view.tenant_status})")
+    click.echo(f"  plan:   {view.plan_code} ({view.plan_name})")
+    over = f", {view.seats_used - view.seats} over" if view.seats_used > view.seats else ""
+    click.echo(f"  seats:  {view.seats_used} used of {view.seats} ({view.seats_available} available{over})")
+    click.echo(f"  status: {view.status}")
+    click.echo(f"  term:   {view.term_start.isoformat()} to {end}")
+
+
+# --- plans ------------------------------------------------------------------------------------------------------
+
+
+@main.group()
+def plans() -> None:
+    """Plans a tenant's license can be on."""
+
+
+@plans.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plans_list(as_json: bool) -> None:
+    """List plans: code, name, price per seat (monthly, yearly), currency and features."""
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.domains.licensing.service import plans as all_plans
+    from tajiconnect.tenancy.context import tenant_context
+
+    async def go(engine: Any) -> list[dict[str, Any]]:
+        with tenant_context(None):
+            async with session_scope(engine, schema=None) as session:
+                return [
+                    {"code": p.code, "name": p.name, "price_monthly_cents": p.price_monthly_cents,
+                     "price_yearly_cents": p.price_yearly_cents, "currency": p.currency,
+                     "features": dict(p.features or {}), "public": p.is_public}
+                    for p in await all_plans(session)
+                ]
+
+    rows = _fail_on(*_db_errors())(_with_engine)(go)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no plans")
+        return
+    width = max(len(r["code"]) for r in rows)
+    name_width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        features = ", ".join(sorted(k for k, on in r["features"].items() if on)) or "-"
+        hidden = "" if r["public"] else "  (not public)"
+        click.echo(
+            f"{r['code']:<{width}}  {r['name']:<{name_width}}  "
+            f"{r['price_monthly_cents'] / 100:>8.2f} {r['currency']}/seat/month  "
+            f"{r['price_yearly_cents'] / 100:>9.2f} {r['currency']}/seat/year  features: {features}{hidden}"
+        )
 
 
 # --- platform operators ---------------------------------------------------------------------------------------

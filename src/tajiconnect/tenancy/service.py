@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tajiconnect.db.base import tenant_metadata
 from tajiconnect.db.session import session_scope, set_search_path_async
 from tajiconnect.tenancy.context import TenantRef, tenant_context
-from tajiconnect.tenancy.models import TENANT_KINDS, Tenant, TenantDomain
+from tajiconnect.tenancy.models import TENANT_KINDS, TENANT_STATUSES, Tenant, TenantDomain
 from tajiconnect.tenancy.resolver import MalformedHostError, invalidate_tenant_cache, parse_host, to_ref
 from tajiconnect.tenancy.slugs import InvalidSlugError, schema_for, validate_slug
 
@@ -148,12 +148,20 @@ async def load_tenant(engine: AsyncEngine, slug: str) -> TenantRef:
             return to_ref(await get_tenant(session, slug))
 
 
+async def change_status(session: AsyncSession, slug: str, status: str) -> tuple[TenantRef, str]:
+    """Set the tenant's status in the caller's (public) transaction; returns it and the status before. The caller
+    invalidates the host cache (:func:`invalidate_tenant_cache`) once the transaction is committed."""
+    if status not in TENANT_STATUSES:
+        raise TenantError(f"status must be one of: {', '.join(TENANT_STATUSES)}")
+    tenant = await get_tenant(session, slug)
+    before, tenant.status = tenant.status, status
+    await session.flush()
+    return to_ref(tenant), before
+
+
 async def set_status(engine: AsyncEngine, slug: str, status: str) -> TenantRef:
     async with session_scope(engine, schema=None) as session:
-        tenant = await get_tenant(session, slug)
-        tenant.status = status
-        await session.flush()
-        ref = to_ref(tenant)
+        ref, _ = await change_status(session, slug, status)
     invalidate_tenant_cache()
     return ref
 

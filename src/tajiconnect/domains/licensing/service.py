@@ -36,6 +36,8 @@ class LicenseView:
     status: str
     term_start: datetime.date
     term_end: datetime.date | None
+    tenant_kind: str = "company"
+    tenant_created_at: datetime.datetime | None = None
 
     @property
     def seats_available(self) -> int:
@@ -65,12 +67,14 @@ async def start_trial(session: AsyncSession, tenant_id: uuid.UUID, *, seats: int
 
 
 def check_change(
-    lic: License, *, seats: int | None, status: str | None, until: datetime.date | None
+    lic: License, *, seats: int | None, status: str | None, until: datetime.date | None, open_ended: bool = False
 ) -> None:
     if seats is not None and not 0 <= seats <= MAX_SEATS:
         raise LicenseError(f"seats must be between 0 and {MAX_SEATS}")
     if status is not None and status not in LICENSE_STATUSES:
         raise LicenseError(f"status must be one of: {', '.join(LICENSE_STATUSES)}")
+    if until is not None and open_ended:
+        raise LicenseError("a term cannot both end on a date and be open-ended")
     if until is not None and until < lic.term_start:
         raise LicenseError(f"the term cannot end before it starts ({lic.term_start.isoformat()})")
 
@@ -92,7 +96,7 @@ def _view(tenant: Tenant, lic: License, used: int) -> LicenseView:
     return LicenseView(
         slug=tenant.slug, tenant_name=tenant.name, tenant_status=tenant.status, plan_code=lic.plan.code,
         plan_name=lic.plan.name, seats=lic.seats, seats_used=used, status=lic.status,
-        term_start=lic.term_start, term_end=lic.term_end,
+        term_start=lic.term_start, term_end=lic.term_end, tenant_kind=tenant.kind, tenant_created_at=tenant.created_at,
     )
 
 
@@ -116,20 +120,71 @@ async def list_licenses(engine: AsyncEngine, *, limit: int = 50, offset: int = 0
             return [_view(t, lic, used.get(t.slug, 0)) for t, lic in rows], total
 
 
-async def get_license(engine: AsyncEngine, slug: str) -> LicenseView:
+async def license_view(session: AsyncSession, slug: str) -> LicenseView:
+    """The license of tenant ``slug`` with its seats used, in the caller's (public) transaction."""
     from tajiconnect.tenancy.service import TenantNotFoundError
 
+    row = (
+        await session.execute(
+            select(Tenant, License).join(License, License.tenant_id == Tenant.id).where(Tenant.slug == slug)
+        )
+    ).first()
+    if row is None:
+        raise TenantNotFoundError(f"no tenant with slug {slug!r}")
+    used = await seats_used_by_tenant(session, [slug])
+    return _view(row[0], row[1], used.get(slug, 0))
+
+
+async def get_license(engine: AsyncEngine, slug: str) -> LicenseView:
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
-            row = (
-                await session.execute(
-                    select(Tenant, License).join(License, License.tenant_id == Tenant.id).where(Tenant.slug == slug)
-                )
-            ).first()
-            if row is None:
-                raise TenantNotFoundError(f"no tenant with slug {slug!r}")
-            used = await seats_used_by_tenant(session, [slug])
-            return _view(row[0], row[1], used.get(slug, 0))
+            return await license_view(session, slug)
+
+
+async def change_license(
+    session: AsyncSession,
+    slug: str,
+    *,
+    seats: int | None = None,
+    plan: str | None = None,
+    status: str | None = None,
+    until: datetime.date | None = None,
+    open_ended: bool = False,
+) -> tuple[LicenseView, dict[str, tuple[object, object]]]:
+    """Change a tenant's license in the caller's (public) transaction, with the license row locked. Returns the
+    new state and what changed (field: (before, after)). ``None`` keeps a field; ``open_ended`` removes the term's
+    end. Lowering seats below those in use is allowed: no new seat can then be given."""
+    from tajiconnect.tenancy.service import TenantNotFoundError
+
+    row = (
+        await session.execute(
+            select(Tenant, License)
+            .join(License, License.tenant_id == Tenant.id)
+            .where(Tenant.slug == slug)
+            .with_for_update(of=License)
+        )
+    ).first()
+    if row is None:
+        raise TenantNotFoundError(f"no tenant with slug {slug!r}")
+    tenant, lic = row
+    check_change(lic, seats=seats, status=status, until=until, open_ended=open_ended)
+    changes: dict[str, tuple[object, object]] = {}
+    if plan is not None and plan != lic.plan.code:
+        new_plan = await plan_by_code(session, plan)
+        changes["plan"] = (lic.plan.code, new_plan.code)
+        lic.plan_id, lic.plan = new_plan.id, new_plan
+    term_end = None if open_ended else until
+    for field, value, given in (
+        ("seats", seats, seats is not None),
+        ("status", status, status is not None),
+        ("term_end", term_end, until is not None or open_ended),
+    ):
+        if given and getattr(lic, field) != value:
+            changes[field] = (getattr(lic, field), value)
+            setattr(lic, field, value)
+    await session.flush()
+    used = await seats_used_by_tenant(session, [slug])
+    return _view(tenant, lic, used.get(slug, 0)), changes
 
 
 async def set_license(
@@ -140,34 +195,12 @@ async def set_license(
     plan: str | None = None,
     status: str | None = None,
     until: datetime.date | None = None,
+    open_ended: bool = False,
 ) -> tuple[LicenseView, dict[str, tuple[object, object]]]:
-    """Change a tenant's license (operators, until billing does it). Returns the new state and what changed
-    (field: (before, after)). Lowering seats below those in use is allowed: no new seat can then be given."""
-    from tajiconnect.tenancy.service import TenantNotFoundError
-
+    """Change a tenant's license (operators, until billing does it) in a transaction of its own; see
+    :func:`change_license`."""
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
-            row = (
-                await session.execute(
-                    select(Tenant, License)
-                    .join(License, License.tenant_id == Tenant.id)
-                    .where(Tenant.slug == slug)
-                    .with_for_update(of=License)
-                )
-            ).first()
-            if row is None:
-                raise TenantNotFoundError(f"no tenant with slug {slug!r}")
-            tenant, lic = row
-            check_change(lic, seats=seats, status=status, until=until)
-            changes: dict[str, tuple[object, object]] = {}
-            if plan is not None and plan != lic.plan.code:
-                new_plan = await plan_by_code(session, plan)
-                changes["plan"] = (lic.plan.code, new_plan.code)
-                lic.plan_id, lic.plan = new_plan.id, new_plan
-            for field, value in (("seats", seats), ("status", status), ("term_end", until)):
-                if value is not None and getattr(lic, field) != value:
-                    changes[field] = (getattr(lic, field), value)
-                    setattr(lic, field, value)
-            await session.flush()
-            used = await seats_used_by_tenant(session, [slug])
-            return _view(tenant, lic, used.get(slug, 0)), changes
+            return await change_license(
+                session, slug, seats=seats, plan=plan, status=status, until=until, open_ended=open_ended
+            )

@@ -1,0 +1,89 @@
+"""The operator console on a 390 px phone: the organization list, an organization's page, a license change and
+suspend/resume, seen from the organization's own host as well."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import _in_fresh_loop
+
+pytestmark = pytest.mark.e2e
+
+OPERATOR_PASSWORD = "velvet-canyon-orbit-58"
+
+
+@pytest.fixture(scope="module")
+def operator_email(e2e_server, settings) -> str:
+    from tajiconnect.db.session import create_engine
+    from tajiconnect.platform.service import create_operator
+
+    email = f"phone.{uuid.uuid4().hex[:6]}@taji.example"
+
+    async def create() -> None:
+        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
+        try:
+            await create_operator(engine, email=email, name="Phone", password=OPERATOR_PASSWORD)
+        finally:
+            await engine.dispose()
+
+    _in_fresh_loop(create)
+    return email
+
+
+def no_horizontal_scroll(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.url
+
+
+def test_an_operator_changes_a_license_and_suspends_an_organization_on_a_phone(
+    e2e_server, create_tenant, new_page, operator_email
+):
+    org = create_tenant("aaphone", kind="school")
+    apex = f"http://localhost:{e2e_server.port}"
+    page = new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(apex + "/platform/sign-in")
+    page.locator("main").get_by_label("Email").fill(operator_email)
+    page.locator("main").get_by_label("Password").fill(OPERATOR_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Organizations")
+
+    # The list: each row a card whose cells say what they are; nothing wider than the phone.
+    row = page.locator(f"#platform-tenant-{org.slug}")  # "aa...": on the first page, sorted by slug
+    expect(row.locator('td[data-label="Seats used / purchased"]')).to_have_text("0 / 50")
+    expect(row.locator('td[data-label="License"]')).to_have_text("Trial")
+    assert row.evaluate("tr => getComputedStyle(tr).display") == "block"  # a card, not a table row
+    no_horizontal_scroll(page)
+
+    row.get_by_role("link", name=f"Org {org.slug}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Org {org.slug}")
+    no_horizontal_scroll(page)
+
+    # A wrong value is refused next to its field, then a right one is saved.
+    page.get_by_label("Seats purchased").fill("-4")
+    page.get_by_role("button", name="Save the license").click()
+    expect(page.locator("#e-seats")).to_contain_text("Enter a whole number of seats")
+    page.get_by_label("Seats purchased").fill("120")
+    page.get_by_label("Plan").select_option(label="Enterprise")
+    page.get_by_label("License status").select_option(label="Active")
+    page.get_by_role("button", name="Save the license").click()
+    expect(page.get_by_role("status")).to_have_text("The license was saved.")
+    expect(page.locator("#platform-seats-purchased")).to_have_text("120")
+    expect(page.locator("#platform-seats-available")).to_have_text("120")
+    expect(page.locator("#platform-license-status")).to_have_text("Active")
+    no_horizontal_scroll(page)
+
+    # Suspended: the organization's own host shows the suspended page until the operator resumes it.
+    page.get_by_role("button", name="Suspend the organization").click()
+    expect(page.get_by_role("status")).to_have_text("The organization is suspended.")
+    visitor = new_page()
+    response = visitor.goto(org.url("/"))
+    assert response is not None and response.status == 403
+    expect(visitor.get_by_role("heading", level=1)).to_have_text(re.compile(r"is suspended$"))
+    page.get_by_role("button", name="Resume the organization").click()
+    expect(page.get_by_role("status")).to_have_text("The organization is active again.")
+    response = visitor.goto(org.url("/"))
+    assert response is not None and response.status == 200

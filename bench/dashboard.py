@@ -13,6 +13,9 @@ the dashboard: a few warm-up requests, then ``--requests`` timed ones.
 
 Server time is measured around the app's ASGI call (every middleware, the session and user lookups, the queries
 and the template); SQL time and statements are counted with SQLAlchemy's cursor events on the app's engine.
+Because a busy machine stretches wall-clock time, it also reports the CPU the request costs, which load barely
+changes: the app process's (``time.process_time``) and the database backends' (``/proc/<pid>/stat``, when the
+server runs on this machine; a mean, as the kernel counts in 10 ms ticks).
 ``dashboard.load`` alone (the queries, on one session) is timed too, and, for reference, a plain signed-in page
 (``/account/profile``) through the same client. It prints a plain-text table of every figure
 next to its target. It is a benchmark, not a test: the figures depend on the machine and its load (printed).
@@ -214,6 +217,29 @@ async def populate(sa_url: str, learners: int, groups: int, results: Results) ->
 # ----------------------------------------------------------------------------------------------- the requests
 
 
+async def backend_pids(engine: Any) -> list[int]:
+    """The server processes behind the app's pooled connections (this throwaway database has no others)."""
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ))
+        return [int(pid) for (pid,) in rows.all()] + [int(await conn.scalar(text("SELECT pg_backend_pid()")))]
+
+
+def backend_ticks(pids: list[int]) -> int | None:
+    """CPU time (user + system, in clock ticks) the server processes ``pids`` used so far; None if unreadable."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total
+
+
 async def measure(tenant: Any, requests: int, results: Results) -> None:
     import httpx
     from sqlalchemy import event
@@ -227,11 +253,14 @@ async def measure(tenant: Any, requests: int, results: Results) -> None:
     app = create_app(load_settings())
     server_ms: list[float] = []
 
+    cpu_ms: list[float] = []
+
     async def timed_app(scope: Any, receive: Any, send: Any) -> None:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         await app(scope, receive, send)
         if scope["type"] == "http":
             server_ms.append((time.perf_counter() - t0) * 1000)
+            cpu_ms.append((time.process_time() - c0) * 1000)
 
     statements: list[str] = []
     sql_ms: list[float] = []
@@ -258,6 +287,9 @@ async def measure(tenant: Any, requests: int, results: Results) -> None:
                 page = await client.get("/")
                 assert page.status_code == 200 and 'id="dashboard-seats"' in page.text, page.status_code
             server_ms.clear()
+            cpu_ms.clear()
+            backends = await backend_pids(app.state.engine)
+            ticks_before = backend_ticks(backends)
             per_request_statements: list[int] = []
             per_request_sql: list[float] = []
             listing: list[str] = []
@@ -275,14 +307,20 @@ async def measure(tenant: Any, requests: int, results: Results) -> None:
             finally:
                 event.remove(sync_engine, "before_cursor_execute", before)
                 event.remove(sync_engine, "after_cursor_execute", after)
-            dashboard_ms = list(server_ms)
+            dashboard_ms, dashboard_cpu = list(server_ms), list(cpu_ms)
+            ticks_after = backend_ticks(backends)
+            database_cpu = (
+                (ticks_after - ticks_before) / os.sysconf("SC_CLK_TCK") * 1000 / requests
+                if ticks_before is not None and ticks_after is not None else None
+            )
             # For reference: a plain signed-in page (session and user lookups, layout), same client, same loop.
             for _ in range(5):
                 await client.get("/account/profile")
             server_ms.clear()
+            cpu_ms.clear()
             for _ in range(requests):
                 assert (await client.get("/account/profile")).status_code == 200
-            profile_ms = list(server_ms)
+            profile_ms, profile_cpu = list(server_ms), list(cpu_ms)
         # The queries alone, on one session each (what the dashboard itself costs).
         load_ms: list[float] = []
         with tenant_context(tenant):
@@ -300,12 +338,18 @@ async def measure(tenant: Any, requests: int, results: Results) -> None:
                 p95 < TARGET_MS)
     results.add("Dashboard server time, min / max", f"{min(server_ms):,.1f} / {max(server_ms):,.1f} ms")
     results.add("SQL time per request, median", f"{statistics.median(per_request_sql):,.1f} ms")
+    results.add("CPU per request: app process, median / p95",
+                f"{statistics.median(dashboard_cpu):,.1f} / {percentile(dashboard_cpu, 95):,.1f} ms")
+    results.add("CPU per request: database backends, mean",
+                f"{database_cpu:,.1f} ms" if database_cpu is not None else "n/a (/proc of the server not readable)")
     counts = sorted(set(per_request_statements))
     results.add("SQL statements per request", " or ".join(str(c) for c in counts))
     results.add("dashboard.load alone (own transaction), median / p95",
                 f"{statistics.median(load_ms):,.1f} / {percentile(load_ms, 95):,.1f} ms")
     results.add("Reference: /account/profile server time, median / p95",
                 f"{statistics.median(profile_ms):,.1f} / {percentile(profile_ms, 95):,.1f} ms")
+    results.add("Reference: /account/profile CPU of the app process, median",
+                f"{statistics.median(profile_cpu):,.1f} ms")
     results.add("Shown: seats used / members / groups",
                 f"{board.usage.used if board.usage else '-'} / {board.members:,} / {board.groups}")
     print("\n  Statements of the last request:")

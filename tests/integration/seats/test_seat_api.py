@@ -209,3 +209,29 @@ async def test_only_admins(browser, school, make_user, engine, roles):
     assert await seat_of(engine, org.tenant, people["cat"].id) is None
     assert await seat_of(engine, org.tenant, people["ann"].id) is not None
     assert await seats_used(engine, org.tenant) == 2
+
+
+async def test_the_schema_declares_the_seat_operations(client_for, school):
+    org, _people = school
+    async with client_for(org.tenant) as client:
+        schema = (await client.get("/schema/openapi.json")).json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+    for path in ("/api/v1/license", "/api/v1/seats", "/api/v1/seats/holders", "/api/v1/seats/events"):
+        operation = paths[path]["get"]
+        assert operation["security"] == [{"BearerToken": []}], path
+        assert {"200", "400", "401", "403", "503"} <= set(operation["responses"]), path
+    holders = {p["name"]: p["schema"] for p in paths["/api/v1/seats/holders"]["get"]["parameters"]}
+    assert holders["per_page"]["maximum"] == 100 and holders["page"]["maximum"] == 10_000
+    assert holders["q"]["maxLength"] == 100
+    for action in ("assign", "reclaim", "reassign"):
+        operation = paths[f"/api/v1/seats/{action}"]["post"]
+        assert {"200", "400", "401", "403", "404", "409", "413", "422", "503"} <= set(operation["responses"]), action
+        assert any(p["name"] == "Idempotency-Key" for p in operation["parameters"]), action
+        conflict = operation["responses"]["409"]["content"]["application/problem+json"]["schema"]
+        assert conflict["$ref"].endswith("/ConflictProblem")
+    assert "missing_seats" in components["ConflictProblem"]["properties"]
+    for body in ("SeatRequest", "ReassignRequest"):
+        assert components[body]["additionalProperties"] is False
+    reason = components["SeatRequest"]["properties"]["reason"]
+    assert reason["maxLength"] == 500 and reason["pattern"] == "^[^\\x00]*$"
+    assert components["SeatEventRecord"]["properties"]["change"]["enum"] == ["assigned", "released"]

@@ -155,18 +155,23 @@ async def test_a_fixed_number_of_statements_whatever_the_size(signed_in, new_org
     org = await new_org("dashn1", seats=1000, kind="company")
 
     async def statements(client: Any) -> int:
-        seen: list[str] = []
+        """Statements of a dashboard request: the fewest of three (the host-to-tenant cache is refreshed every
+        few seconds, which adds a lookup to one request now and then)."""
+        counts = []
+        for _ in range(3):
+            seen: list[str] = []
 
-        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            seen.append(statement)
+            def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+                seen.append(statement)  # noqa: B023 (used before the loop moves on)
 
-        sync_engine = client.app.state.engine.sync_engine
-        event.listen(sync_engine, "before_cursor_execute", count)
-        try:
-            assert (await client.get("/")).status_code == 200
-        finally:
-            event.remove(sync_engine, "before_cursor_execute", count)
-        return len(seen)
+            sync_engine = client.app.state.engine.sync_engine
+            event.listen(sync_engine, "before_cursor_execute", count)
+            try:
+                assert (await client.get("/")).status_code == 200
+            finally:
+                event.remove(sync_engine, "before_cursor_execute", count)
+            counts.append(len(seen))
+        return min(counts)
 
     async with signed_in(org.admin) as client:
         await client.get("/")  # caches warm (tenant lookup, templates)

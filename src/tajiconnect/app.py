@@ -27,6 +27,8 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
+from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
@@ -109,10 +111,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminUserPages,
             AdminSecurityPages,
             AuditPages,
+            SeatPages,
             AuthApi,
             MeApi,
             UsersApi,
             AuditApi,
+            LicenseApi,
+            SeatsApi,
             PlatformPages,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],

@@ -95,9 +95,11 @@ class InvalidRequestProblem(Problem, kw_only=True):
 
 
 class ConflictProblem(Problem, kw_only=True):
-    """409: ``field`` names the input in conflict, when there is one (``email``: already a member)."""
+    """409: ``field`` names the input in conflict, when there is one (``email``: already a member);
+    ``missing_seats``, when a change needs seats: how many more it would need (0: the license gives none)."""
 
     field: str | UnsetType = UNSET
+    missing_seats: int | UnsetType = UNSET
 
 
 class OAuthProblem(Problem, kw_only=True):

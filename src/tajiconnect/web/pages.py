@@ -8,6 +8,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
+from tajiconnect.db.session import DbSession
+from tajiconnect.domains.dashboard import service as dashboard
 from tajiconnect.tenancy.branding import TENANTS_DIR
 from tajiconnect.tenancy.context import current_tenant
 from tajiconnect.tenancy.middleware import TenantSuspendedError
@@ -19,8 +21,9 @@ GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
 
 
 @get("/", opt={"host": "any"}, name="home", include_in_schema=False)
-async def home(request: Request) -> Template | Redirect:
-    """``/`` is the landing page on the apex host and the organization's home on a tenant host."""
+async def home(request: Request, db_session: DbSession) -> Template | Redirect:
+    """``/`` is the landing page on the apex host and the organization's home on a tenant host; an organization
+    admin's home is the admin dashboard."""
     tenant = current_tenant()
     if tenant is None:
         state = request.scope["state"]
@@ -32,6 +35,9 @@ async def home(request: Request) -> Template | Redirect:
     auth = request.scope.get("auth")
     if auth is not None and auth.must_enroll_2fa:
         return Redirect("/account/two-factor?notice=required", status_code=303)
+    user = request.scope.get("user")
+    if user is not None and user.is_active and user.has_role("org_admin"):
+        return Template("home/dashboard.html", context={"tenant": tenant, "board": await dashboard.load(db_session)})
     return Template("home/index.html", context={"tenant": tenant})
 
 

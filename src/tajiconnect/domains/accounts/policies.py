@@ -19,6 +19,7 @@ class Permission(StrEnum):
     VIEW_AUDIT_LOG = "audit.view"
     MANAGE_SECURITY = "security.manage"  # organization-wide settings such as required 2FA
     VIEW_USERS = "users.view"  # see the member directory of the organization
+    MANAGE_SEATS = "seats.manage"  # the license and its seats: see usage, assign, reclaim, reassign
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {

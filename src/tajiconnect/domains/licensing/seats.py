@@ -12,15 +12,17 @@ later. Every change is a :class:`SeatEvent` (who, when, by whom, why) in the sam
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.accounts.errors import AccountError
 from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.audit.service import Actor, record
 from tajiconnect.domains.licensing.models import License, SeatEvent
 from tajiconnect.i18n import _, ngettext
 from tajiconnect.tenancy.context import require_tenant
@@ -178,3 +180,143 @@ async def sync(session: AsyncSession, user: User, *, reason: SeatReason, actor_e
         await assign(session, [user], reason=reason, actor_email=actor_email)
     else:
         await release(session, [user], reason=reason, actor_email=actor_email)
+
+
+# --- what admins do by hand: assign, reclaim, reassign (pages and API call these) ------------------------------
+
+NOTE_MAX = 500  # seat_events.note is VARCHAR(500)
+
+
+class SeatStateError(AccountError):
+    """The learner's state does not allow the change (already holds a seat, holds none, is not a learner);
+    ``field`` names the input in question."""
+
+
+async def _lock_members(session: AsyncSession, users: Sequence[User]) -> None:
+    """Lock the members' rows (in id order) and read them again, so the checks that follow see the last committed
+    state. Rows first, license second: the order every other seat change takes (it updates the member, then
+    claims), so two changes never wait on each other crosswise."""
+    ids = sorted({u.id for u in users})
+    await session.execute(
+        select(User).where(User.id.in_(ids)).order_by(User.id).with_for_update(of=User)
+        .execution_options(populate_existing=True)
+    )
+
+
+def check_note(note: str | None) -> str | None:
+    """The admin's reason as stored: trimmed, empty means none, at most ``NOTE_MAX`` characters (refused beyond)."""
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise AccountError(_("Use at most %(n)d characters.") % {"n": NOTE_MAX}, "reason")
+    return note or None
+
+
+def _can_hold(user: User, field: str) -> None:
+    if user.seat_assigned_at is not None:
+        raise SeatStateError(_("%(name)s already holds a seat.") % {"name": user.name}, field)
+    if not needs_seat(user.roles, user.status):
+        raise SeatStateError(_("Only invited or active learners can hold a seat."), field)
+
+
+async def _audit(session: AsyncSession, actor: Actor, action: str, user: User, **details: Any) -> None:
+    await record(session, actor, action, subject_email=user.email, target_type="user", target_id=user.id, **details)
+
+
+async def give(session: AsyncSession, user: User, *, actor: Actor, note: str | None = None) -> SeatUsage:
+    """Assign a seat to a learner who has none (refused with :class:`SeatLimitError` when none is free)."""
+    note = check_note(note)
+    await _lock_members(session, [user])
+    _can_hold(user, "user_id")
+    await assign(session, [user], reason="assigned", actor_email=actor.email, note=note)
+    await _audit(session, actor, "seat.assigned", user, reason=note)
+    return await usage(session)
+
+
+async def reclaim(session: AsyncSession, user: User, *, actor: Actor, note: str | None = None) -> SeatUsage:
+    """Take a learner's seat back. The account stays as it is (they still sign in, all history kept), without a
+    seat; it can get one again later."""
+    note = check_note(note)
+    await _lock_members(session, [user])
+    if user.seat_assigned_at is None:
+        raise SeatStateError(_("%(name)s holds no seat.") % {"name": user.name}, "user_id")
+    await release(session, [user], reason="reclaimed", actor_email=actor.email, note=note)
+    await _audit(session, actor, "seat.reclaimed", user, reason=note)
+    return await usage(session)
+
+
+async def reassign(
+    session: AsyncSession, source: User, target: User, *, actor: Actor, note: str | None = None
+) -> SeatUsage:
+    """Move ``source``'s seat to ``target`` in one transaction: it works with no seat free. Under the license
+    lock, so it is refused (nothing written) only when the license is closed or more seats are in use than it
+    allows (``missing`` says how many must be reclaimed first)."""
+    note = check_note(note)
+    if source.id == target.id:
+        raise SeatStateError(_("Choose another learner to receive the seat."), "to_user_id")
+    await _lock_members(session, [source, target])
+    if source.seat_assigned_at is None:
+        raise SeatStateError(_("%(name)s holds no seat.") % {"name": source.name}, "from_user_id")
+    _can_hold(target, "to_user_id")
+    # Checked before anything is written: the swap leaves the count as it is, so it fits unless already over.
+    lic = await license_of_tenant(session, lock=True)
+    used = await seats_used(session)
+    if lic.status in CLOSED_STATUSES:
+        raise LicenseClosedError(lic.status)
+    missing = missing_seats(purchased=lic.seats, used=used - 1, wanted=1)
+    if missing:
+        raise SeatLimitError(missing=missing, used=used, purchased=lic.seats)
+    await release(session, [source], reason="reassigned", actor_email=actor.email, note=note)
+    await assign(session, [target], reason="reassigned", actor_email=actor.email, note=note)
+    await _audit(session, actor, "seat.reassigned", target, from_email=source.email, from_id=str(source.id),
+                 reason=note)
+    return await usage(session)
+
+
+# --- reading: learners with or without a seat, the seat history -----------------------------------------------
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerQuery:
+    q: str | None = None
+    holding: bool | None = None  # True: holding a seat; False: not holding one; None: both
+    assignable: bool = False  # only learners who could get a seat now (invited or active, without one)
+    page: int = 1
+    per_page: int = PAGE_SIZE
+
+
+async def learners(session: AsyncSession, query: LearnerQuery) -> tuple[list[User], int]:
+    """Members with the learner role (every seat holder is one), by name; and how many match."""
+    stmt = select(User).where(any_(User.roles) == "student")
+    if query.q:
+        needle = query.q.strip().lower()  # as typed: autoescape makes "%" and "_" match themselves
+        stmt = stmt.where(
+            or_(User.email.contains(needle, autoescape=True), func.lower(User.name).contains(needle, autoescape=True))
+        )
+    if query.holding is True:
+        stmt = stmt.where(User.seat_assigned_at.is_not(None))
+    elif query.holding is False:
+        stmt = stmt.where(User.seat_assigned_at.is_(None))
+    if query.assignable:
+        stmt = stmt.where(User.seat_assigned_at.is_(None), User.status.in_(("invited", "active")))
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = max(1, query.page)
+    rows = await session.scalars(
+        stmt.order_by(func.lower(User.name), User.email, User.id).limit(query.per_page)
+        .offset((page - 1) * query.per_page)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def events(
+    session: AsyncSession, *, user_id: uuid.UUID | None = None, limit: int, offset: int
+) -> tuple[list[SeatEvent], int]:
+    """The seat history, newest first (of one member when ``user_id`` is given), and its length."""
+    where = [SeatEvent.user_id == user_id] if user_id is not None else []
+    total = await session.scalar(select(func.count()).select_from(SeatEvent).where(*where))
+    rows = await session.scalars(
+        select(SeatEvent).where(*where).order_by(SeatEvent.created_at.desc(), SeatEvent.id.desc())
+        .limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total or 0)

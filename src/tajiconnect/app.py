@@ -29,6 +29,8 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.groups.api import TeamsApi
+from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
@@ -111,10 +113,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminUserPages,
             AdminSecurityPages,
             AuditPages,
+            GroupPages,
             AuthApi,
             MeApi,
             UsersApi,
             AuditApi,
+            TeamsApi,
             PlatformPages,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], opt={"host": "any"}, name="static",

@@ -628,7 +628,7 @@ def _writable(group: Group) -> None:
         raise GroupConflict(_("This group is archived: restore it to change its members."))
 
 
-async def _person(session: AsyncSession, user_id: uuid.UUID | str) -> User:
+async def get_person(session: AsyncSession, user_id: uuid.UUID | str) -> User:
     key = _uuid(user_id)
     user = await session.get(User, key) if key is not None else None
     if user is None:
@@ -670,7 +670,7 @@ async def add_member(
     group = await get_group(session, acting.user, group_id)
     _may_manage(acting, role)
     _writable(group)
-    person = await _person(session, user_id)
+    person = await get_person(session, user_id)
     _check_person(person, role)
     if await current_membership(session, group.id, person.id) is not None:
         raise GroupConflict(_("%(name)s is already in this group.") % {"name": person.name}, "user_id")
@@ -687,7 +687,7 @@ async def add_member(
 async def _end(
     session: AsyncSession, acting: Acting, group: Group, user_id: uuid.UUID | str
 ) -> tuple[User, GroupMembership]:
-    person = await _person(session, user_id)
+    person = await get_person(session, user_id)
     membership = await current_membership(session, group.id, person.id)
     if membership is None:
         raise GroupNotFound(_("%(name)s is not in this group.") % {"name": person.name}, "user_id")
@@ -729,7 +729,7 @@ async def move_member(
         raise GroupConflict(_("Choose another group."), "to_group_id")
     _writable(group)
     _writable(target)
-    person = await _person(session, user_id)
+    person = await get_person(session, user_id)
     if await current_membership(session, target.id, person.id) is not None:
         raise GroupConflict(_("%(name)s is already in that group.") % {"name": person.name}, "to_group_id")
     person, ended = await _end(session, acting, group, person.id)
@@ -838,7 +838,7 @@ async def person_history(
     session: AsyncSession, user: Any, person_id: uuid.UUID | str, *, page: int = 1, per_page: int = 50
 ) -> tuple[User, list[HistoryRow], int]:
     """The person's memberships in the groups ``user`` may see, current and ended, latest change first."""
-    person = await _person(session, person_id)
+    person = await get_person(session, person_id)
     rows, total = await _history(
         session, [GroupMembership.user_id == person.id, group_scope(user, GroupMembership.group_id)], page, per_page
     )

@@ -10,7 +10,7 @@ is already in the group, an archived group).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
@@ -31,6 +31,8 @@ from tajiconnect.web.paging import PageParam
 Name = Annotated[str, Meta(min_length=1, max_length=service.NAME_MAX, pattern=r"\S")]
 Description = Annotated[str, Meta(max_length=service.DESCRIPTION_MAX)]
 ExternalId = Annotated[str, Meta(min_length=1, max_length=service.EXTERNAL_ID_MAX, pattern=r"\S")]
+# A string rather than a boolean: Litestar converts request bodies leniently, so a JSON ``0`` would pass as false.
+TeamStatus = Literal["active", "archived"]
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 SearchText = Annotated[str | None, Parameter(max_length=100, description="Part of the name, any case.")]
 PersonSearch = Annotated[str | None, Parameter(max_length=100, description="Part of the name or email, any case.")]
@@ -52,7 +54,7 @@ class Team(msgspec.Struct):
     depth: int
     description: str | None
     external_id: str | None
-    archived: bool
+    status: TeamStatus
     archived_at: Timestamp | None
     member_count: int
     leader_count: int
@@ -77,13 +79,13 @@ class TeamCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TeamPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """Members left out stay as they are; ``parent_id: null`` moves the group to the top; ``archived`` archives or
+    """Members left out stay as they are; ``parent_id: null`` moves the group to the top; ``status`` archives or
     restores it (with the groups below it)."""
 
     name: Name | UnsetType = UNSET
     description: Description | UnsetType | None = UNSET
     parent_id: uuid.UUID | UnsetType | None = UNSET
-    archived: bool | UnsetType = UNSET
+    status: TeamStatus | UnsetType = UNSET
 
 
 class TeamMember(msgspec.Struct):
@@ -122,7 +124,7 @@ def team_json(node: GroupNode) -> Team:
         depth=g.depth,
         description=g.description,
         external_id=g.external_id,
-        archived=g.archived_at is not None,
+        status="archived" if g.archived_at is not None else "active",
         archived_at=g.archived_at.isoformat() if g.archived_at else None,
         member_count=node.members,
         leader_count=node.leaders,
@@ -235,9 +237,9 @@ class TeamsApi(Controller):
                 await service.describe_group(db_session, who, group.id, data.description)
             if data.parent_id is not UNSET:
                 await service.move_group(db_session, who, group.id, data.parent_id)
-            if data.archived is True:
+            if data.status == "archived":
                 await service.archive_group(db_session, who, group.id)
-            elif data.archived is False:
+            elif data.status == "active":
                 await service.restore_group(db_session, who, group.id)
             return team_json(await service.get_node(db_session, user, group.id))
         except GroupError as exc:

@@ -1002,7 +1002,9 @@ async def seed_groups(session: AsyncSession, entries: list[dict[str, Any]], peop
             session.add(group)
             await session.flush()
         by_name[name.lower()] = group
+        if group.archived_at is not None:
+            continue
         for role, key in (("leader", "leaders"), ("member", "members")):
-            ids = [people[email].id for email in entry.get(key, []) if email in people]
+            ids = [people[e.strip().lower()].id for e in entry.get(key, []) if e.strip().lower() in people]
             if ids:
                 await add_members_bulk(session, group.id, ids, role=role)

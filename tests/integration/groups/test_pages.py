@@ -91,6 +91,7 @@ async def test_a_teacher_sees_only_the_groups_they_lead(signed_in, engine, schoo
         own = await client.get(f"/groups/{ids['7B']}")
         assert own.status_code == 200 and len(member_ids(own.text)) == 2
         assert "/edit" not in own.text and "/archive" not in own.text
+        assert f'href="/groups/{ids["Grade 7"]}"' not in own.text  # not even in the breadcrumb
         for name in ("7A", "Grade 7", "8A"):
             assert (await client.get(f"/groups/{ids[name]}")).status_code == 404, name
             assert (await client.get(f"/groups/{ids[name]}/history")).status_code == 404, name

@@ -327,6 +327,22 @@ async def test_concurrent_moves_cannot_build_a_cycle(engine, make_school):
     assert None in (parents["A"], parents["B"])
 
 
+async def test_concurrent_moves_of_one_member_end_one_membership(engine, school):
+    ids = await build(engine, school)
+    learner = school.learners[0]  # in 7B
+
+    async def move(to):
+        async with tenant_session(engine, school.tenant) as session:
+            acting = await acting_as(session, school.admin)
+            await service.move_member(session, acting, ids["7B"], learner.id, ids[to])
+            await asyncio.sleep(0.2)  # hold the row lock while the other one waits
+
+    results = await asyncio.gather(move("7A"), move("8A"), return_exceptions=True)
+    assert sum(isinstance(r, GroupNotFound) for r in results) == 1, results
+    rows = await memberships(engine, school.tenant, learner.id)
+    assert [r[0] for r in rows if not r[2]] in (["7A"], ["8A"]) and len(rows) == 2
+
+
 async def test_archive_restore_and_delete(engine, school):
     ids = await build(engine, school)
     async with tenant_session(engine, school.tenant) as session:

@@ -229,8 +229,7 @@ class TeamsApi(Controller):
         who = acting(request)
         try:
             group = await service.get_group(db_session, user, team_id)
-            if not service.is_admin(user):
-                raise GroupForbidden("only an organization admin can change the groups themselves")
+            service.require_admin(who)
             if data.name is not UNSET:
                 await service.rename_group(db_session, who, group.id, data.name)
             if data.description is not UNSET:

@@ -274,7 +274,7 @@ class GroupPages(Controller):
         leaders, _count = await service.list_members(db_session, group, role="leader", per_page=100)
         context.update(
             leaders=leaders,
-            ancestors=await service.ancestors(db_session, group),
+            ancestors=await service.ancestors(db_session, group, user),
             subgroups=await service.children(db_session, user, group, include_archived=admin),
         )
         return Template("groups/detail.html", context=context, status_code=status)

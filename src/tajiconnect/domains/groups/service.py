@@ -188,7 +188,7 @@ async def visible_groups(session: AsyncSession, user: Any, *, include_archived: 
     return flatten(await group_tree(session, user, include_archived=include_archived))
 
 
-def _require_admin(acting: Acting) -> None:
+def require_admin(acting: Acting) -> None:
     if not is_admin(acting.user):
         raise GroupForbidden(_("Only an organization admin can change the groups themselves."))
 
@@ -304,14 +304,15 @@ async def get_node(session: AsyncSession, user: Any, group_id: uuid.UUID | str) 
     return _node(row)
 
 
-async def ancestors(session: AsyncSession, group: Group) -> list[Group]:
-    """The groups above ``group``, top first (one recursive query)."""
+async def ancestors(session: AsyncSession, group: Group, user: Any = None) -> list[Group]:
+    """The groups above ``group``, top first (one recursive query); with ``user``, those they may see only."""
     if group.parent_id is None:
         return []
     up = select(Group.id, Group.parent_id).where(Group.id == group.parent_id).cte("ancestors", recursive=True)
     above = aliased(Group)
     up = up.union(select(above.id, above.parent_id).where(above.id == up.c.parent_id))
-    rows = await session.scalars(select(Group).where(Group.id.in_(select(up.c.id))).order_by(Group.depth))
+    where = [Group.id.in_(select(up.c.id))] + ([group_scope(user)] if user is not None else [])
+    rows = await session.scalars(select(Group).where(*where).order_by(Group.depth))
     return list(rows.all())
 
 
@@ -436,7 +437,7 @@ async def create_group(
     external_id: str | None = None,
 ) -> Group:
     """A new group (admins only). ``kind`` defaults to the top kind at the top, the leaf kind below."""
-    _require_admin(acting)
+    require_admin(acting)
     name = _clean_name(name)
     description = _clean_text(description, DESCRIPTION_MAX, "description")
     external_id = _clean_text(external_id, EXTERNAL_ID_MAX, "external_id")
@@ -467,7 +468,7 @@ async def create_group(
 
 
 async def rename_group(session: AsyncSession, acting: Acting, group_id: uuid.UUID | str, name: str) -> Group:
-    _require_admin(acting)
+    require_admin(acting)
     group = await get_group(session, acting.user, group_id)
     name = _clean_name(name)
     if name == group.name:
@@ -483,7 +484,7 @@ async def rename_group(session: AsyncSession, acting: Acting, group_id: uuid.UUI
 async def describe_group(
     session: AsyncSession, acting: Acting, group_id: uuid.UUID | str, description: str | None
 ) -> Group:
-    _require_admin(acting)
+    require_admin(acting)
     group = await get_group(session, acting.user, group_id)
     description = _clean_text(description, DESCRIPTION_MAX, "description")
     if description != group.description:
@@ -509,7 +510,7 @@ async def move_group(
     Refused: a parent inside the group itself (a cycle), a subtree that would end deeper than the limit, a top
     kind under a leaf kind, a name the new parent already has.
     """
-    _require_admin(acting)
+    require_admin(acting)
     await _lock_structure(session)
     group = await get_group(session, acting.user, group_id)
     await session.refresh(group)  # as the lock holder sees it
@@ -547,7 +548,7 @@ async def move_group(
 
 async def archive_group(session: AsyncSession, acting: Acting, group_id: uuid.UUID | str) -> Group:
     """Archive the group and everything below it (kept with their history; hidden from lists by default)."""
-    _require_admin(acting)
+    require_admin(acting)
     group = await get_group(session, acting.user, group_id)
     if group.archived_at is not None:
         return group
@@ -565,7 +566,7 @@ async def archive_group(session: AsyncSession, acting: Acting, group_id: uuid.UU
 
 async def restore_group(session: AsyncSession, acting: Acting, group_id: uuid.UUID | str) -> Group:
     """Bring an archived group (and what was archived below it) back; its parent must not be archived."""
-    _require_admin(acting)
+    require_admin(acting)
     group = await get_group(session, acting.user, group_id)
     if group.archived_at is None:
         return group
@@ -586,7 +587,7 @@ async def restore_group(session: AsyncSession, acting: Acting, group_id: uuid.UU
 
 async def delete_group(session: AsyncSession, acting: Acting, group_id: uuid.UUID | str) -> None:
     """Delete a group without subgroups, and its memberships (the audit log keeps that it existed)."""
-    _require_admin(acting)
+    require_admin(acting)
     group = await get_group(session, acting.user, group_id)
     if await session.scalar(select(Group.id).where(Group.parent_id == group.id).limit(1)):
         raise GroupConflict(_("This group has subgroups: move or delete them first."))
@@ -652,14 +653,19 @@ def _check_person(user: User, role: str) -> None:
         raise _not_eligible(user, role)
 
 
-async def current_membership(session: AsyncSession, group_id: uuid.UUID, user_id: uuid.UUID) -> GroupMembership | None:
-    return await session.scalar(
-        select(GroupMembership).where(
-            GroupMembership.group_id == group_id,
-            GroupMembership.user_id == user_id,
-            GroupMembership.ended_at.is_(None),
-        )
+async def current_membership(
+    session: AsyncSession, group_id: uuid.UUID, user_id: uuid.UUID, *, lock: bool = False
+) -> GroupMembership | None:
+    """The person's current membership of the group. ``lock``: row-locked until the transaction ends, so that of two
+    concurrent removals or moves the second finds it ended (and refuses) instead of ending it twice."""
+    stmt = select(GroupMembership).where(
+        GroupMembership.group_id == group_id,
+        GroupMembership.user_id == user_id,
+        GroupMembership.ended_at.is_(None),
     )
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(stmt)
 
 
 async def add_member(
@@ -688,7 +694,7 @@ async def _end(
     session: AsyncSession, acting: Acting, group: Group, user_id: uuid.UUID | str
 ) -> tuple[User, GroupMembership]:
     person = await get_person(session, user_id)
-    membership = await current_membership(session, group.id, person.id)
+    membership = await current_membership(session, group.id, person.id, lock=True)
     if membership is None:
         raise GroupNotFound(_("%(name)s is not in this group.") % {"name": person.name}, "user_id")
     _may_manage(acting, membership.role)

@@ -27,6 +27,8 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.groups.api import TeamsApi
+from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.logs import configure_logging
@@ -112,12 +114,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminSecurityPages,
             AuditPages,
             SeatPages,
+            GroupPages,
             AuthApi,
             MeApi,
             UsersApi,
             AuditApi,
             LicenseApi,
             SeatsApi,
+            TeamsApi,
             PlatformPages,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.service import new_user, normalize_email
+from tajiconnect.domains.groups.service import seed_groups
 from tajiconnect.domains.licensing import seats
 from tajiconnect.domains.licensing.service import set_license
 from tajiconnect.tenancy.branding import tenant_definition
@@ -75,6 +76,7 @@ async def seed_demo(engine: AsyncEngine) -> DemoResult:
             await session.flush()
             learners = [u for u in members if seats.needs_seat(u.roles, u.status)]
             await seats.assign(session, learners, reason="assigned", actor_email=None)
+            await seed_groups(session, spec.get("groups", []), {u.email: u for u in members})
     logins = [DemoLogin(u["roles"][0], u["email"], u["password"]) for u in users]
     operator = spec.get("operator")
     if operator:

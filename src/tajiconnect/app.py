@@ -27,6 +27,8 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
+from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
@@ -113,6 +115,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MeApi,
             UsersApi,
             AuditApi,
+            ChildrenPages,
+            FamilyPages,
+            PairingCodePages,
+            AdminFamilyPages,
+            ParentsApi,
+            PairingCodesApi,
             PlatformPages,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],

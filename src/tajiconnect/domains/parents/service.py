@@ -23,6 +23,7 @@ from sqlalchemy import (
     CursorResult,
     Select,
     String,
+    Table,
     Uuid,
     and_,
     any_,
@@ -226,7 +227,12 @@ async def link_by_email_bulk(
     members = {
         u.email: u for u in (await session.scalars(select(User).where(User.email == any_(_texts(wanted_emails))))).all()
     }
-    learners = {u.id: u for u in (await session.scalars(select(User).where(User.id == any_(_ids(learner_ids))))).all()}
+    learners = {
+        row.id: row
+        for row in (
+            await session.execute(select(User.id, User.email, User.roles).where(User.id == any_(_ids(learner_ids))))
+        ).all()
+    }
 
     seen: set[tuple[uuid.UUID, str]] = set()
     todo: list[tuple[uuid.UUID, str]] = []
@@ -236,7 +242,7 @@ async def link_by_email_bulk(
         message = None
         if email is None:
             message = _("Enter a valid email address.")
-        elif learner is None or not learner.has_role("student"):
+        elif learner is None or "student" not in learner.roles:
             message = _("This learner is not a member with the Learner role.")
         elif learner.email == email:
             message = _("A member cannot be linked to themselves.")
@@ -283,12 +289,13 @@ async def link_by_email_bulk(
          "created_by_email": actor.email, "created_at": now, "updated_at": now}
         for learner_id, email in todo
     ]
-    for start in range(0, len(rows), BULK_CHUNK):
+    if rows:
+        # One statement compiled once, sent in batches of many rows (SQLAlchemy's "insertmanyvalues").
+        links = cast(Table, ParentLink.__table__)
         inserted = await session.execute(
-            insert(ParentLink)
-            .values(rows[start:start + BULK_CHUNK])
-            .on_conflict_do_nothing(constraint="uq_parent_links_pair")
-            .returning(ParentLink.parent_id, ParentLink.learner_id)
+            insert(links).on_conflict_do_nothing(constraint="uq_parent_links_pair")
+            .returning(links.c.parent_id, links.c.learner_id),
+            rows,
         )
         result.linked.extend((p, lid) for p, lid in inserted.all())
     result.unchanged = len(rows) - len(result.linked)
@@ -297,9 +304,6 @@ async def link_by_email_bulk(
                      linked=len(result.linked), unchanged=result.unchanged, invited=len(result.invited),
                      roles_added=len(result.roles_added), skipped=len(result.errors))
     return result
-
-
-BULK_CHUNK = 2000  # rows per INSERT (7 parameters each, well under PostgreSQL's 65,535)
 
 
 def _ids(values: Iterable[uuid.UUID]) -> BindParameter:

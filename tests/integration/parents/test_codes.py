@@ -67,12 +67,12 @@ async def test_a_code_works_once_and_only_until_it_expires(browser, fresh_org, m
         assert ok.status_code == 200, ok.text
         assert ok.json()["child"]["id"] == str(learner.id) and ok.json()["created"] is True
         used = await redeem_api(client, dad, first.code)
-        assert used.status_code == 400 and used.json()["reason"] == "used" and used.json()["field"] == "code"
+        assert used.status_code == 409 and used.json()["reason"] == "used" and used.json()["field"] == "code"
         assert "already used" in used.json()["detail"]
         await tenant_sql(engine, fresh_org.tenant, "UPDATE pairing_codes SET expires_at = now() - interval '1 second' "
                          "WHERE used_at IS NULL")
         expired = await redeem_api(client, dad, second.code)
-        assert expired.status_code == 400 and expired.json()["reason"] == "expired"
+        assert expired.status_code == 409 and expired.json()["reason"] == "expired"
     assert await links_of(engine, fresh_org.tenant, mum.id) == {learner.id}
     assert await links_of(engine, fresh_org.tenant, dad.id) == set()
     [redeemed] = await audit_entries(engine, fresh_org.tenant, "pairing_code.redeemed")
@@ -93,7 +93,7 @@ async def test_a_learner_has_at_most_three_live_codes(browser, fresh_org, make_u
             assert (await codes.live_codes(session, learner.id))[0] == 3
     async with browser(fresh_org.tenant) as client:
         oldest = await redeem_api(client, parent, made[0].code)
-        assert oldest.status_code == 400 and oldest.json()["reason"] == "expired"
+        assert oldest.status_code == 409 and oldest.json()["reason"] == "expired"
         newest = await redeem_api(client, parent, made[3].code)
         assert newest.status_code == 200
         # Already linked: another code of the same learner still works, and says nothing changed.
@@ -114,7 +114,7 @@ async def test_a_code_of_one_organization_means_nothing_in_another(
     issued = await issue(engine, school.tenant, learner.id, settings.secret_key.get())
     async with browser(other_school.tenant) as client:
         refused = await redeem_api(client, elsewhere, issued.code)
-    assert refused.status_code == 400 and refused.json()["reason"] == "invalid"
+    assert refused.status_code == 404 and refused.json()["reason"] == "invalid"
     assert await links_of(engine, other_school.tenant, elsewhere.id) == set()
     # The code is still good where it was made.
     here = await make_user(school.tenant, ["parent"])
@@ -131,7 +131,7 @@ async def test_ten_wrong_codes_block_even_the_right_one(browser, fresh_org, make
         for i in range(MAX_FAILURES):
             wrong = await client.post("/api/v1/pairing-codes/redeem", json={"code": f"ZZZZ-ZZZ{(i % 8) + 2}"},
                                       headers=headers)
-            assert wrong.status_code == 400 and wrong.json()["reason"] == "invalid"
+            assert wrong.status_code == 404 and wrong.json()["reason"] == "invalid"
         # Now even the right code is refused, with a clear answer.
         blocked = await client.post("/api/v1/pairing-codes/redeem", json={"code": good.code}, headers=headers)
         assert blocked.status_code == 429
@@ -187,4 +187,4 @@ async def test_a_code_of_a_learner_who_left_no_longer_links(browser, fresh_org, 
                      s=status, id=learner.id)
     async with browser(fresh_org.tenant) as client:
         refused = await redeem_api(client, parent, issued.code)
-    assert refused.status_code == 400 and refused.json()["reason"] == "invalid"
+    assert refused.status_code == 404 and refused.json()["reason"] == "invalid"

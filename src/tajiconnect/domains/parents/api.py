@@ -6,7 +6,8 @@
 * ``POST /pairing-codes``: a learner for themselves, a teacher or manager for a learner they lead, an admin for
   any learner. The answer holds the code in clear, once: this write ignores ``Idempotency-Key`` (a stored answer
   would be a readable copy of the code), and each call makes a new code.
-* ``POST /pairing-codes/redeem``: a parent links themselves with a code; throttled (429) like signing in.
+* ``POST /pairing-codes/redeem``: a parent links themselves with a code: 404 when there is no such code here,
+  409 when it expired, was used or is their own; throttled (429) like signing in.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ from tajiconnect.domains.parents.service import ChildView, LinkError
 from tajiconnect.web.openapi import (
     BODY,
     GUARDED,
+    IDEMPOTENCY_CONFLICT,
     REQUIRES_BEARER,
     SUSPENDED,
-    InvalidRequestProblem,
+    Problem,
     Timestamp,
     problem_response,
 )
@@ -125,11 +127,11 @@ class Redeemed(msgspec.Struct):
     created: bool
 
 
-class PairingCodeProblem(InvalidRequestProblem, kw_only=True):
-    """400: the body does not validate (``errors``), or the code was refused: ``reason`` says why (``invalid``,
-    ``expired``, ``used``, ``self``) and ``field`` is ``code``."""
+class PairingCodeProblem(Problem, kw_only=True):
+    """A code refused: ``reason`` says why and ``field`` is ``code``."""
 
     reason: Reason | UnsetType = UNSET_VALUE
+    field: str | UnsetType = UNSET_VALUE
 
 
 def child_json(child: ChildView) -> Child:
@@ -175,9 +177,11 @@ async def _member(db_session: AsyncSession, user_id: str | uuid.UUID, what: str)
 
 
 def _code_problem(exc: PairingCodeError) -> HTTPException:
+    """429 when throttled; 404 for a code that does not exist here; 409 for one that cannot be used (any more)."""
     if exc.reason == "throttled":
         return HTTPException(status_code=429, detail=exc.message)
-    return HTTPException(status_code=400, detail=exc.message, extra={"reason": exc.reason, "field": "code"})
+    status = 404 if exc.reason == "invalid" else 409
+    return HTTPException(status_code=status, detail=exc.message, extra={"reason": exc.reason, "field": "code"})
 
 
 LINK_RESPONSES = problem_responses(
@@ -285,19 +289,21 @@ class ParentsApi(Controller):
             raise NotFoundException(detail="this learner is not linked to this parent")
 
 
-CODE_400 = (
-    "The body does not validate (`errors`), or the code was refused: `reason` is `invalid` (no such code here),"
-    " `expired` (or replaced by a newer one), `used`, or `self` (the code is your own)."
+CODE_404 = "No such code in this organization (`reason`: `invalid`, also for a learner who left since)."
+CODE_409 = (
+    "The code cannot be used: `reason` is `expired` (or replaced by a newer one), `used`, or `self` (it is your"
+    f" own). {IDEMPOTENCY_CONFLICT}"
 )
 REDEEM_RESPONSES = problem_responses(
-    413, *GUARDED, 429,
+    *BODY, *GUARDED, 429,
     notes={
         403: f"Only members with the `parent` role redeem pairing codes. {SUSPENDED}",
         429: "Too many refused codes from this account or this address; try again in 15 minutes.",
     },
     idempotent=True,
 )
-REDEEM_RESPONSES["responses"][400] = problem_response(400, CODE_400, PairingCodeProblem)
+REDEEM_RESPONSES["responses"][404] = problem_response(404, CODE_404, PairingCodeProblem)
+REDEEM_RESPONSES["responses"][409] = problem_response(409, CODE_409, PairingCodeProblem)
 NO_STORE = [ResponseHeader(name="Cache-Control", value="no-store", required=True, documentation_only=True)]
 
 

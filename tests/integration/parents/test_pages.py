@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 from tests.integration.conftest import audit_entries, post_form
 from tests.integration.parents.conftest import add_group, add_link, links_of
 
 FRAGMENT = {"HX-Request": "true", "HX-Target": "family-links"}
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_lists_use_the_one_list_pattern():
+    for name in ("children.html", "family.html", "_code_learners.html", "_admin_family.html",
+                 "_admin_candidates.html"):
+        text = (ROOT / "templates" / "parents" / name).read_text(encoding="utf-8")
+        assert 'from "components/tables.html" import' in text and "list_table(" in text, name
 
 
 def shown_code(html: str) -> str:

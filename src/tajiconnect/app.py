@@ -31,6 +31,8 @@ from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
+from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
+from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
@@ -122,6 +124,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LicenseApi,
             SeatsApi,
             TeamsApi,
+            ChildrenPages,
+            FamilyPages,
+            PairingCodePages,
+            AdminFamilyPages,
+            ParentsApi,
+            PairingCodesApi,
             PlatformPages,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts.models import User
@@ -77,12 +77,25 @@ async def seed_demo(engine: AsyncEngine) -> DemoResult:
             learners = [u for u in members if seats.needs_seat(u.roles, u.status)]
             await seats.assign(session, learners, reason="assigned", actor_email=None)
             await seed_groups(session, spec.get("groups", []), {u.email: u for u in members})
+            await _link_parents(session, spec.get("parent_links", []), {u.email: u for u in members})
     logins = [DemoLogin(u["roles"][0], u["email"], u["password"]) for u in users]
     operator = spec.get("operator")
     if operator:
         await _ensure_operator(engine, operator)
         logins.append(DemoLogin("operator", operator["email"], operator["password"]))
     return DemoResult(slug=DEMO_SLUG, created=created, logins=logins)
+
+
+async def _link_parents(session: AsyncSession, links: list[dict], by_email: dict[str, User]) -> None:
+    """The demo's parent links (``[[parent_links]]`` in tenant.toml), made once: an existing link is kept."""
+    from tajiconnect.domains.audit.service import SYSTEM
+    from tajiconnect.domains.parents.service import link
+
+    for entry in links:
+        parent = by_email.get(normalize_email(entry["parent"]))
+        learner = by_email.get(normalize_email(entry["learner"]))
+        if parent is not None and learner is not None:
+            await link(session, parent, learner, source="admin", actor=SYSTEM)
 
 
 async def _ensure_operator(engine: AsyncEngine, entry: dict) -> None:

@@ -224,6 +224,12 @@ def test_demo_is_idempotent(cli_env, database_url):
             assert user["email"] in proc.stdout
     emails = [row[0] for row in query(database_url, "SELECT email FROM tenant_demo.users ORDER BY email")]
     assert emails == sorted(u["email"] for u in spec["users"])  # no duplicates from the second run
+    links = query(
+        database_url,
+        "SELECT p.email, c.email FROM tenant_demo.parent_links l JOIN tenant_demo.users p ON p.id = l.parent_id "
+        "JOIN tenant_demo.users c ON c.id = l.learner_id",
+    )
+    assert links == [(link["parent"], link["learner"]) for link in spec["parent_links"]]  # made once
 
 
 async def test_worker_burst_runs_queued_jobs_and_exits(cli_env, settings, alpha):

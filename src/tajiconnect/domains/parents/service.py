@@ -1,0 +1,506 @@
+"""Parent links: who follows which learner, made by an admin, by the roster import or by a pairing code.
+
+A link joins a member with the ``parent`` role to a member with the ``student`` role (in the tenant in scope:
+every query runs in its schema, so another organization's ids simply do not exist here). Permission checks
+happen in the callers (``access.py``); these functions apply the rules every entry point shares and write the
+audit entry of what they changed in the caller's transaction.
+
+Lists are read with one query each: the page of people, then the groups of the whole page, then the leaders of
+those groups (never one query per row).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    CursorResult,
+    Select,
+    String,
+    Table,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
+
+from tajiconnect.domains.accounts.errors import AccountError
+from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.accounts.service import check_roles, get_user, new_user, normalize_email
+from tajiconnect.domains.audit.service import Actor, record
+from tajiconnect.domains.groups.models import Group, GroupMembership
+from tajiconnect.domains.parents.models import ParentLink
+from tajiconnect.i18n import _
+
+LinkSource = Literal["import", "admin", "code"]
+PAGE_SIZE = 25
+SEARCH_LIMIT = 10
+
+
+class LinkError(AccountError):
+    """A link refused (the message is for the person acting; ``field`` names the input at fault)."""
+
+
+# --- what the pages and the API show --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    id: uuid.UUID
+    name: str
+    email: str
+
+
+@dataclass
+class GroupInfo:
+    """A group a learner is a current member of, with its current leaders (teachers or managers)."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    leaders: list[Person] = field(default_factory=list)
+
+
+@dataclass
+class ChildView:
+    id: uuid.UUID
+    name: str
+    email: str
+    status: str
+    linked_at: datetime.datetime
+    source: str
+    groups: list[GroupInfo] = field(default_factory=list)
+
+    @property
+    def teachers(self) -> list[Person]:
+        """The leaders of the learner's groups, each once, by name."""
+        seen: dict[uuid.UUID, Person] = {}
+        for group in self.groups:
+            for leader in group.leaders:
+                seen.setdefault(leader.id, leader)
+        return sorted(seen.values(), key=lambda p: (p.name.lower(), p.email))
+
+
+@dataclass(frozen=True)
+class ParentView:
+    id: uuid.UUID
+    name: str
+    email: str
+    status: str
+    linked_at: datetime.datetime
+    source: str
+
+
+# --- rules ----------------------------------------------------------------------------------------------------
+
+
+def check_pair(parent: User, learner: User) -> None:
+    """Refuse a link that is not from a parent to a learner, or from someone to themselves."""
+    if parent.id == learner.id:
+        raise LinkError(_("A member cannot be linked to themselves."), "learner_id")
+    if not parent.has_role("parent"):
+        raise LinkError(_("%(name)s does not have the Parent role.") % {"name": parent.name}, "parent_id")
+    if not learner.has_role("student"):
+        raise LinkError(_("%(name)s does not have the Learner role.") % {"name": learner.name}, "learner_id")
+
+
+async def is_linked(session: AsyncSession, parent_id: uuid.UUID, learner_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(ParentLink.id).where(ParentLink.parent_id == parent_id, ParentLink.learner_id == learner_id)
+    )
+    return found is not None
+
+
+async def link(
+    session: AsyncSession, parent: User, learner: User, *, source: LinkSource, actor: Actor
+) -> bool:
+    """Link ``parent`` to ``learner``; True when the link is new (an existing link is left as it is)."""
+    check_pair(parent, learner)
+    inserted = await session.execute(
+        insert(ParentLink)
+        .values(id=uuid7(), parent_id=parent.id, learner_id=learner.id, source=source,
+                created_by_email=actor.email, created_at=_now(), updated_at=_now())
+        .on_conflict_do_nothing(constraint="uq_parent_links_pair")
+        .returning(ParentLink.id)
+    )
+    if inserted.first() is None:
+        return False
+    await record(session, actor, "parent_link.created", subject_email=parent.email, target_type="user",
+                 target_id=learner.id, learner_email=learner.email, source=source)
+    return True
+
+
+async def unlink(session: AsyncSession, parent: User, learner: User, *, actor: Actor) -> bool:
+    """Remove the link; True when there was one."""
+    removed = cast(
+        CursorResult[Any],
+        await session.execute(
+            delete(ParentLink).where(ParentLink.parent_id == parent.id, ParentLink.learner_id == learner.id)
+        ),
+    )
+    if removed.rowcount != 1:
+        return False
+    await record(session, actor, "parent_link.removed", subject_email=parent.email, target_type="user",
+                 target_id=learner.id, learner_email=learner.email)
+    return True
+
+
+# --- bulk links (the roster import) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairError:
+    """A pair ``link_by_email_bulk`` skipped: its position in ``pairs``, the pair, and why (for the person)."""
+
+    index: int
+    learner_id: uuid.UUID
+    email: str
+    message: str
+
+
+@dataclass
+class BulkLinkResult:
+    #: New members (status ``invited``, role ``parent``, no password): send them their invitations.
+    invited: list[User] = field(default_factory=list)
+    #: Existing members who did not have the ``parent`` role and got it.
+    roles_added: list[User] = field(default_factory=list)
+    #: (parent id, learner id) of each link made.
+    linked: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+    #: Pairs already linked before (left as they were).
+    unchanged: int = 0
+    errors: list[PairError] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return len(self.linked)
+
+
+async def link_by_email_bulk(
+    session: AsyncSession,
+    pairs: Sequence[tuple[uuid.UUID, str]],
+    *,
+    actor: Actor,
+    source: LinkSource = "import",
+    names: Mapping[str, str] | None = None,
+    locale: str = "en",
+    dry_run: bool = False,
+) -> BulkLinkResult:
+    """Link each ``(learner_id, parent_email)``: the roster import's parent email column.
+
+    * A parent email that is no member yet becomes an invited member with the ``parent`` role (named from
+      ``names[email]`` when given, else from the email), returned in ``invited`` so that the caller sends the
+      invitations afterwards (nothing is sent here).
+    * A member with that email who lacks the ``parent`` role gets it (``roles_added``); roles that hold seats
+      are not touched, so no seat changes.
+    * Idempotent: a pair already linked counts in ``unchanged``; repeated pairs count once.
+    * A pair is skipped and reported in ``errors`` (never raised) when the email is not valid, the learner id is
+      not a member with the ``student`` role, or the email is the learner's own.
+    * ``dry_run``: work out the same result and change nothing (``invited`` then holds unsaved members).
+
+    A constant number of statements whatever the number of pairs (thousands per call are fine). One audit entry
+    sums it up. Runs in the caller's transaction, in the tenant in scope.
+    """
+    result = BulkLinkResult()
+    emails: dict[str, str | None] = {}  # as given -> normalized (None: not valid)
+    for _pair_learner, raw in pairs:
+        if raw not in emails:
+            try:
+                emails[raw] = normalize_email(raw)
+            except AccountError:
+                emails[raw] = None
+    wanted_emails = sorted({e for e in emails.values() if e})
+    learner_ids = sorted({pair[0] for pair in pairs})
+    members = {
+        u.email: u for u in (await session.scalars(select(User).where(User.email == any_(_texts(wanted_emails))))).all()
+    }
+    learners = {
+        row.id: row
+        for row in (
+            await session.execute(select(User.id, User.email, User.roles).where(User.id == any_(_ids(learner_ids))))
+        ).all()
+    }
+
+    seen: set[tuple[uuid.UUID, str]] = set()
+    todo: list[tuple[uuid.UUID, str]] = []
+    for index, (learner_id, raw) in enumerate(pairs):
+        email = emails[raw]
+        learner = learners.get(learner_id)
+        message = None
+        if email is None:
+            message = _("Enter a valid email address.")
+        elif learner is None or "student" not in learner.roles:
+            message = _("This learner is not a member with the Learner role.")
+        elif learner.email == email:
+            message = _("A member cannot be linked to themselves.")
+        if message is not None:
+            result.errors.append(PairError(index, learner_id, raw, message))
+            continue
+        assert email is not None
+        if (learner_id, email) not in seen:
+            seen.add((learner_id, email))
+            todo.append((learner_id, email))
+
+    given_names: dict[str, str] = {}
+    for key, value in (names or {}).items():
+        try:
+            given_names[normalize_email(key)] = value
+        except AccountError:
+            continue
+    for email in sorted({pair[1] for pair in todo}):
+        member = members.get(email)
+        if member is None:
+            name = (given_names.get(email) or "").strip()[:200]
+            member = new_user(email=email, name=name, password=None, roles=["parent"], locale=locale, status="invited")
+            result.invited.append(member)
+            members[email] = member
+        elif not member.has_role("parent"):
+            result.roles_added.append(member)
+    if dry_run:
+        existing = await _existing_pairs(session, [(members[e].id, lid) for lid, e in todo if members[e].id])
+        for learner_id, email in todo:
+            if members[email].id is not None and (members[email].id, learner_id) in existing:
+                result.unchanged += 1
+            else:
+                result.linked.append((members[email].id, learner_id))
+        return result
+
+    if result.invited:
+        session.add_all(result.invited)
+    for member in result.roles_added:
+        member.roles = check_roles([*member.roles, "parent"])
+    await session.flush()
+    now = _now()
+    rows = [
+        {"id": uuid7(), "parent_id": members[email].id, "learner_id": learner_id, "source": source,
+         "created_by_email": actor.email, "created_at": now, "updated_at": now}
+        for learner_id, email in todo
+    ]
+    if rows:
+        # One statement compiled once, sent in batches of many rows (SQLAlchemy's "insertmanyvalues").
+        links = cast(Table, ParentLink.__table__)
+        inserted = await session.execute(
+            insert(links).on_conflict_do_nothing(constraint="uq_parent_links_pair")
+            .returning(links.c.parent_id, links.c.learner_id),
+            rows,
+        )
+        result.linked.extend((p, lid) for p, lid in inserted.all())
+    result.unchanged = len(rows) - len(result.linked)
+    if result.linked or result.invited or result.roles_added:
+        await record(session, actor, "parent_link.bulk_linked", target_type="parent_links", source=source,
+                     linked=len(result.linked), unchanged=result.unchanged, invited=len(result.invited),
+                     roles_added=len(result.roles_added), skipped=len(result.errors))
+    return result
+
+
+def _ids(values: Iterable[uuid.UUID]) -> BindParameter:
+    """One array parameter (``= ANY(:ids)``), however many values: no statement grows with the input."""
+    return bindparam(None, list(values), type_=ARRAY(Uuid()))
+
+
+def _texts(values: Iterable[str]) -> BindParameter:
+    return bindparam(None, list(values), type_=ARRAY(String()))
+
+
+async def _existing_pairs(
+    session: AsyncSession, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]]
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    wanted = list(pairs)
+    if not wanted:
+        return set()
+    parent_ids = sorted({p for p, _ in wanted})
+    rows = await session.execute(
+        select(ParentLink.parent_id, ParentLink.learner_id).where(ParentLink.parent_id == any_(_ids(parent_ids)))
+    )
+    return {(p, lid) for p, lid in rows.all()}
+
+
+# --- reading --------------------------------------------------------------------------------------------------
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def _count(session: AsyncSession, stmt: Select) -> int:
+    return int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+
+
+async def children_of(
+    session: AsyncSession, parent_id: uuid.UUID, *, page: int = 1, per_page: int = PAGE_SIZE
+) -> tuple[list[ChildView], int]:
+    """The learners linked to ``parent_id`` (by name), with their groups and those groups' leaders."""
+    stmt = (
+        select(User.id, User.name, User.email, User.status, ParentLink.created_at, ParentLink.source)
+        .join(ParentLink, ParentLink.learner_id == User.id)
+        .where(ParentLink.parent_id == parent_id)
+    )
+    total = await _count(session, stmt)
+    rows = await session.execute(
+        stmt.order_by(func.lower(User.name), User.email).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    )
+    children = [ChildView(*row) for row in rows.all()]
+    await attach_groups(session, children)
+    return children, total
+
+
+async def child_of(session: AsyncSession, parent_id: uuid.UUID, learner_id: uuid.UUID) -> ChildView | None:
+    """One learner linked to ``parent_id``; None when there is no such link (whoever the learner is)."""
+    row = (
+        await session.execute(
+            select(User.id, User.name, User.email, User.status, ParentLink.created_at, ParentLink.source)
+            .join(ParentLink, ParentLink.learner_id == User.id)
+            .where(ParentLink.parent_id == parent_id, ParentLink.learner_id == learner_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    child = ChildView(*row)
+    await attach_groups(session, [child])
+    return child
+
+
+async def attach_groups(session: AsyncSession, children: Sequence[ChildView]) -> None:
+    """Fill each child's current groups (as a member) and their current leaders: two queries for the page."""
+    if not children:
+        return
+    by_id = {c.id: c for c in children}
+    rows = await session.execute(
+        select(GroupMembership.user_id, Group.id, Group.name, Group.kind)
+        .join(Group, Group.id == GroupMembership.group_id)
+        .where(
+            GroupMembership.user_id == any_(_ids(by_id)),
+            GroupMembership.role == "member",
+            GroupMembership.ended_at.is_(None),
+            Group.archived_at.is_(None),
+        )
+        .order_by(func.lower(Group.name), Group.id)
+    )
+    groups: dict[uuid.UUID, list[GroupInfo]] = {}
+    for user_id, group_id, name, kind in rows.all():
+        info = GroupInfo(group_id, name, kind)
+        by_id[user_id].groups.append(info)
+        groups.setdefault(group_id, []).append(info)
+    if not groups:
+        return
+    leaders = await session.execute(
+        select(GroupMembership.group_id, User.id, User.name, User.email)
+        .join(User, User.id == GroupMembership.user_id)
+        .where(
+            GroupMembership.group_id == any_(_ids(groups)),
+            GroupMembership.role == "leader",
+            GroupMembership.ended_at.is_(None),
+            User.status != "deactivated",
+        )
+        .order_by(func.lower(User.name), User.email)
+    )
+    for group_id, user_id, name, email in leaders.all():
+        for info in groups[group_id]:
+            info.leaders.append(Person(user_id, name, email))
+
+
+async def parents_of(
+    session: AsyncSession, learner_id: uuid.UUID, *, page: int = 1, per_page: int = PAGE_SIZE
+) -> tuple[list[ParentView], int]:
+    """The members linked to ``learner_id`` as parents, by name."""
+    stmt = (
+        select(User.id, User.name, User.email, User.status, ParentLink.created_at, ParentLink.source)
+        .join(ParentLink, ParentLink.parent_id == User.id)
+        .where(ParentLink.learner_id == learner_id)
+    )
+    total = await _count(session, stmt)
+    rows = await session.execute(
+        stmt.order_by(func.lower(User.name), User.email).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    )
+    return [ParentView(*row) for row in rows.all()], total
+
+
+def _matching(stmt: Select, q: str | None) -> Select:
+    needle = (q or "").strip().lower()[:100]
+    if needle:
+        stmt = stmt.where(
+            or_(User.email.contains(needle, autoescape=True), func.lower(User.name).contains(needle, autoescape=True))
+        )
+    return stmt
+
+
+async def link_candidates(
+    session: AsyncSession, member: User, *, want: Literal["learner", "parent"], q: str | None
+) -> list[User]:
+    """Members who could be linked to ``member`` (learners for a parent, parents for a learner), matching
+    ``q`` and not linked yet: at most ``SEARCH_LIMIT``, by name."""
+    if want == "learner":
+        role, already = "student", exists().where(ParentLink.parent_id == member.id, ParentLink.learner_id == User.id)
+    else:
+        role, already = "parent", exists().where(ParentLink.learner_id == member.id, ParentLink.parent_id == User.id)
+    stmt = select(User).where(
+        any_(User.roles) == role, User.status != "deactivated", User.id != member.id, ~already
+    )
+    stmt = _matching(stmt, q).order_by(func.lower(User.name), User.email).limit(SEARCH_LIMIT)
+    return list((await session.scalars(stmt)).all())
+
+
+def leads_learner(leader_id: Any, learner_id: Any) -> Any:
+    """SQL: ``leader_id`` currently leads a group that ``learner_id`` is currently a member of."""
+    lead = GroupMembership.__table__.alias("lead")
+    member = GroupMembership.__table__.alias("member")
+    return (
+        select(lead.c.id)
+        .join(member, and_(member.c.group_id == lead.c.group_id, member.c.role == "member",
+                           member.c.ended_at.is_(None)))
+        .where(lead.c.user_id == leader_id, lead.c.role == "leader", lead.c.ended_at.is_(None),
+               member.c.user_id == learner_id)
+        .exists()
+    )
+
+
+async def leads(session: AsyncSession, leader_id: uuid.UUID, learner_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(leads_learner(leader_id, learner_id))))
+
+
+async def learners_for(
+    session: AsyncSession, actor: User, *, q: str | None, page: int = 1, per_page: int = PAGE_SIZE
+) -> tuple[list[User], int]:
+    """The learners ``actor`` may make pairing codes for: every one for an admin, the members of the groups
+    they lead for a teacher or manager (by name, paginated)."""
+    stmt = select(User).where(any_(User.roles) == "student", User.status != "deactivated")
+    if not actor.has_role("org_admin"):
+        stmt = stmt.where(leads_learner(actor.id, User.id))
+    stmt = _matching(stmt, q)
+    total = await _count(session, stmt)
+    rows = await session.scalars(
+        stmt.order_by(func.lower(User.name), User.email).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    )
+    return list(rows.all()), total
+
+
+__all__ = [
+    "BulkLinkResult",
+    "ChildView",
+    "GroupInfo",
+    "LinkError",
+    "PairError",
+    "ParentView",
+    "Person",
+    "child_of",
+    "children_of",
+    "get_user",
+    "link",
+    "link_by_email_bulk",
+    "link_candidates",
+    "parents_of",
+    "unlink",
+]

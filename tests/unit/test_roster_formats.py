@@ -7,7 +7,6 @@ Canvas's SIS users.csv, OneRoster 1.1's users.csv, Google Workspace's user downl
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import openpyxl
@@ -531,21 +530,19 @@ def test_valid_email_agrees_with_accounts_on_generated_addresses(address: str) -
     assert valid_email(address) == account_rule(address)
 
 
-# --- speed ------------------------------------------------------------------------------------------------------------
+# --- size (speed is measured by bench/roster_files.py, not asserted: a loaded machine would make it flaky) ------------
 
 
-def test_ten_thousand_rows_read_and_normalize_well_under_two_seconds(tmp_path: Path) -> None:
+def test_ten_thousand_rows_read_and_normalize_without_error(tmp_path: Path) -> None:
     rows = [list(TEMPLATE_HEADERS)] + [
         [f"learner{i}@school.example.org", f"Éloïse{i}", "Ndongo", "", "student", f"Form {i % 8}; Club {i % 5}",
          f"parent{i // 2}@families.example.org", f"ADM-{i:05d}"]
         for i in range(10_000)
     ]  # fmt: skip
     data = write_csv(tmp_path / "big.csv", rows, encoding="cp1252", delimiter=";")
-    started = time.perf_counter()
     table = read_table(data, "big.csv")
     fmt = detect_format(table.headers)
     assert fmt is not None
     result = duplicates(normalize(table, fmt.mapping, fmt.code))
-    elapsed = time.perf_counter() - started
     assert len(result) == 10_000 and not any(row.errors for row in result)
-    assert elapsed < 2.0, f"{elapsed:.2f} s"  # about 0.3 s on the development machine
+    assert result[-1].line == 10_001 and result[-1].groups == ("Form 7", "Club 4")

@@ -24,9 +24,8 @@ def test_no_template_writes_a_table_by_hand():
 
 
 def test_every_list_uses_the_pattern():
-    lists = [
-        "admin/users/_results.html", "admin/audit/_results.html", "account/sessions.html", "platform/_tenants.html"
-    ]
+    lists = ["admin/users/_results.html", "admin/audit/_results.html", "account/sessions.html",
+             "admin/seats/_learners.html", "admin/seats/_history.html", "platform/_tenants.html"]
     for name in lists:
         text = (ROOT / "templates" / name).read_text(encoding="utf-8")
         assert 'from "components/tables.html" import' in text and "list_table(" in text, name

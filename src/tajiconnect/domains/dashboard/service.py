@@ -116,14 +116,19 @@ def statement() -> Select[Any]:
         func.count().filter(User.last_sign_in_at >= since).label("week"),
     ).group_by(User.status, User.roles)
     kinds = select(Group.kind, func.count().label("n")).where(Group.archived_at.is_(None)).group_by(Group.kind)
-    members = func.count(GroupMembership.id).label("members")
+    # Count the current members of every group first (one pass over the memberships), then name the largest.
+    sizes = (
+        select(GroupMembership.group_id, func.count().label("members"))
+        .where(GroupMembership.ended_at.is_(None), GroupMembership.role == "member")
+        .group_by(GroupMembership.group_id)
+        .subquery()
+    )
     lower_name = func.lower(Group.name).label("lower_name")
     largest = (
-        select(Group.id, Group.name, Group.kind, members, lower_name)
-        .join(GroupMembership, GroupMembership.group_id == Group.id)
-        .where(Group.archived_at.is_(None), GroupMembership.ended_at.is_(None), GroupMembership.role == "member")
-        .group_by(Group.id)
-        .order_by(members.desc(), lower_name, Group.id)
+        select(Group.id, Group.name, Group.kind, sizes.c.members, lower_name)
+        .join(sizes, sizes.c.group_id == Group.id)
+        .where(Group.archived_at.is_(None))
+        .order_by(sizes.c.members.desc(), lower_name, Group.id)
         .limit(LARGEST_GROUPS)
     )
     oldest = (

@@ -7,6 +7,11 @@ out. A change that needs several seats is refused as a whole, naming how many ar
 
 Releasing a seat keeps the account and all its history: an admin can reclaim a learner's seat and give it back
 later. Every change is a :class:`SeatEvent` (who, when, by whom, why) in the same transaction as the change.
+
+What admins do by hand, for the pages and the API alike: :func:`give` (assign a seat), :func:`reclaim` and
+:func:`reassign` (from one learner to another in one transaction, so it works with no seat free). Each locks the
+members' rows, then the license, checks again under those locks, refuses before writing anything, and writes its
+seat events and its audit entry in the caller's transaction. :func:`learners` and :func:`events` read the lists.
 """
 
 from __future__ import annotations

@@ -24,9 +24,16 @@ def test_no_template_writes_a_table_by_hand():
 
 
 def test_every_list_uses_the_pattern():
-    lists = ["admin/users/_results.html", "admin/audit/_results.html", "account/sessions.html",
-             "admin/seats/_learners.html", "admin/seats/_history.html", "platform/_tenants.html"]
-    for name in lists:
+    """Every template that writes rows writes them inside ``list_table`` (members, devices, audit log, ...)."""
+    with_rows = {
+        str(path.relative_to(ROOT / "templates"))
+        for path in (ROOT / "templates").rglob("*.html")
+        if path != PATTERN and "<tr" in path.read_text(encoding="utf-8")
+    }
+    assert {
+        "admin/users/_results.html", "admin/audit/_results.html", "account/sessions.html", "platform/_tenants.html"
+    } <= with_rows
+    for name in sorted(with_rows):
         text = (ROOT / "templates" / name).read_text(encoding="utf-8")
         assert 'from "components/tables.html" import' in text and "list_table(" in text, name
 
@@ -50,6 +57,11 @@ def test_cells_are_labelled_with_their_column_and_markup_is_escaped_or_kept():
     assert '<td data-label="Email">&lt;b&gt;a@x&lt;/b&gt;</td>' in html  # a value is text, escaped
     assert "<td>button</td>" in html  # a column without a visible heading: no label on the card
     assert '<td colspan="3">Nobody</td>' in html
+    dense = shared_engine().engine.from_string(
+        '{% from "components/tables.html" import list_table %}{% call list_table("X", ["A"], class_="compact") %}'
+        "{% endcall %}"
+    )
+    assert '<table class="list compact">' in dense.render()
 
 
 def test_the_card_layout_is_in_the_stylesheet():

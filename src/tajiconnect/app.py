@@ -33,6 +33,8 @@ from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
+from tajiconnect.domains.roster.api import ImportsApi, RosterApi
+from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuditPages,
             SeatPages,
             GroupPages,
+            ImportPages,
+            export_roster,
             AuthApi,
             MeApi,
             UsersApi,
@@ -130,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminFamilyPages,
             ParentsApi,
             PairingCodesApi,
+            ImportsApi,
+            RosterApi,
             PlatformPages,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],

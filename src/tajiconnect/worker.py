@@ -22,7 +22,12 @@ from tajiconnect.tasks.queue import connect_when_reachable, create_queue
 log = get_logger(__name__)
 
 #: Modules that declare tasks; importing them fills the registry.
-TASK_MODULES: tuple[str, ...] = ("tajiconnect.tasks.maintenance", "tajiconnect.tasks.outbox", "tajiconnect.mail.tasks")
+TASK_MODULES: tuple[str, ...] = (
+    "tajiconnect.tasks.maintenance",
+    "tajiconnect.tasks.outbox",
+    "tajiconnect.mail.tasks",
+    "tajiconnect.domains.roster.tasks",
+)
 
 #: Scheduled tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all workers.
 SCHEDULE: tuple[tuple[str, str], ...] = (("sweep_outbox", "* * * * *"),)

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 from advanced_alchemy.types import GUID
 from litestar import Request, Response
+from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from sqlalchemy import Integer, LargeBinary, String, delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -67,6 +68,21 @@ def replay_handler(request: Request, exc: ReplayError) -> Response[Any]:
     return exc.response
 
 
+async def _form_digest(request: Request) -> bytes:
+    """What identifies a multipart body: its parts, files by name and content. The input guard has already read the
+    body into the form (kept in the scope), so ``request.body()`` would wait for bytes that never come."""
+    digest = hashlib.sha256()
+    for key, value in (await request.form()).multi_items():
+        digest.update(key.encode() + b"\0")
+        if isinstance(value, UploadFile):
+            content = await value.read()
+            await value.seek(0)
+            digest.update(b"file\0" + (value.filename or "").encode() + b"\0" + hashlib.sha256(content).digest())
+        else:
+            digest.update(b"text\0" + str(value).encode() + b"\0")
+    return digest.digest()
+
+
 async def claim(request: Request, session: AsyncSession) -> tuple[uuid.UUID, str] | None:
     """Before the handler runs: claim the request's key (returns what to remember the answer under), or raise
     :class:`ReplayError` with the stored answer; ``None`` when the request carries no key."""
@@ -78,7 +94,7 @@ async def claim(request: Request, session: AsyncSession) -> tuple[uuid.UUID, str
         return None  # token answers are secrets: never stored, never replayed
     if not _valid_key(value):
         raise HTTPException(status_code=400, detail="Idempotency-Key must be 1-255 visible ASCII characters")
-    body = await request.body()
+    body = await _form_digest(request) if request.content_type[0] == "multipart/form-data" else await request.body()
     fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
     inserted = await session.execute(
         insert(IdempotentRequest)

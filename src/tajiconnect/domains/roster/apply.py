@@ -23,19 +23,17 @@ import datetime
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, String, Table, any_, bindparam, func, select, update
+from sqlalchemy import ARRAY, String, Table, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.audit.service import Actor, record
-from tajiconnect.domains.groups.models import Group, GroupMembership
+from tajiconnect.domains.groups.models import Group
 from tajiconnect.domains.licensing import seats
-from tajiconnect.domains.licensing.models import SeatEvent
 from tajiconnect.domains.licensing.seats import LicenseClosedError, SeatLimitError
-from tajiconnect.domains.parents.models import ParentLink
-from tajiconnect.domains.roster import service
+from tajiconnect.domains.roster import bulk, service
 from tajiconnect.domains.roster.formats import MappingError
 from tajiconnect.domains.roster.models import RosterImport
 from tajiconnect.domains.roster.service import (
@@ -55,13 +53,10 @@ from tajiconnect.tenancy.context import require_tenant
 
 _users = cast(Table, User.__table__)
 _groups = cast(Table, Group.__table__)
-_memberships = cast(Table, GroupMembership.__table__)
-_links = cast(Table, ParentLink.__table__)
-_events = cast(Table, SeatEvent.__table__)
 
 
 def _id() -> uuid.UUID:
-    return uuid.UUID(str(uuid7()))
+    return uuid7()
 
 
 async def apply_now(
@@ -115,6 +110,7 @@ async def write_plan(
     session: AsyncSession, imp: RosterImport, plan: Plan, *, actor_email: str | None, progress: Progress | None
 ) -> dict[str, int]:
     now = datetime.datetime.now(datetime.UTC)
+    stamp = now.isoformat()  # as the bulk statements send it (once, not once per row)
     tenant = require_tenant()
     note = f"import {imp.filename}"[:500]
     handled = 0
@@ -127,27 +123,19 @@ async def write_plan(
 
     # Members whose data changes (also those who only get the parent role).
     updates = [r for r in plan.rows if r.action == "update" and r.existing is not None]
-    changed = [r for r in updates if {"name", "email", "roles", "external_id"} & set(r.changes)]
-    if changed:
-        stmt = (
-            update(_users)
-            .where(_users.c.id == bindparam("b_id"))
-            .values(
-                email=bindparam("b_email"), name=bindparam("b_name"),
-                roles=bindparam("b_roles", type_=ARRAY(String(20))), external_id=bindparam("b_external_id"),
-                seat_assigned_at=bindparam("b_seat"), updated_at=bindparam("b_now"),
-            )
-        )
-        params = []
-        for row in changed:
-            member = row.existing
-            assert member is not None
-            seat = None if row.loses_seat else (now if row.gains_seat else member.seat_assigned_at)
-            params.append({
-                "b_id": member.id, "b_email": row.email, "b_name": row.name, "b_roles": row.roles,
-                "b_external_id": row.external_id or member.external_id, "b_seat": seat, "b_now": now,
-            })
-        await session.execute(stmt, params)
+    changed = []
+    for row in updates:
+        member = row.existing
+        if member is None or not {"name", "email", "roles", "external_id"} & set(row.changes):
+            continue
+        changed.append({
+            "id": member.id, "email": row.email, "name": row.name, "roles": row.roles,
+            "external_id": row.external_id or member.external_id,
+            "seat_assigned_at": None if row.loses_seat else (stamp if row.gains_seat else member.seat_assigned_at),
+            "updated_at": stamp,
+        })
+    for start in range(0, len(changed), CHUNK):
+        await bulk.update(session, "users", changed[start : start + CHUNK])
     await step(len(updates))
 
     # New members: invited, learners holding their seat from now on.
@@ -155,32 +143,29 @@ async def write_plan(
     time_zone = getattr(_users.c.time_zone.default, "arg", None)
     for start in range(0, len(new), CHUNK):
         chunk = new[start : start + CHUNK]
-        await session.execute(
-            insert(_users),
-            [
-                {
-                    "id": r.user_id, "email": r.email, "name": r.name, "roles": r.roles, "status": "invited",
-                    "locale": tenant.locale, "time_zone": time_zone, "password_hash": None, "has_avatar": False,
-                    "external_id": r.external_id, "seat_assigned_at": now if r.gains_seat else None,
-                    "created_at": now, "updated_at": now,
-                }
-                for r in chunk
-            ],
-        )
+        await bulk.insert(session, "users", [
+            {
+                "id": r.user_id, "email": r.email, "name": r.name, "roles": r.roles,
+                "status": "invited", "locale": tenant.locale, "time_zone": time_zone, "has_avatar": False,
+                "external_id": r.external_id, "seat_assigned_at": stamp if r.gains_seat else None,
+                "created_at": stamp, "updated_at": stamp,
+            }
+            for r in chunk
+        ])
         await step(len(chunk))
 
     # Seat history: who got or lost a seat through this import.
     events = [
         {
-            "id": _id(), "user_id": r.user_id, "user_email": r.email, "change": "assigned" if r.gains_seat else
-            "released", "reason": "imported", "actor_email": actor_email, "note": note, "created_at": now,
-            "updated_at": now,
+            "id": _id(), "user_id": r.user_id, "user_email": r.email,
+            "change": "assigned" if r.gains_seat else "released", "reason": "imported", "actor_email": actor_email,
+            "note": note, "created_at": stamp, "updated_at": stamp,
         }
         for r in plan.rows
         if r.gains_seat or r.loses_seat
     ]
-    for start in range(0, len(events), CHUNK):
-        await session.execute(insert(_events), events[start : start + CHUNK])
+    for start in range(0, len(events), CHUNK * 5):
+        await bulk.insert(session, "seat_events", events[start : start + CHUNK * 5])
 
     group_ids = dict(plan.group_ids)
     created = 0
@@ -211,20 +196,23 @@ async def write_plan(
 
     memberships = [
         {"id": _id(), "group_id": group_ids[key], "user_id": uid, "role": role, "added_by_email": actor_email,
-         "created_at": now, "updated_at": now}
+         "created_at": stamp, "updated_at": stamp}
         for key, uid, role in plan.memberships
         if key in group_ids
     ]
-    for start in range(0, len(memberships), CHUNK):
-        await session.execute(insert(_memberships).on_conflict_do_nothing(), memberships[start : start + CHUNK])
+    for start in range(0, len(memberships), CHUNK * 5):
+        await bulk.insert(session, "group_memberships", memberships[start : start + CHUNK * 5],
+                          on_conflict="ON CONFLICT DO NOTHING")
 
     links = [
         {"id": _id(), "parent_id": parent_id, "learner_id": learner_id, "source": "import",
-         "created_by_email": actor_email, "created_at": now, "updated_at": now}
+         "created_by_email": actor_email, "created_at": stamp, "updated_at": stamp}
         for parent_id, learner_id in plan.links
     ]
-    for start in range(0, len(links), CHUNK):
-        await session.execute(insert(_links).on_conflict_do_nothing(), links[start : start + CHUNK])
+    for start in range(0, len(links), CHUNK * 5):
+        await bulk.insert(
+            session, "parent_links", links[start : start + CHUNK * 5], on_conflict="ON CONFLICT DO NOTHING"
+        )
 
     # The plan as applied (with each row's member), replacing the preview.
     await clear_rows(session, imp.id)

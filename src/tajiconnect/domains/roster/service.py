@@ -29,11 +29,11 @@ import io
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ARRAY, String, Uuid, any_, bindparam, delete, func, or_, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy import ARRAY, String, Uuid, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -43,6 +43,7 @@ from tajiconnect.domains.groups.models import KINDS_BY_TENANT, Group, GroupMembe
 from tajiconnect.domains.licensing import seats
 from tajiconnect.domains.licensing.seats import CLOSED_STATUSES, SeatUsage
 from tajiconnect.domains.parents.models import ParentLink
+from tajiconnect.domains.roster import bulk
 from tajiconnect.domains.roster.files import MAX_BYTES, RosterFileError, Table, read_table
 from tajiconnect.domains.roster.formats import (
     FIELD_NAMES,
@@ -287,9 +288,14 @@ def _canonical(roles: set[str]) -> list[str]:
     return [r for r in ROLES if r in roles]
 
 
-def _membership_role(roles: Sequence[str]) -> str:
-    """Teachers and managers lead the groups they are listed in; everyone else is a member."""
-    return "leader" if {"teacher", "manager"} & set(roles) and "student" not in roles else "member"
+def _membership_role(roles: Sequence[str]) -> str | None:
+    """Learners are members of the groups they are listed in; teachers, managers and admins lead them; anyone
+    else joins none (the same rule as the groups service)."""
+    if "student" in roles:
+        return "member"
+    if {"teacher", "manager", "org_admin"} & set(roles):
+        return "leader"
+    return None
 
 
 def group_kind_label(kind: str) -> str:
@@ -313,53 +319,54 @@ async def build_plan(session: AsyncSession, imp: RosterImport, table: Table | No
     live = [r for r in rows if not r.skip]
     emails = {r.email for r in live if "@" in r.email} | {r.parent_email for r in live if r.parent_email}
     external_ids = {r.external_id for r in live if r.external_id}
-    found = await session.execute(
-        select(User.id, User.email, User.name, User.roles, User.status, User.external_id, User.seat_assigned_at).where(
-            or_(
-                User.email == any_(_text_list(sorted(emails), "emails")),
-                User.external_id == any_(_text_list(sorted(external_ids), "external_ids")),
-            )
-        )
+    columns = "SELECT id, email, name, roles, status, external_id, seat_assigned_at FROM users"
+    found = await bulk.select_in(session, f"{columns} WHERE email IN :values", sorted(emails), "varchar")
+    found += await bulk.select_in(
+        session, f"{columns} WHERE external_id IN :values", sorted(external_ids), "varchar"
     )
     by_email: dict[str, Existing] = {}
     by_external_id: dict[str, Existing] = {}
-    for uid, email, name, roles, status, external_id, seat_at in found.all():
+    for uid, email, name, roles, status, external_id, seat_at in found:
         known = Existing(uid, email, name, tuple(roles or ()), status, external_id, seat_at)
         by_email[email] = known
         if external_id:
             by_external_id[external_id] = known
 
     kind = KINDS_BY_TENANT.get(require_tenant().kind, KINDS_BY_TENANT["company"])[-1]
-    live_groups: dict[str, list[uuid.UUID]] = {}
-    archived_groups: set[str] = set()
-    for gid, gname, archived_at in (await session.execute(select(Group.id, Group.name, Group.archived_at))).all():
-        key = gname.lower()
-        if archived_at is None:
-            live_groups.setdefault(key, []).append(gid)
-        else:
-            archived_groups.add(key)
+    # A name means (as in the groups service): a live group of the leaf kind anywhere, the shallowest and oldest
+    # first; else a live top-level group of any kind; else a new top-level group of the leaf kind.
+    named: dict[str, uuid.UUID] = {}
+    top_level: dict[str, uuid.UUID] = {}
+    archived_top: set[str] = set()
+    found_groups = await session.execute(
+        select(Group.id, Group.name, Group.kind, Group.parent_id, Group.archived_at).order_by(
+            Group.depth, Group.created_at, Group.id
+        )
+    )
+    for gid, gname, gkind, parent_id, archived_at in found_groups.all():
+        key = " ".join(gname.split()).lower()
+        if archived_at is not None:
+            if parent_id is None:
+                archived_top.add(key)
+        elif gkind == kind:
+            named.setdefault(key, gid)
+        elif parent_id is None:
+            top_level.setdefault(key, gid)
+    for key, gid in top_level.items():
+        named.setdefault(key, gid)
 
-    member_ids = [m.id for m in by_email.values()] + [m.id for m in by_external_id.values()]
-    current: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    linked: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    if member_ids:
-        ids = _uuid_list(sorted(set(member_ids)), "ids")
-        current = set(
-            (
-                await session.execute(
-                    select(GroupMembership.group_id, GroupMembership.user_id).where(
-                        GroupMembership.ended_at.is_(None), GroupMembership.user_id == any_(ids)
-                    )
-                )
-            ).tuples()
+    member_ids = sorted({m.id for m in by_email.values()} | {m.id for m in by_external_id.values()})
+    current: set[tuple[uuid.UUID, uuid.UUID]] = {
+        (group_id, user_id) for group_id, user_id in await bulk.select_in(
+            session, "SELECT group_id, user_id FROM group_memberships WHERE ended_at IS NULL AND user_id IN :values",
+            member_ids, "uuid",
         )
-        linked = set(
-            (
-                await session.execute(
-                    select(ParentLink.parent_id, ParentLink.learner_id).where(ParentLink.learner_id == any_(ids))
-                )
-            ).tuples()
+    }
+    linked: set[tuple[uuid.UUID, uuid.UUID]] = {
+        (parent_id, learner_id) for parent_id, learner_id in await bulk.select_in(
+            session, "SELECT parent_id, learner_id FROM parent_links WHERE learner_id IN :values", member_ids, "uuid"
         )
+    }
 
     usage = await seats.usage(session)
     member: Existing | None
@@ -402,22 +409,17 @@ async def build_plan(session: AsyncSession, imp: RosterImport, table: Table | No
             if member.status == "deactivated":
                 plan.warnings.append(_("This member is deactivated. The import does not reactivate them."))
         else:
-            plan.user_id = uuid.UUID(str(uuid7()))
+            plan.user_id = uuid7()
 
         keys = []
         for name in row.groups:
-            key = name.lower()
-            matches = live_groups.get(key, [])
-            if len(matches) > 1:
+            key = " ".join(name.split()).lower()
+            if key in named:
+                group_ids[key] = named[key]
+            elif key in archived_top:
                 plan.errors.append(
-                    _('Several groups are named "%(group)s". Rename them so that the name says which one.')
-                    % {"group": name}
+                    _('The group "%(group)s" is archived: restore or rename it first.') % {"group": name}
                 )
-                continue
-            if matches:
-                group_ids[key] = matches[0]
-            elif key in archived_groups:
-                plan.errors.append(_('The group "%(group)s" is archived.') % {"group": name})
                 continue
             else:
                 to_create.setdefault(key, name)
@@ -451,7 +453,7 @@ async def build_plan(session: AsyncSession, imp: RosterImport, table: Table | No
                             user_id=member.id, existing=member)
                 )
         else:
-            parent_ids[email] = uuid.UUID(str(uuid7()))
+            parent_ids[email] = uuid7()
             extra.append(
                 RowPlan(-(len(extra) + 1), "new", email, email.split("@", 1)[0][:200], ["parent"],
                         user_id=parent_ids[email])
@@ -468,8 +470,15 @@ async def build_plan(session: AsyncSession, imp: RosterImport, table: Table | No
         uid = plan.user_id
         assert uid is not None
         member = plan.existing
+        role = _membership_role(plan.roles)
+        listed = row_groups.get(plan.line, [])
+        if listed and role is None:
+            plan.warnings.append(_("Only learners, teachers and managers join teams or classes: the groups of this "
+                                   "row are left out."))
+        if role is None or (member is not None and member.status == "deactivated"):
+            listed = []
         added_groups = [
-            key for key in row_groups.get(plan.line, [])
+            key for key in listed
             if member is None or key in to_create or (group_ids[key], member.id) not in current
         ]
         parent_id = parent_ids.get(plan.parent_email or "")
@@ -500,8 +509,8 @@ async def build_plan(session: AsyncSession, imp: RosterImport, table: Table | No
             plan.action = "error"
             plan.gains_seat = plan.loses_seat = False
             continue
-        role = _membership_role(plan.roles)
-        memberships.extend((key, uid, role) for key in added_groups)
+        if role is not None:
+            memberships.extend((key, uid, role) for key in added_groups)
         if new_link and parent_id is not None:
             links.append((parent_id, uid))
 
@@ -560,28 +569,25 @@ def summarize(plan: Plan) -> dict[str, Any]:
 
 # --- storing the plan ----------------------------------------------------------------------------------------------
 
-_rows_table = cast(sa.Table, RosterImportRow.__table__)
-
-
 def _row_values(import_id: uuid.UUID, row: RowPlan, *, with_user: bool) -> dict[str, Any]:
     return {
-        "import_id": import_id, "line": row.line, "data": row.data(), "action": row.action, "errors": row.errors,
-        "warnings": row.warnings, "user_id": row.user_id if with_user and row.action != "error" else None,
+        "import_id": import_id, "line": row.line, "data": row.data(), "action": row.action,
+        "errors": row.errors, "warnings": row.warnings,
+        "user_id": row.user_id if with_user and row.action != "error" else None,
     }
 
 
 async def store_rows(
     session: AsyncSession, import_id: uuid.UUID, rows: Sequence[RowPlan], *, with_user: bool = False
 ) -> None:
-    """Write rows of a plan (replacing rows already stored under the same lines)."""
+    """Write rows of a plan (replacing rows already stored under the same lines: a task run twice)."""
     for start in range(0, len(rows), CHUNK):
-        values = [_row_values(import_id, r, with_user=with_user) for r in rows[start : start + CHUNK]]
-        stmt = insert(_rows_table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["import_id", "line"],
-            set_={c: stmt.excluded[c] for c in ("data", "action", "errors", "warnings", "user_id")},
+        await bulk.insert(
+            session, "roster_import_rows",
+            [_row_values(import_id, r, with_user=with_user) for r in rows[start : start + CHUNK]],
+            on_conflict="ON CONFLICT (import_id, line) DO UPDATE SET data = excluded.data, action = excluded.action,"
+            " errors = excluded.errors, warnings = excluded.warnings, user_id = excluded.user_id",
         )
-        await session.execute(stmt, values)
 
 
 async def clear_rows(session: AsyncSession, import_id: uuid.UUID) -> None:

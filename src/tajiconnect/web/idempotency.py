@@ -20,6 +20,7 @@ import msgspec
 from advanced_alchemy.types import GUID
 from litestar import Request, Response
 from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from sqlalchemy import Integer, LargeBinary, String, delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -68,6 +69,15 @@ def replay_handler(request: Request, exc: ReplayError) -> Response[Any]:
     return exc.response
 
 
+def _reads_form(request: Request) -> bool:
+    """The request is multipart, or its handler reads a form (which then reads the body itself)."""
+    if request.content_type[0] == "multipart/form-data":
+        return True
+    data = getattr(request.scope.get("route_handler"), "parsed_data_field", None)
+    media = getattr(getattr(data, "kwarg_definition", None), "media_type", None)
+    return media in (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED)
+
+
 async def _form_digest(request: Request) -> bytes:
     """What identifies a multipart body: its parts, files by name and content. The input guard has already read the
     body into the form (kept in the scope), so ``request.body()`` would wait for bytes that never come."""
@@ -94,7 +104,7 @@ async def claim(request: Request, session: AsyncSession) -> tuple[uuid.UUID, str
         return None  # token answers are secrets: never stored, never replayed
     if not _valid_key(value):
         raise HTTPException(status_code=400, detail="Idempotency-Key must be 1-255 visible ASCII characters")
-    body = await _form_digest(request) if request.content_type[0] == "multipart/form-data" else await request.body()
+    body = await _form_digest(request) if _reads_form(request) else await request.body()
     fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
     inserted = await session.execute(
         insert(IdempotentRequest)

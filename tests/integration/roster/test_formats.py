@@ -194,12 +194,21 @@ async def test_unreadable_files_are_refused_with_the_reason(new_org, signed_in, 
         answer = await upload_page(client, empty)
         assert answer.status_code == 422 and "The file is empty." in answer.text
         assert 'aria-invalid="true"' in answer.text
-        answer = await upload_api(client, org.admin, old_excel, "application/vnd.ms-excel")
-        assert answer.status_code == 422 and "97-2003" in answer.json()["detail"]
         no_file = await post_form(client, "/admin/imports", {"note": "nothing"})
         assert no_file.status_code == 422 and "Choose a CSV or Excel" in no_file.text
-        imports = await api(client, org.admin, "GET", "/api/v1/imports")
-        assert imports.json()["total"] == 0  # nothing was stored
+        assert (await api(client, org.admin, "GET", "/api/v1/imports")).json()["total"] == 0  # nothing stored
+        # The API makes a failed import that says why (a schema-valid upload is never refused).
+        answer = await upload_api(client, org.admin, old_excel, "application/vnd.ms-excel")
+        assert answer.status_code == 201
+        body = answer.json()
+        assert (body["status"], body["format"], body["total_rows"], body["summary"]) == ("failed", None, 0, None)
+        assert "97-2003" in body["failure"]
+        page = await client.get(f"/admin/imports/{body['id']}")
+        assert 'id="import-failure"' in page.text and "97-2003" in page.text
+        for step in ("apply", "mapping"):
+            refused = await api(client, org.admin, "POST", f"/api/v1/imports/{body['id']}/{step}",
+                                json={"mapping": {"email": "a", "name": "b"}})
+            assert refused.status_code == 409, step
 
 
 async def test_files_over_the_limit_are_413(new_org, signed_in, tmp_path):
@@ -264,7 +273,9 @@ async def test_the_mapping_api(new_org, signed_in, tmp_path, domain):
         refused = await api(client, org.admin, "POST", f"{url}/apply")
         assert refused.status_code == 409 and refused.json()["missing_seats"] == 0
         bad = await api(client, org.admin, "POST", f"{url}/mapping", json={"mapping": {"email": "Nope", "name": "Who"}})
-        assert bad.status_code == 422 and 'no column "Nope"' in bad.json()["detail"]
+        assert bad.status_code == 409 and 'no column "Nope"' in bad.json()["detail"]
+        empty = await api(client, org.admin, "POST", f"{url}/mapping", json={"mapping": {"email": "", "name": None}})
+        assert empty.status_code == 409 and "Choose the column that holds the email" in empty.json()["detail"]
         unknown = await api(client, org.admin, "POST", f"{url}/mapping", json={"mapping": {"mail": "x"}})
         assert unknown.status_code == 400
         good = await api(client, org.admin, "POST", f"{url}/mapping",
@@ -275,3 +286,22 @@ async def test_the_mapping_api(new_org, signed_in, tmp_path, domain):
         late = await api(client, org.admin, "POST", f"{url}/mapping",
                          json={"mapping": {"email": "Mail address", "name": "Who"}})
         assert late.status_code == 409
+
+
+async def test_an_upload_with_an_idempotency_key_is_answered_once(new_org, signed_in, engine, tmp_path, domain):
+    org = await new_org("fmi")
+    path = write_csv(tmp_path / "x.csv", [[f"a@{domain}", "A", "B", "student", "", "", ""]])
+    async with signed_in(org.admin) as client:
+        key = {"Idempotency-Key": "upload-1"}
+        first = await api(client, org.admin, "POST", "/api/v1/imports", headers=key,
+                          files={"file": (path.name, path.read_bytes(), "text/csv")})
+        again = await api(client, org.admin, "POST", "/api/v1/imports", headers=key,
+                          files={"file": (path.name, path.read_bytes(), "text/csv")})
+        assert first.status_code == again.status_code == 201
+        assert again.headers["idempotent-replayed"] == "true" and again.json()["id"] == first.json()["id"]
+        other = await api(client, org.admin, "POST", "/api/v1/imports", headers=key,
+                          files={"file": ("y.csv", path.read_bytes() + b"b@x.example,B,C,,,,\r\n", "text/csv")})
+        assert other.status_code == 422
+        empty = await api(client, org.admin, "POST", "/api/v1/imports", headers={"Idempotency-Key": "upload-2"})
+        assert empty.status_code == 400
+    assert await scalar(engine, org.tenant, "SELECT count(*) FROM roster_imports") == 1

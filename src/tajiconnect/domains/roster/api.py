@@ -27,11 +27,19 @@ from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
 from tajiconnect.domains.roster import apply as applying
 from tajiconnect.domains.roster import service
-from tajiconnect.domains.roster.files import MAX_BYTES, MAX_ROWS, RosterFileError
+from tajiconnect.domains.roster.files import MAX_BYTES, MAX_ROWS
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
 from tajiconnect.domains.roster.service import ImportRefusedError, ImportStateError, TooLargeError
 from tajiconnect.domains.roster.tasks import save_refusal
-from tajiconnect.web.openapi import GUARDED, REQUIRES_BEARER, Problem, Timestamp, problem_response, problems
+from tajiconnect.web.openapi import (
+    GUARDED,
+    IDEMPOTENCY_CONFLICT,
+    REQUIRES_BEARER,
+    Problem,
+    Timestamp,
+    problem_response,
+    problems,
+)
 from tajiconnect.web.paging import PageParam
 
 #: The multipart body may carry the file and a little more (part headers, boundaries).
@@ -40,7 +48,7 @@ UPLOAD_BODY_MAX = MAX_BYTES + 64 * 1024
 ERRORS_SHOWN = 100
 PerPage = Annotated[int, Parameter(ge=1, le=500, description="Rows per page.")]
 ImportsPerPage = Annotated[int, Parameter(ge=1, le=100, description="Imports per page.")]
-Column = Annotated[str, Meta(min_length=1, max_length=1000)]
+Column = Annotated[str, Meta(max_length=1000)]  # "" (like null): not in the file
 Columns = Annotated[list[Column], Meta(max_length=100)]
 CSV = "text/csv; charset=utf-8"
 
@@ -175,8 +183,8 @@ async def import_json(session: AsyncSession, imp: RosterImport, *, errors: bool 
     )
 
 
-async def target(session: AsyncSession, import_id: str) -> RosterImport:
-    imp = await service.get_import(session, import_id)
+async def target(session: AsyncSession, import_id: str, *, lock: bool = False) -> RosterImport:
+    imp = await service.get_import(session, import_id, lock=lock)
     if imp is None:
         raise NotFoundException(detail="no such import")
     return imp
@@ -194,15 +202,12 @@ APPLY_CONFLICT = (
 UPLOAD_NOTES = {
     400: "No `file` part, or the form is malformed.",
     413: f"The file is over {MAX_BYTES // 2**20} MiB.",
-    422: (
-        f"The file cannot be read as a roster: not CSV or .xlsx, empty, no header row, more than {MAX_ROWS:,} rows"
-        " (`detail` says what). Or: this `Idempotency-Key` was already used for a different request."
-    ),
 }
 
 
 def _with_conflict(spec: dict[str, Any], note: str) -> dict[str, Any]:
-    spec["responses"][409] = problem_response(409, note, ImportConflictProblem)
+    """The 409 of an idempotent write, described as ours (with ``missing_seats``) and as the idempotency one."""
+    spec["responses"][409] = problem_response(409, f"{note} {IDEMPOTENCY_CONFLICT}", ImportConflictProblem)
     return spec
 
 
@@ -236,11 +241,13 @@ class ImportsApi(Controller):
         description=(
             "Recognizes the format by its headers (this product's template, Moodle, Canvas, OneRoster, Google "
             "Workspace); anything else answers with `status` `needs_mapping` and a guessed `mapping`. Files of up "
-            f"to {service.INLINE_MAX_ROWS} rows are checked before the answer; larger ones in the background."
+            f"to {service.INLINE_MAX_ROWS} rows are checked before the answer; larger ones in the background. A file "
+            "that cannot be read as a roster (not CSV or .xlsx, empty, no header row, more than "
+            f"{MAX_ROWS:,} rows) makes a `failed` import whose `failure` says why."
         ),
         status_code=HTTP_201_CREATED,
         request_max_body_size=UPLOAD_BODY_MAX,
-        **problems(400, 413, 422, *GUARDED, notes=UPLOAD_NOTES, idempotent=True),
+        **problems(400, 413, *GUARDED, notes=UPLOAD_NOTES, idempotent=True),
     )
     async def upload(
         self,
@@ -254,12 +261,10 @@ class ImportsApi(Controller):
         content = await upload.read(MAX_BYTES + 1)
         try:
             imp = await service.create_import(
-                db_session, data=content, filename=upload.filename, actor=actor_of(request)
+                db_session, data=content, filename=upload.filename, actor=actor_of(request), keep_unreadable=True
             )
         except TooLargeError as exc:
             raise HTTPException(status_code=413, detail=str(exc)) from exc
-        except RosterFileError as exc:
-            raise HTTPException(status_code=422, detail=exc.message) from exc
         return await import_json(db_session, imp)
 
     @get("/{import_id:str}", name="api.imports.get", summary="One import", **problems(*GUARDED, 404,
@@ -297,28 +302,22 @@ class ImportsApi(Controller):
         summary="Choose the columns of a file whose format was not recognized, and check it again",
         status_code=200,
         **_with_conflict(
-            problems(
-                400, 413, *GUARDED, 404, 409, 422,
-                notes={
-                    404: NOT_FOUND,
-                    422: "The mapping names a column the file does not have, or lacks the email or name columns"
-                    " (`detail` says which). Or: this `Idempotency-Key` was already used for a different request.",
-                },
-                idempotent=True,
-            ),
-            "The import is being checked or applied, or was applied: its columns cannot change.",
+            problems(400, 413, *GUARDED, 404, 409, notes={404: NOT_FOUND}, idempotent=True),
+            "The mapping does not fit the file: it names a column the file does not have, or lacks the email column "
+            "or the name columns (`detail` says which). Or the import is being checked or applied, was applied, or "
+            "could not be read: its columns cannot change.",
         ),
     )
     async def mapping(
         self, db_session: DbSession, import_id: FromPath[str], data: JSONBody[MappingRequest]
     ) -> ImportOut:
-        imp = await target(db_session, import_id)
+        imp = await target(db_session, import_id, lock=True)
         try:
             problems_found = await service.set_mapping(db_session, imp, msgspec.to_builtins(data.mapping))
         except ImportStateError as exc:
             raise conflict(str(exc)) from exc
         if problems_found:
-            raise HTTPException(status_code=422, detail=" ".join(problems_found))
+            raise conflict(" ".join(problems_found))
         return await import_json(db_session, imp)
 
     @post(

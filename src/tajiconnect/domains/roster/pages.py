@@ -47,8 +47,9 @@ def _csv(data: bytes, filename: str) -> Response[bytes]:
     )
 
 
-async def _target(session: AsyncSession, import_id: str) -> RosterImport:
-    imp = await service.get_import(session, import_id)
+async def _target(session: AsyncSession, import_id: str, *, lock: bool = False) -> RosterImport:
+    """The import, 404 when this organization has none with that id; ``lock``: one change at a time."""
+    imp = await service.get_import(session, import_id, lock=lock)
     if imp is None:
         raise NotFoundException(detail=_("There is no such import."))
     return imp
@@ -146,16 +147,20 @@ class ImportPages(Controller):
         return Template("admin/imports/detail.html", context=context)
 
     @get("/{import_id:str}/progress", name="admin.imports.progress")
-    async def progress(self, db_session: DbSession, import_id: FromPath[str]) -> Template | Response[None]:
+    async def progress(
+        self, request: HTMXRequest, db_session: DbSession, import_id: FromPath[str]
+    ) -> Template | Response[None] | Redirect:
         """The progress bar's content; once the work is done, HTMX is told to load the import's page again."""
         imp = await _target(db_session, import_id)
+        if not request.htmx:
+            return see_other(f"/admin/imports/{imp.id}")
         if imp.status not in IN_PROGRESS:
             return Response(None, status_code=200, headers={"HX-Redirect": f"/admin/imports/{imp.id}"})
         return Template("admin/imports/_progress.html", context={"imp": imp})
 
     @post("/{import_id:str}/mapping", name="admin.imports.mapping")
     async def mapping(self, request: Request, db_session: DbSession, import_id: FromPath[str]) -> Template | Redirect:
-        imp = await _target(db_session, import_id)
+        imp = await _target(db_session, import_id, lock=True)
         form = await Form.read(request)
         chosen = {
             name: form.getlist(f"map_{name}") if name in MULTIPLE else form.get(f"map_{name}") or None
@@ -177,8 +182,8 @@ class ImportPages(Controller):
     @post("/{import_id:str}/check", name="admin.imports.check")
     async def check(self, db_session: DbSession, import_id: FromPath[str]) -> Template | Redirect:
         """Check the file again (seats were bought, members changed since the preview)."""
-        imp = await _target(db_session, import_id)
-        if imp.status not in ("ready", "failed"):
+        imp = await _target(db_session, import_id, lock=True)
+        if imp.status not in ("ready", "failed") or not imp.headers:
             context = await _detail_context(db_session, imp)
             context["errors"] = {"form": _("This import cannot be checked again now.")}
             return Template("admin/imports/detail.html", context=context, status_code=409)

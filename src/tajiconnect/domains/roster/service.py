@@ -603,14 +603,33 @@ def clean_filename(filename: str | None) -> str:
     return name[:FILENAME_MAX] or "roster.csv"
 
 
-async def create_import(session: AsyncSession, *, data: bytes, filename: str | None, actor: Actor) -> RosterImport:
+async def create_import(
+    session: AsyncSession, *, data: bytes, filename: str | None, actor: Actor, keep_unreadable: bool = False
+) -> RosterImport:
     """Store the upload and recognize its format; validate it (in this transaction when it is small, else a task is
-    deferred), or leave it waiting for a column mapping. Raises :class:`TooLargeError` and
-    :class:`RosterFileError` (nothing is stored then)."""
+    deferred), or leave it waiting for a column mapping.
+
+    Raises :class:`TooLargeError`, and :class:`RosterFileError` for a file that cannot be read as a table (nothing
+    is stored then), unless ``keep_unreadable``: then it is stored as a ``failed`` import saying why (the API
+    answers every readable-or-not upload with the import it made)."""
     if len(data) > MAX_BYTES:
         raise TooLargeError()
     name = clean_filename(filename)
-    table = read_table(data, name)
+    try:
+        table = read_table(data, name)
+    except RosterFileError as exc:
+        if not keep_unreadable:
+            raise
+        imp = RosterImport(
+            created_by_id=actor.id, created_by_email=actor.email or "", filename=name, file_data=data,
+            headers=[], mapping={}, status="failed", failure=exc.message[:1000], total_rows=0, processed_rows=0,
+            summary={},
+        )
+        session.add(imp)
+        await session.flush()
+        await record(session, actor, "roster.import.uploaded", target_type="roster_import", target_id=imp.id,
+                     filename=name, rows=0, format=None, failure=exc.message)
+        return imp
     detected = detect_format(table.headers)
     imp = RosterImport(
         created_by_id=actor.id,
@@ -640,7 +659,7 @@ async def create_import(session: AsyncSession, *, data: bytes, filename: str | N
 
 async def set_mapping(session: AsyncSession, imp: RosterImport, mapping: dict[str, Any]) -> list[str]:
     """Use the admin's column mapping and validate again; returns the problems with it (nothing changes then)."""
-    if imp.status not in ("needs_mapping", "ready", "failed"):
+    if imp.status not in ("needs_mapping", "ready", "failed") or not imp.headers:
         raise ImportStateError(_("The columns of this import cannot be changed any more."))
     cleaned: dict[str, Any] = {}
     for name in FIELD_NAMES:
@@ -675,6 +694,9 @@ async def validate_now(session: AsyncSession, imp: RosterImport, table: Table | 
     except MappingError as exc:
         imp.status, imp.failure = "needs_mapping", exc.message
         await clear_rows(session, imp.id)
+        return None
+    except RosterFileError as exc:  # (the same file was readable at upload: a newer reader refuses it)
+        imp.status, imp.failure = "failed", exc.message
         return None
     await clear_rows(session, imp.id)
     await store_rows(session, imp.id, plan.rows)

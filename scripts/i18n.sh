@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/pybabel extract -F babel.cfg -k lazy_gettext --no-location --project TajiConnect \
   -o src/tajiconnect/locales/messages.pot . >/dev/null 2>&1
-.venv/bin/pybabel update -i src/tajiconnect/locales/messages.pot -d src/tajiconnect/locales --no-fuzzy-matching >/dev/null 2>&1
+.venv/bin/pybabel update -i src/tajiconnect/locales/messages.pot -d src/tajiconnect/locales --no-fuzzy-matching --ignore-obsolete >/dev/null 2>&1
 echo "catalogs updated: translate src/tajiconnect/locales/<lang>/LC_MESSAGES/messages.po"

@@ -13,8 +13,8 @@ large one):
    CONFLICT DO NOTHING`` where a concurrent writer could have added the same), the plan as applied, the audit
    entry, and the invitations task through the outbox (it runs once this transaction commits, and only then).
 
-This module writes the groups and parent-link tables directly: the import needs them in bulk, in its own
-transaction. (The groups and parents services are written alongside; the import only adds rows they read.)
+Missing groups are created through the groups service (one call per distinct name); memberships and parent links
+are written here in bulk, from rows the plan already checked (roles, statuses), in the import's own transaction.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import datetime
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, String, Table, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.audit.service import Actor, record
-from tajiconnect.domains.groups.models import Group
+from tajiconnect.domains.groups import service as groups
+from tajiconnect.domains.groups.service import GroupError
 from tajiconnect.domains.licensing import seats
 from tajiconnect.domains.licensing.seats import LicenseClosedError, SeatLimitError
 from tajiconnect.domains.roster import bulk, service
@@ -52,7 +52,6 @@ from tajiconnect.i18n import _
 from tajiconnect.tenancy.context import require_tenant
 
 _users = cast(Table, User.__table__)
-_groups = cast(Table, Group.__table__)
 
 
 def _id() -> uuid.UUID:
@@ -167,32 +166,16 @@ async def write_plan(
     for start in range(0, len(events), CHUNK * 5):
         await bulk.insert(session, "seat_events", events[start : start + CHUNK * 5])
 
+    # Missing groups: the groups service creates each (or joins one created at the same moment).
     group_ids = dict(plan.group_ids)
     created = 0
-    if plan.groups_to_create:
-        result = await session.execute(
-            insert(_groups)
-            .values([
-                {"id": _id(), "name": name, "kind": plan.group_kind, "parent_id": None, "depth": 0,
-                 "created_at": now, "updated_at": now}
-                for name in plan.groups_to_create.values()
-            ])
-            .on_conflict_do_nothing()
-            .returning(_groups.c.id, _groups.c.name)
-        )
-        for gid, name in result.all():
-            group_ids[name.lower()] = gid
-            created += 1
-        missing = [key for key in plan.groups_to_create if key not in group_ids]
-        if missing:  # created at the same moment by someone else: join theirs
-            found = await session.execute(
-                select(_groups.c.id, _groups.c.name).where(
-                    _groups.c.parent_id.is_(None),
-                    func.lower(_groups.c.name) == any_(bindparam("names", value=missing, type_=ARRAY(String()))),
-                )
-            )
-            for gid, name in found.all():
-                group_ids.setdefault(name.lower(), gid)
+    for key, name in plan.groups_to_create.items():
+        try:
+            group, new_group = await groups.find_or_create_by_name(session, name, plan.group_kind)
+        except GroupError as exc:
+            raise ImportRefusedError(str(exc), plan=plan) from exc
+        group_ids[key] = group.id
+        created += new_group
 
     memberships = [
         {"id": _id(), "group_id": group_ids[key], "user_id": uid, "role": role, "added_by_email": actor_email,

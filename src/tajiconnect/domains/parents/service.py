@@ -339,20 +339,28 @@ async def _count(session: AsyncSession, stmt: Select) -> int:
     return int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
 
 
-async def children_of(
-    session: AsyncSession, parent_id: uuid.UUID, *, page: int = 1, per_page: int = PAGE_SIZE
-) -> tuple[list[ChildView], int]:
-    """The learners linked to ``parent_id`` (by name), with their groups and those groups' leaders."""
+async def _linked(
+    session: AsyncSession, other: Any, this: Any, this_id: uuid.UUID, page: int, per_page: int
+) -> tuple[list[Any], int]:
+    """One page of the members at the ``other`` end of the links whose ``this`` end is ``this_id``, by name."""
     stmt = (
         select(User.id, User.name, User.email, User.status, ParentLink.created_at, ParentLink.source)
-        .join(ParentLink, ParentLink.learner_id == User.id)
-        .where(ParentLink.parent_id == parent_id)
+        .join(ParentLink, other == User.id)
+        .where(this == this_id)
     )
     total = await _count(session, stmt)
     rows = await session.execute(
         stmt.order_by(func.lower(User.name), User.email).limit(per_page).offset((max(page, 1) - 1) * per_page)
     )
-    children = [ChildView(*row) for row in rows.all()]
+    return list(rows.all()), total
+
+
+async def children_of(
+    session: AsyncSession, parent_id: uuid.UUID, *, page: int = 1, per_page: int = PAGE_SIZE
+) -> tuple[list[ChildView], int]:
+    """The learners linked to ``parent_id`` (by name), with their groups and those groups' leaders."""
+    rows, total = await _linked(session, ParentLink.learner_id, ParentLink.parent_id, parent_id, page, per_page)
+    children = [ChildView(*row) for row in rows]
     await attach_groups(session, children)
     return children, total
 
@@ -416,16 +424,8 @@ async def parents_of(
     session: AsyncSession, learner_id: uuid.UUID, *, page: int = 1, per_page: int = PAGE_SIZE
 ) -> tuple[list[ParentView], int]:
     """The members linked to ``learner_id`` as parents, by name."""
-    stmt = (
-        select(User.id, User.name, User.email, User.status, ParentLink.created_at, ParentLink.source)
-        .join(ParentLink, ParentLink.parent_id == User.id)
-        .where(ParentLink.learner_id == learner_id)
-    )
-    total = await _count(session, stmt)
-    rows = await session.execute(
-        stmt.order_by(func.lower(User.name), User.email).limit(per_page).offset((max(page, 1) - 1) * per_page)
-    )
-    return [ParentView(*row) for row in rows.all()], total
+    rows, total = await _linked(session, ParentLink.parent_id, ParentLink.learner_id, learner_id, page, per_page)
+    return [ParentView(*row) for row in rows], total
 
 
 def _matching(stmt: Select, q: str | None) -> Select:

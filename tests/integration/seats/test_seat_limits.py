@@ -46,7 +46,7 @@ async def test_inviting_a_learner_is_refused_when_full(signed_in, browser, full,
         page = await post_form(client, "/admin/users/invite", {"email": "page.learner@example.org", "roles": "student"})
         teacher = await post_form(client, "/admin/users/invite", {"email": "page.teacher@example.org",
                                                                     "roles": "teacher"})
-    assert page.status_code == 422 and "Not enough seats: 1 more seat is needed (1 of 1 in use)." in page.text
+    assert page.status_code == 409 and "Not enough seats: 1 more seat is needed (1 of 1 in use)." in page.text
     assert teacher.status_code == 303  # other roles hold no seat
     async with browser(org.tenant) as client:
         api = await client.post("/api/v1/users", json={"email": "api.learner@example.org", "roles": ["student"]},
@@ -180,8 +180,8 @@ async def test_two_admins_on_the_pages_at_the_same_moment(settings, new_org, mak
                 post_form(two, "/admin/users/invite", {"email": f"p{round_}.two@example.org", "roles": "student"}),
             )
             statuses = sorted(a.status_code for a in answers)
-            assert statuses == [303, 422], statuses
-            refused = next(a for a in answers if a.status_code == 422)
+            assert statuses == [303, 409], statuses
+            refused = next(a for a in answers if a.status_code == 409)
             assert "1 more seat is needed" in refused.text
             assert await seats_used(engine, org.tenant) == round_ + 1
 

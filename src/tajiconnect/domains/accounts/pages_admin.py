@@ -14,6 +14,7 @@ from tajiconnect.domains.accounts.models import ROLES, User
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
 from tajiconnect.domains.accounts.service import AccountError, UserQuery
 from tajiconnect.domains.audit.service import record
+from tajiconnect.domains.licensing.seats import SeatError
 from tajiconnect.i18n import _
 from tajiconnect.web.forms import Form, render_form, see_other
 from tajiconnect.web.htmx import wants_fragment
@@ -66,7 +67,7 @@ class AdminUserPages(Controller):
         except (AccountError, admin.InvitationLimitedError) as exc:
             if isinstance(exc, AccountError):
                 form.error(exc.field or "form", str(exc))
-                status = 422
+                status = 409 if isinstance(exc, SeatError) else 422  # as the API: a conflict, not bad input
             else:
                 form.error("email", _("Too many invitations were sent recently. Try again later."))
                 status = 429

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -22,8 +22,6 @@ from sqlalchemy import (
     BindParameter,
     CursorResult,
     Select,
-    String,
-    Table,
     Uuid,
     and_,
     any_,
@@ -40,7 +38,7 @@ from uuid_utils.compat import uuid7
 
 from tajiconnect.domains.accounts.errors import AccountError
 from tajiconnect.domains.accounts.models import User
-from tajiconnect.domains.accounts.service import check_roles, get_user, new_user, normalize_email
+from tajiconnect.domains.accounts.service import get_user
 from tajiconnect.domains.audit.service import Actor, record
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.parents.models import ParentLink
@@ -159,173 +157,9 @@ async def unlink(session: AsyncSession, parent: User, learner: User, *, actor: A
     return True
 
 
-# --- bulk links (the roster import) ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PairError:
-    """A pair ``link_by_email_bulk`` skipped: its position in ``pairs``, the pair, and why (for the person)."""
-
-    index: int
-    learner_id: uuid.UUID
-    email: str
-    message: str
-
-
-@dataclass
-class BulkLinkResult:
-    #: New members (status ``invited``, role ``parent``, no password): send them their invitations.
-    invited: list[User] = field(default_factory=list)
-    #: Existing members who did not have the ``parent`` role and got it.
-    roles_added: list[User] = field(default_factory=list)
-    #: (parent id, learner id) of each link made.
-    linked: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
-    #: Pairs already linked before (left as they were).
-    unchanged: int = 0
-    errors: list[PairError] = field(default_factory=list)
-
-    @property
-    def created(self) -> int:
-        return len(self.linked)
-
-
-async def link_by_email_bulk(
-    session: AsyncSession,
-    pairs: Sequence[tuple[uuid.UUID, str]],
-    *,
-    actor: Actor,
-    source: LinkSource = "import",
-    names: Mapping[str, str] | None = None,
-    locale: str = "en",
-    dry_run: bool = False,
-) -> BulkLinkResult:
-    """Link each ``(learner_id, parent_email)``: the roster import's parent email column.
-
-    * A parent email that is no member yet becomes an invited member with the ``parent`` role (named from
-      ``names[email]`` when given, else from the email), returned in ``invited`` so that the caller sends the
-      invitations afterwards (nothing is sent here).
-    * A member with that email who lacks the ``parent`` role gets it (``roles_added``); roles that hold seats
-      are not touched, so no seat changes.
-    * Idempotent: a pair already linked counts in ``unchanged``; repeated pairs count once.
-    * A pair is skipped and reported in ``errors`` (never raised) when the email is not valid, the learner id is
-      not a member with the ``student`` role, or the email is the learner's own.
-    * ``dry_run``: work out the same result and change nothing (``invited`` then holds unsaved members).
-
-    A constant number of statements whatever the number of pairs (thousands per call are fine). One audit entry
-    sums it up. Runs in the caller's transaction, in the tenant in scope.
-    """
-    result = BulkLinkResult()
-    emails: dict[str, str | None] = {}  # as given -> normalized (None: not valid)
-    for _pair_learner, raw in pairs:
-        if raw not in emails:
-            try:
-                emails[raw] = normalize_email(raw)
-            except AccountError:
-                emails[raw] = None
-    wanted_emails = sorted({e for e in emails.values() if e})
-    learner_ids = sorted({pair[0] for pair in pairs})
-    members = {
-        u.email: u for u in (await session.scalars(select(User).where(User.email == any_(_texts(wanted_emails))))).all()
-    }
-    learners = {
-        row.id: row
-        for row in (
-            await session.execute(select(User.id, User.email, User.roles).where(User.id == any_(_ids(learner_ids))))
-        ).all()
-    }
-
-    seen: set[tuple[uuid.UUID, str]] = set()
-    todo: list[tuple[uuid.UUID, str]] = []
-    for index, (learner_id, raw) in enumerate(pairs):
-        email = emails[raw]
-        learner = learners.get(learner_id)
-        message = None
-        if email is None:
-            message = _("Enter a valid email address.")
-        elif learner is None or "student" not in learner.roles:
-            message = _("This learner is not a member with the Learner role.")
-        elif learner.email == email:
-            message = _("A member cannot be linked to themselves.")
-        if message is not None:
-            result.errors.append(PairError(index, learner_id, raw, message))
-            continue
-        assert email is not None
-        if (learner_id, email) not in seen:
-            seen.add((learner_id, email))
-            todo.append((learner_id, email))
-
-    given_names: dict[str, str] = {}
-    for key, value in (names or {}).items():
-        try:
-            given_names[normalize_email(key)] = value
-        except AccountError:
-            continue
-    for email in sorted({pair[1] for pair in todo}):
-        member = members.get(email)
-        if member is None:
-            name = (given_names.get(email) or "").strip()[:200]
-            member = new_user(email=email, name=name, password=None, roles=["parent"], locale=locale, status="invited")
-            result.invited.append(member)
-            members[email] = member
-        elif not member.has_role("parent"):
-            result.roles_added.append(member)
-    if dry_run:
-        existing = await _existing_pairs(session, [(members[e].id, lid) for lid, e in todo if members[e].id])
-        for learner_id, email in todo:
-            if members[email].id is not None and (members[email].id, learner_id) in existing:
-                result.unchanged += 1
-            else:
-                result.linked.append((members[email].id, learner_id))
-        return result
-
-    if result.invited:
-        session.add_all(result.invited)
-    for member in result.roles_added:
-        member.roles = check_roles([*member.roles, "parent"])
-    await session.flush()
-    now = _now()
-    rows = [
-        {"id": uuid7(), "parent_id": members[email].id, "learner_id": learner_id, "source": source,
-         "created_by_email": actor.email, "created_at": now, "updated_at": now}
-        for learner_id, email in todo
-    ]
-    if rows:
-        # One statement compiled once, sent in batches of many rows (SQLAlchemy's "insertmanyvalues").
-        links = cast(Table, ParentLink.__table__)
-        inserted = await session.execute(
-            insert(links).on_conflict_do_nothing(constraint="uq_parent_links_pair")
-            .returning(links.c.parent_id, links.c.learner_id),
-            rows,
-        )
-        result.linked.extend((p, lid) for p, lid in inserted.all())
-    result.unchanged = len(rows) - len(result.linked)
-    if result.linked or result.invited or result.roles_added:
-        await record(session, actor, "parent_link.bulk_linked", target_type="parent_links", source=source,
-                     linked=len(result.linked), unchanged=result.unchanged, invited=len(result.invited),
-                     roles_added=len(result.roles_added), skipped=len(result.errors))
-    return result
-
-
 def _ids(values: Iterable[uuid.UUID]) -> BindParameter:
     """One array parameter (``= ANY(:ids)``), however many values: no statement grows with the input."""
     return bindparam(None, list(values), type_=ARRAY(Uuid()))
-
-
-def _texts(values: Iterable[str]) -> BindParameter:
-    return bindparam(None, list(values), type_=ARRAY(String()))
-
-
-async def _existing_pairs(
-    session: AsyncSession, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]]
-) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    wanted = list(pairs)
-    if not wanted:
-        return set()
-    parent_ids = sorted({p for p, _ in wanted})
-    rows = await session.execute(
-        select(ParentLink.parent_id, ParentLink.learner_id).where(ParentLink.parent_id == any_(_ids(parent_ids)))
-    )
-    return {(p, lid) for p, lid in rows.all()}
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -488,18 +322,15 @@ async def learners_for(
 
 
 __all__ = [
-    "BulkLinkResult",
     "ChildView",
     "GroupInfo",
     "LinkError",
-    "PairError",
     "ParentView",
     "Person",
     "child_of",
     "children_of",
     "get_user",
     "link",
-    "link_by_email_bulk",
     "link_candidates",
     "parents_of",
     "unlink",

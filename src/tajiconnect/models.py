@@ -10,10 +10,15 @@ from tajiconnect.domains.accounts.models import (
     UserSession,
 )
 from tajiconnect.domains.audit.models import AuditEntry, PlatformAuditEntry
+from tajiconnect.domains.courses.models import Course, CourseModule, CourseReview, Lesson
+from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
 from tajiconnect.domains.parents.models import PairingCode, ParentLink
+from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
+from tajiconnect.domains.progress.models import LearnerStats, LearningCompletion, LearningDay, LessonProgress
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
+from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.mail.models import SentEmail
 from tajiconnect.platform.models import OperatorSession, PlatformOperator
 from tajiconnect.tasks.models import OutboxMessage
@@ -22,16 +27,29 @@ from tajiconnect.web.idempotency import IdempotentRequest
 
 __all__ = [
     "AuditEntry",
+    "Course",
+    "CourseModule",
+    "CourseReview",
     "EmailToken",
+    "Enrollment",
     "Group",
     "GroupMembership",
     "IdempotentRequest",
+    "LearnerStats",
+    "LearningAssignment",
+    "LearningCompletion",
+    "LearningDay",
+    "LearningPath",
+    "Lesson",
+    "LessonProgress",
     "License",
     "OperatorSession",
     "OrganizationSettings",
     "OutboxMessage",
     "PairingCode",
     "ParentLink",
+    "PathEnrollment",
+    "PathStage",
     "Plan",
     "PlatformAuditEntry",
     "PlatformOperator",
@@ -41,6 +59,7 @@ __all__ = [
     "RosterImportRow",
     "SeatEvent",
     "SentEmail",
+    "StoredFile",
     "Tenant",
     "TenantDomain",
     "User",

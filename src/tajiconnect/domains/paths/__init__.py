@@ -1,0 +1,1 @@
+"""Learning paths: ordered courses grouped into stages, assigned with due dates, with path progress."""

@@ -1,0 +1,1 @@
+"""Progress: lesson completion, time spent, video resume, streaks, and the completion outbox."""

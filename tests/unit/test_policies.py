@@ -47,6 +47,9 @@ def test_staff_roles_may_view_but_not_manage_users(role):
     assert Permission.MANAGE_USERS not in granted
     assert Permission.VIEW_AUDIT_LOG not in granted
     assert Permission.MANAGE_SECURITY not in granted
+    # They build and assign learning and follow their groups' progress, but edit only their own courses.
+    assert {Permission.AUTHOR_COURSES, Permission.ASSIGN_LEARNING, Permission.VIEW_PROGRESS} <= granted
+    assert Permission.MANAGE_COURSES not in granted
 
 
 @pytest.mark.parametrize("role", ["student", "parent", "employer"])

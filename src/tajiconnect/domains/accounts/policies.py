@@ -20,12 +20,18 @@ class Permission(StrEnum):
     MANAGE_SECURITY = "security.manage"  # organization-wide settings such as required 2FA
     VIEW_USERS = "users.view"  # see the member directory of the organization
     MANAGE_SEATS = "seats.manage"  # the license and its seats: see usage, assign, reclaim, reassign
+    AUTHOR_COURSES = "courses.author"  # create courses and learning paths; edit those one owns or co-teaches
+    MANAGE_COURSES = "courses.manage"  # edit, publish, archive every course and path of the organization
+    ASSIGN_LEARNING = "learning.assign"  # assign courses/paths (admins: to anyone; others: to groups they lead)
+    VIEW_PROGRESS = "progress.view"  # learners' progress (admins: everyone; others: the groups they lead)
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "org_admin": frozenset(Permission),
-    "manager": frozenset({Permission.VIEW_USERS}),
-    "teacher": frozenset({Permission.VIEW_USERS}),
+    "manager": frozenset({Permission.VIEW_USERS, Permission.AUTHOR_COURSES, Permission.ASSIGN_LEARNING,
+                          Permission.VIEW_PROGRESS}),
+    "teacher": frozenset({Permission.VIEW_USERS, Permission.AUTHOR_COURSES, Permission.ASSIGN_LEARNING,
+                          Permission.VIEW_PROGRESS}),
     "student": frozenset(),
     "parent": frozenset(),
     "employer": frozenset(),

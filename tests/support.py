@@ -149,3 +149,50 @@ async def asgi_request(
 
     await app(scope, receive, send)
     return status, out_headers, b"".join(chunks)
+
+
+class MotoServer:
+    """A real S3-compatible server (moto in server mode, from this venv) on 127.0.0.1, for the storage tests.
+
+    ``start()`` waits until it answers; ``stop()`` ends the process it started (and only that one). Nothing is
+    downloaded. moto does not verify presigned signatures: authorization is tested in the app itself.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        import subprocess
+        import sys
+        import urllib.request
+        from pathlib import Path
+
+        executable = Path(sys.executable).with_name("moto_server")
+        self.process = subprocess.Popen(
+            [str(executable), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except Exception:
+                self.process.kill()
+        self.process = None

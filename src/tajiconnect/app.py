@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
@@ -35,6 +36,9 @@ from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
+from tajiconnect.domains.storage.api import UploadPages, UploadsApi
+from tajiconnect.domains.storage.pages import serve_file
+from tajiconnect.domains.storage.service import Storage
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
@@ -51,7 +55,7 @@ from tajiconnect.web.idempotency import ReplayError, replay_handler
 from tajiconnect.web.input_guard import InputGuardMiddleware
 from tajiconnect.web.openapi import BEARER, BEARER_SCHEME, ClosedStructSchemaPlugin, SelfHostedSwagger
 from tajiconnect.web.pages import favicon, home, static_file, tenant_static
-from tajiconnect.web.security import security_headers
+from tajiconnect.web.security import content_security_policy, security_headers
 from tajiconnect.web.templating import template_config
 from tajiconnect.worker import load_tasks
 
@@ -63,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     load_models()
     load_tasks()
     engine = create_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+    # Built here rather than in the lifespan: no I/O (boto3 connects on first use), and it outlives test clients.
+    storage = Storage.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -136,8 +142,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PairingCodesApi,
             ImportsApi,
             RosterApi,
+            UploadsApi,
+            UploadPages,
+            serve_file,
             PlatformPages,
         ],
+        state=State({"storage": storage,
+                     "content_security_policy": content_security_policy(settings.storage.s3_origin)}),
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
         dependencies={"db_session": Provide(provide_db_session)},
@@ -153,7 +164,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthenticationMiddleware(),
         ],
         template_config=template_config(),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6,
+                                             exclude=["^/files/"]),  # byte ranges of stored files, as stored
         openapi_config=OpenAPIConfig(
             title="TajiConnect API",
             version=__version__,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -75,6 +75,76 @@ class SettingsError(ValueError):
     """A setting in the environment is malformed."""
 
 
+MIB = 1024 * 1024
+#: Default upper size of one file, per purpose (bytes); ``TAJI_STORAGE_MAX_MB_<PURPOSE>`` overrides each.
+DEFAULT_SIZE_LIMITS: dict[str, int] = {
+    "avatar": 5 * MIB,
+    "cover": 5 * MIB,
+    "image": 10 * MIB,
+    "document": 50 * MIB,
+    "attachment": 50 * MIB,
+    "video": 2048 * MIB,
+}
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where files live: S3 when ``bucket`` is set, else the local directory ``directory``.
+
+    S3 credentials are never settings: boto3 finds them in its own chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``
+    or ``AWS_PROFILE``, instance roles...), so they are neither stored here nor logged.
+    """
+
+    directory: Path = PROJECT_ROOT / "var" / "storage"
+    bucket: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    url_seconds: int = 900
+    part_size: int = 8 * MIB
+    size_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SIZE_LIMITS))
+
+    @property
+    def backend(self) -> str:
+        return "s3" if self.bucket else "local"
+
+    @property
+    def s3_origin(self) -> str | None:
+        """``scheme://host[:port]`` the browser talks to for S3 (CSP ``connect-src``/``img-src``/``media-src``)."""
+        if not self.bucket:
+            return None
+        if self.endpoint_url:
+            parts = urlsplit(self.endpoint_url)
+            return f"{parts.scheme}://{parts.netloc}"
+        region = self.region or "us-east-1"
+        return f"https://{self.bucket}.s3.{region}.amazonaws.com"
+
+
+def load_storage_settings() -> StorageSettings:
+    limits = dict(DEFAULT_SIZE_LIMITS)
+    for purpose in limits:
+        limits[purpose] = _int(f"TAJI_STORAGE_MAX_MB_{purpose.upper()}", limits[purpose] // MIB) * MIB
+        if limits[purpose] <= 0:
+            raise SettingsError(f"TAJI_STORAGE_MAX_MB_{purpose.upper()} must be positive")
+    part_size = _int("TAJI_STORAGE_PART_MB", 8) * MIB
+    if not 5 * MIB <= part_size <= 64 * MIB:
+        raise SettingsError("TAJI_STORAGE_PART_MB must be between 5 and 64 (S3 needs parts of at least 5 MiB)")
+    url_seconds = _int("TAJI_STORAGE_URL_SECONDS", 900)
+    if not 30 <= url_seconds <= 7 * 24 * 3600:
+        raise SettingsError("TAJI_STORAGE_URL_SECONDS must be between 30 and 604800")
+    endpoint = (os.environ.get("S3_ENDPOINT_URL") or "").strip() or None
+    if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
+        raise SettingsError("S3_ENDPOINT_URL must be an http:// or https:// URL")
+    return StorageSettings(
+        directory=Path(os.environ.get("TAJI_STORAGE_DIR") or PROJECT_ROOT / "var" / "storage"),
+        bucket=(os.environ.get("S3_BUCKET") or "").strip() or None,
+        endpoint_url=endpoint,
+        region=(os.environ.get("S3_REGION") or "").strip() or None,
+        url_seconds=url_seconds,
+        part_size=part_size,
+        size_limits=limits,
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: Secret
@@ -93,6 +163,7 @@ class Settings:
     queue_name: str = "tajiconnect"
     public_scheme: str = "http"
     public_port: int = 8000
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def public_origin(self, host: str) -> str:
         """``scheme://host[:port]`` for a host name of ours: absolute links come from here, never from a request."""
@@ -162,6 +233,7 @@ def load_settings() -> Settings:
         queue_name=os.environ.get("TAJI_QUEUE_NAME", "tajiconnect"),
         public_scheme=public_scheme,
         public_port=public_port,
+        storage=load_storage_settings(),
     )
 
 

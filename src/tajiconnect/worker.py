@@ -27,6 +27,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.tasks.outbox",
     "tajiconnect.mail.tasks",
     "tajiconnect.domains.roster.tasks",
+    "tajiconnect.domains.storage.tasks",
 )
 
 #: Scheduled tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all workers.

@@ -1,4 +1,9 @@
-"""Security headers on every response (a ``before_send`` hook)."""
+"""Security headers on every response (a ``before_send`` hook).
+
+The Content-Security-Policy is :data:`CONTENT_SECURITY_POLICY`, plus the S3 origin when files live in S3 (the
+browser then sends upload parts to it and reads presigned images, videos and documents from it): ``create_app``
+puts :func:`content_security_policy` of that origin in ``app.state.content_security_policy``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,19 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
+
+
+
+def content_security_policy(storage_origin: str | None = None) -> str:
+    """The policy, allowing ``storage_origin`` (``scheme://host[:port]``) for fetch/XHR, images and media."""
+    if not storage_origin:
+        return CONTENT_SECURITY_POLICY
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: "
+        f"{storage_origin}; media-src 'self' {storage_origin}; connect-src 'self' {storage_origin}; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    )
+
 
 HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
@@ -24,6 +42,10 @@ async def security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)
+    app = scope.get("app")
+    policy = getattr(app.state, "content_security_policy", None) if app is not None else None
+    if policy and "content-security-policy" not in headers:
+        headers["content-security-policy"] = policy
     for name, value in HEADERS.items():
         if name not in headers:
             headers[name] = value

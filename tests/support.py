@@ -180,7 +180,7 @@ class MotoServer:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
+                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):  # noqa: S310 (http, our own)
                     return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:

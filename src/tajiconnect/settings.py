@@ -91,8 +91,8 @@ DEFAULT_SIZE_LIMITS: dict[str, int] = {
 class StorageSettings:
     """Where files live: S3 when ``bucket`` is set, else the local directory ``directory``.
 
-    S3 credentials are never settings: boto3 finds them in its own chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``
-    or ``AWS_PROFILE``, instance roles...), so they are neither stored here nor logged.
+    S3 credentials are never settings: boto3 finds them in its own chain (``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``, instance roles...), so they are neither stored here nor logged.
     """
 
     directory: Path = PROJECT_ROOT / "var" / "storage"

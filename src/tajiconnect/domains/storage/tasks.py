@@ -23,7 +23,7 @@ _storage: dict[int, Storage] = {}
 def storage_for(ctx: dict[str, Any]) -> Storage:
     """The worker's storage service (``ctx["storage"]`` when given, else one built from the settings, once)."""
     if ctx.get("storage") is not None:
-        return ctx["storage"]  # type: ignore[no-any-return]
+        return ctx["storage"]
     settings = ctx["settings"]
     if id(settings) not in _storage:
         _storage[id(settings)] = Storage.from_settings(settings)

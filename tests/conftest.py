@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -74,6 +75,8 @@ def settings(database_url: str, mail_sink):
     os.environ["TAJI_PUBLIC_SCHEME"] = "https"  # the test clients speak https on the default port
     os.environ.pop("TAJI_PUBLIC_PORT", None)
     os.environ["TAJI_SECRET_KEY"] = "test-secret-" + secrets.token_hex(16)
+    os.environ["TAJI_STORAGE_DIR"] = tempfile.mkdtemp(prefix="taji-storage-")  # files stored by the app under test
+    os.environ.pop("S3_BUCKET", None)
     os.environ.setdefault("TAJI_LOG_LEVEL", "WARNING")
     return load_settings()
 

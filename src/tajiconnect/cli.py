@@ -565,6 +565,62 @@ def run(host: str, port: int, workers: int, with_worker: bool) -> None:
             supervisor.stop()
 
 
+@main.group()
+def storage() -> None:
+    """Stored files: move old avatars into storage, purge abandoned uploads."""
+
+
+async def _each_tenant(engine: Any, slugs: tuple[str, ...], work: Callable[[Any, Any], Awaitable[int]]) -> int:
+    """``work(session, storage)`` in each chosen active tenant (all when ``slugs`` is empty), repeated in fresh
+    transactions until it does nothing more; the total."""
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.domains.storage.service import Storage
+    from tajiconnect.tenancy.context import tenant_context
+    from tajiconnect.tenancy.service import list_tenants, load_tenant
+
+    service = Storage.from_settings(_settings())
+    tenants = [await load_tenant(engine, slug) for slug in slugs] if slugs else await list_tenants(engine)
+    total = 0
+    for tenant in tenants:
+        if not tenant.is_active:
+            continue
+        with tenant_context(tenant):
+            while True:
+                async with session_scope(engine) as session:
+                    done = await work(session, service)
+                total += done
+                if not done:
+                    break
+        click.echo(f"{tenant.slug}: done")
+    return total
+
+
+@storage.command("move-avatars")
+@click.option("--tenant", "tenants", multiple=True, help="Only this tenant (slug); repeatable. Default: all.")
+def storage_move_avatars(tenants: tuple[str, ...]) -> None:
+    """Move profile pictures still kept in the database (user_avatars) into storage. Safe to re-run."""
+    from tajiconnect.domains.accounts.avatars import move_avatars
+
+    moved = _fail_on(*_db_errors())(_with_engine)(lambda engine: _each_tenant(engine, tenants, move_avatars))
+    click.echo(f"moved {moved} picture(s)")
+
+
+@storage.command("purge-uploads")
+@click.option("--hours", type=click.IntRange(1, 24 * 365), default=24, show_default=True,
+              help="Abort uploads unfinished this long after they started.")
+@click.option("--tenant", "tenants", multiple=True, help="Only this tenant (slug); repeatable. Default: all.")
+def storage_purge_uploads(hours: int, tenants: tuple[str, ...]) -> None:
+    """Abort abandoned resumable uploads and delete their parts."""
+    import datetime
+
+    async def purge(session: Any, service: Any) -> int:
+        # One pass per tenant: purge_abandoned takes up to 1000 at a time, a repeat picks up the rest.
+        return int(await service.purge_abandoned(session, datetime.timedelta(hours=hours)))
+
+    purged = _fail_on(*_db_errors())(_with_engine)(lambda engine: _each_tenant(engine, tenants, purge))
+    click.echo(f"purged {purged} upload(s)")
+
+
 @main.command()
 @click.option("--concurrency", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--burst", is_flag=True, help="Process what is queued, then exit.")

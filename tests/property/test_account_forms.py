@@ -163,7 +163,7 @@ async def test_profile_form(member_env, engine, form):
     page = await env.client.get("/account/profile")
     assert page.status_code == 200 and f'value="{shown(name)}"' in page.text
     assert f'<option value="{locale}" selected>' in page.text and f"<option selected>{time_zone}</option>" in page.text
-    stored = await env.client.get(f"/avatars/{member.id}")
+    stored = await env.client.get(f"/avatars/{member.id}", follow_redirects=True)
     assert stored.status_code == (200 if has_avatar else 404)
     if has_avatar:
         assert stored.headers["content-type"] == "image/webp"

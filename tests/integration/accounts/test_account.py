@@ -119,7 +119,10 @@ async def test_avatar_upload_and_who_may_see_it(browser, org, other_org, make_us
         ok = await save_profile(client, PROFILE, {"avatar": ("me.png", image, "image/png")})
         assert ok.status_code == 303
         assert f'src="/avatars/{member.id}"' in (await client.get("/account/profile")).text
-        mine = await client.get(f"/avatars/{member.id}")
+        moved_on = await client.get(f"/avatars/{member.id}")  # to the picture's short-lived storage URL
+        assert moved_on.status_code == 302 and moved_on.headers["location"].startswith("/files/")
+        assert "private" in moved_on.headers["cache-control"]
+        mine = await client.get(f"/avatars/{member.id}", follow_redirects=True)
         assert mine.status_code == 200
         assert mine.headers["content-type"] == "image/webp"
         stored = Image.open(io.BytesIO(mine.content))  # a fresh WebP of the same picture, not the uploaded bytes
@@ -132,7 +135,7 @@ async def test_avatar_upload_and_who_may_see_it(browser, org, other_org, make_us
         anonymous = await client.get(f"/avatars/{member.id}")
         assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/auth/sign-in")
         await sign_in(client, colleague.email)
-        assert (await client.get(f"/avatars/{member.id}")).content == mine.content
+        assert (await client.get(f"/avatars/{member.id}", follow_redirects=True)).content == mine.content
         assert (await client.get(f"/avatars/{colleague.id}")).status_code == 404  # has none
         assert (await client.get("/avatars/not-a-uuid")).status_code == 404
 

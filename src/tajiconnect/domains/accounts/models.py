@@ -57,6 +57,10 @@ class User(TenantModel):
     totp_enabled_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     has_avatar: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The picture in storage (purpose ``avatar``). A picture not moved yet is still a ``user_avatars`` row.
+    avatar_file_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="SET NULL", use_alter=True), default=None
+    )
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
     seat_assigned_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
 

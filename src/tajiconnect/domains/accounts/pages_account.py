@@ -16,8 +16,14 @@ from sqlalchemy import delete, func, select
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts import totp
 from tajiconnect.domains.accounts.auth import actor_of, clear_session_cookie, start_session, with_session_cookie
-from tajiconnect.domains.accounts.avatars import CONTENT_TYPE as AVATAR_CONTENT_TYPE
-from tajiconnect.domains.accounts.avatars import MAX_UPLOAD_BYTES, AvatarError, process_avatar_async
+from tajiconnect.domains.accounts.avatars import (
+    MAX_UPLOAD_BYTES,
+    AvatarError,
+    avatar_from_upload,
+    process_avatar_async,
+    remove_avatar,
+    store_avatar,
+)
 from tajiconnect.domains.accounts.devices import describe_devices
 from tajiconnect.domains.accounts.models import RecoveryCode, User, UserAvatar
 from tajiconnect.domains.accounts.notices import security_notice, send_link_email
@@ -26,6 +32,7 @@ from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.accounts.service import AccountError, get_user, set_password
 from tajiconnect.domains.accounts.tokens import issue_link, revoke_all_for_user
 from tajiconnect.domains.audit.service import record
+from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.i18n import SUPPORTED_LOCALES, _
 from tajiconnect.tenancy.context import require_tenant
 from tajiconnect.web.forms import Form, render_form, see_other
@@ -89,6 +96,7 @@ class AccountPages(Controller):
         if time_zone not in time_zones():
             form.error("time_zone", _("Choose a time zone from the list."))
         upload = form.data.get("avatar")
+        uploaded_id = form.get("avatar_file_id").strip()  # a picture already sent through /uploads (upload.js)
         avatar: bytes | None = None
         if isinstance(upload, UploadFile) and upload.filename:
             try:
@@ -98,14 +106,19 @@ class AccountPages(Controller):
         if not form.ok:
             values = {"name": name, "locale": locale, "time_zone": time_zone}
             return self._profile(user, values, form.errors, status=422)
-        user.name, user.locale, user.time_zone = name, locale, time_zone
+        storage = request.app.state.storage
         if avatar is not None:
-            await db_session.merge(UserAvatar(user_id=user.id, data=avatar, content_type=AVATAR_CONTENT_TYPE,
-                                              updated_at=datetime.datetime.now(datetime.UTC)))
-            user.has_avatar = True
+            await store_avatar(db_session, storage, user, avatar)
+        elif uploaded_id:
+            try:
+                await avatar_from_upload(db_session, storage, user, uploaded_id)
+            except AvatarError as exc:
+                form.error("avatar", str(exc))
+                values = {"name": name, "locale": locale, "time_zone": time_zone}
+                return self._profile(user, values, form.errors, status=422)
+        user.name, user.locale, user.time_zone = name, locale, time_zone
         if form.get("remove_avatar") == "1":
-            await db_session.execute(delete(UserAvatar).where(UserAvatar.user_id == user.id))
-            user.has_avatar = False
+            await remove_avatar(db_session, storage, user)
         await record(db_session, actor_of(request), "user.profile.updated", target_type="user", target_id=user.id)
         return see_other("/account/profile", notice="profile_saved")
 
@@ -267,22 +280,26 @@ class AccountPages(Controller):
         return response
 
 
-async def avatar_response(db_session: DbSession, user_id: str) -> Response[bytes]:
-    try:
-        import uuid
-
-        key = uuid.UUID(user_id)
-    except ValueError as exc:
-        raise NotFoundException() from exc
-    row = await db_session.get(UserAvatar, key)
+async def avatar_response(request: Request, db_session: DbSession, user_id: str) -> Response[bytes] | Redirect:
+    """A picture in storage: a redirect to its short-lived URL; one not moved yet: its bytes from the database."""
+    user = await get_user(db_session, user_id)
+    if user is None:
+        raise NotFoundException()
+    cache = {"Cache-Control": "private, max-age=60", "X-Content-Type-Options": "nosniff"}
+    if user.avatar_file_id is not None:
+        file = await db_session.get(StoredFile, user.avatar_file_id)
+        if file is not None and file.status == "ready":
+            # Cached a minute by the browser, well within the URL's own lifetime (TAJI_STORAGE_URL_SECONDS).
+            return Redirect(request.app.state.storage.url(file), status_code=302, headers=cache)
+    row = await db_session.get(UserAvatar, user.id)
     if row is None:
         raise NotFoundException()
     return Response(row.data, media_type=row.content_type,
-                    headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
+                    headers={**cache, "Cache-Control": "private, max-age=300"})
 
 
 @get("/avatars/{user_id:str}", name="account.avatar", guards=[requires_user], include_in_schema=False,
      opt={"allow_unenrolled": True})
-async def avatar(user_id: FromPath[str], db_session: DbSession) -> Response[bytes]:
+async def avatar(request: Request, user_id: FromPath[str], db_session: DbSession) -> Response[bytes] | Redirect:
     """A member's picture, for signed-in members of the same organization only."""
-    return await avatar_response(db_session, user_id)
+    return await avatar_response(request, db_session, user_id)

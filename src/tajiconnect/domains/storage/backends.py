@@ -229,7 +229,16 @@ class S3Backend:
             marker = int(answer["NextPartNumberMarker"])
 
     async def list_parts(self, key: str, upload_id: str) -> dict[int, int]:
-        return {int(p["PartNumber"]): int(p["Size"]) for p in await self._parts(key, upload_id)}
+        """Parts received so far (none for an upload S3 no longer knows: aborted or completed)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            parts = await self._parts(key, upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                return {}
+            raise
+        return {int(p["PartNumber"]): int(p["Size"]) for p in parts}
 
     async def complete_multipart(self, key: str, upload_id: str, count: int) -> None:
         # The ETags come from S3 itself, not from the browser (which may not be allowed to read them).

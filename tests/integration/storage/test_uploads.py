@@ -59,7 +59,7 @@ async def test_a_video_uploads_in_parts_and_resumes(storage, client_for, org, au
         status = (await client.get(f"{API}/{upload['id']}", headers=auth)).json()
         assert status["done_parts"] == [1, 2] and status["status"] == "uploading"
         early = await client.post(f"{API}/{upload['id']}/complete", headers=auth)
-        assert "3" in problem_of(early, 422)["detail"]
+        assert "3" in problem_of(early, 409)["detail"]
         await send_part(client, auth, upload["id"], 3, parts[2])
         done = await client.post(f"{API}/{upload['id']}/complete", headers=auth)
         assert done.status_code == 200, done.text

@@ -40,11 +40,11 @@ Filename = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^[^\x00]*
 NOT_FOUND = "No such upload by this member in this organization (or no such part of it)."
 NOTES = {
     404: NOT_FOUND,
-    409: "The upload is already finished (completed, failed or abandoned).",
+    409: "The upload is already finished (completed, failed or abandoned), or (completing) parts are missing.",
     413: "The file is larger than the limit of its purpose (see docs/storage.md), or the JSON body is too large.",
     415: "The content is not of a type this purpose accepts (found from the bytes, not the name): the upload is "
     "deleted and marked `failed`.",
-    422: "A part is missing or has the wrong size.",
+    422: "The part does not have the size the upload gives it (`part_size`, the last part the rest).",
 }
 
 
@@ -169,7 +169,7 @@ class UploadsApi(Controller):
 
     @post("/{upload_id:uuid}/complete", name="uploads.complete", summary="Finish an upload", status_code=200,
           description="Assembles the parts and checks the content's type from its first bytes. Completing a ready "
-          "upload again answers it again.", **problems(*GUARDED, 404, 409, 415, 422, notes=NOTES))
+          "upload again answers it again.", **problems(*GUARDED, 404, 409, 415, notes=NOTES))
     async def complete(self, request: Request, db_session: DbSession, upload_id: FromPath[uuid.UUID]) -> Upload:
         file = await self._upload(request, db_session, upload_id)
         storage = storage_of(request)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 class StorageError(Exception):
     """413: too large; 415: a type this purpose does not take; 404: no such file or upload here; 409: the upload is
-    not in a state that allows this; 422: anything else the person must fix (a part missing at completion)."""
+    not in a state that allows this (finished, parts missing); 422: anything else the person must fix (a part of
+    the wrong size)."""
 
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)

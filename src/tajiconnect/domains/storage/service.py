@@ -293,7 +293,7 @@ class Storage:
         missing = sorted(set(range(1, file.upload["part_count"] + 1)) - set(done))
         if missing:
             raise StorageError(_("Some parts are missing: {parts}.").format(
-                parts=", ".join(map(str, missing[:20]))), status=422)
+                parts=", ".join(map(str, missing[:20]))), status=409)
         await self.backend.complete_multipart(file.key, file.upload_id, file.upload["part_count"])
         file.upload_id = None
         head = await self.backend.read(file.key, 0, HEAD_BYTES - 1)

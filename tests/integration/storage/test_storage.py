@@ -136,3 +136,21 @@ async def test_s3_presigned_urls_carry_type_and_disposition(s3_storage, engine, 
         answer = await outside.get(url)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
     assert answer.headers["content-disposition"].startswith('attachment; filename="plan.pdf"')
+
+
+async def test_pages_allow_the_s3_origin_when_files_live_in_s3(settings, moto_server, alpha):
+    import dataclasses
+
+    from litestar.testing import AsyncTestClient
+
+    from tajiconnect.app import create_app
+    from tajiconnect.settings import StorageSettings
+    from tests.conftest import host_of
+
+    s3_settings = dataclasses.replace(settings, storage=StorageSettings(bucket="taji-test",
+                                                                        endpoint_url=moto_server.url))
+    app = create_app(s3_settings)
+    assert app.state.storage.kind == "s3"
+    async with AsyncTestClient(app=app, base_url=f"https://{host_of(alpha)}") as client:
+        policy = (await client.get("/auth/sign-in")).headers["content-security-policy"]
+    assert f"connect-src 'self' {moto_server.url};" in policy and f"media-src 'self' {moto_server.url};" in policy

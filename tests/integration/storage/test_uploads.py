@@ -11,7 +11,7 @@ from tajiconnect.db.session import session_scope
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.settings import MIB
 from tajiconnect.tenancy.context import tenant_context
-from tests.integration.conftest import bearer_for, problem_of
+from tests.integration.conftest import bearer_for, drain, problem_of
 from tests.integration.storage.conftest import HTML, mp4_bytes, pdf_bytes, png_bytes
 
 API = "/api/v1/uploads"
@@ -78,7 +78,7 @@ async def test_a_video_uploads_in_parts_and_resumes(storage, client_for, org, au
         assert read.status_code == 206 and read.content == video[:100]
 
 
-async def test_wrong_parts_sizes_and_types_are_refused(storage, client_for, org, author, engine):
+async def test_wrong_parts_sizes_and_types_are_refused(storage, client_for, org, author, engine, run_jobs):
     async with client_for(org.tenant) as client:
         auth = await bearer_for(client, author)
         too_big = await client.post(API, json={"purpose": "document", "filename": "a.pdf", "size": 51 * MIB},
@@ -116,6 +116,16 @@ async def test_wrong_parts_sizes_and_types_are_refused(storage, client_for, org,
         await send_part(client, auth, upload["id"], 1, pdf)
         ready = (await client.post(f"{API}/{upload['id']}/complete", headers=auth)).json()
         assert ready["content_type"] == "application/pdf" and ready["pages"] == 2
+    # The completion deferred the page rendering (outbox): a real worker renders the pages.
+    run_jobs.worker.context["storage"] = storage
+    try:
+        await drain(run_jobs)
+    finally:
+        run_jobs.worker.context.pop("storage", None)
+    with tenant_context(org.tenant):
+        async with session_scope(engine) as session:
+            document = await session.get(StoredFile, uuid.UUID(ready["id"]))
+    assert document.details == {"pages": 2, "pages_ready": True} and sorted(document.renditions) == ["page-1", "page-2"]
 
 
 async def backend_upload_id(engine, tenant, file_id: str) -> str:

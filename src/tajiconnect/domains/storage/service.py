@@ -39,8 +39,11 @@ from tajiconnect.domains.storage.errors import StorageError
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.domains.storage.sniff import HEAD_BYTES, sniff
 from tajiconnect.i18n import _
+from tajiconnect.logs import get_logger
 from tajiconnect.settings import Settings, StorageSettings
 from tajiconnect.tenancy.context import require_tenant
+
+log = get_logger(__name__)
 
 #: Purposes any member may upload for themselves; the others need ``courses.author``.
 SELF_SERVICE = frozenset({"avatar"})
@@ -131,8 +134,9 @@ class Storage:
     def _check_size(self, size: int, purpose: str) -> None:
         limit = self.limit(purpose)
         if size > limit:
-            raise StorageError(_("The file is too large: at most {size} MB here.").format(
-                size=limit // (1024 * 1024)), status=413)
+            megabytes = limit // (1024 * 1024)
+            raise StorageError(_("The file is too large: at most %(size)s MB here.") % {"size": megabytes},
+                               status=413)
         if size <= 0:
             raise StorageError(_("The file is empty."), status=422)
 
@@ -255,7 +259,7 @@ class Storage:
         if file.status != "uploading" or not file.upload_id:
             raise StorageError(_("This upload is already finished."), status=409)
         if not 1 <= number <= file.upload["part_count"]:
-            raise StorageError(_("This upload has no part {number}.").format(number=number), status=404)
+            raise StorageError(_("This upload has no part %(number)s.") % {"number": number}, status=404)
 
     def part_target(self, file: StoredFile, number: int) -> str | None:
         """A presigned PUT URL for part ``number`` (S3), or None: PUT the part to the app."""
@@ -265,8 +269,8 @@ class Storage:
     async def put_part(self, file: StoredFile, number: int, data: bytes) -> None:
         self._check_part(file, number)
         if len(data) != self._expected(file, number):
-            raise StorageError(_("Part {number} must be {size} bytes.").format(
-                number=number, size=self._expected(file, number)), status=422)
+            raise StorageError(_("Part %(number)s must be %(size)s bytes.") % {
+                "number": number, "size": self._expected(file, number)}, status=422)
         if number == 1:
             sniff(data[:HEAD_BYTES], file.purpose)  # refuse early what will be refused at the end
         await self.backend.put_part(file.key, str(file.upload_id), number, data)
@@ -292,8 +296,8 @@ class Storage:
         done = await self.done_parts(file)
         missing = sorted(set(range(1, file.upload["part_count"] + 1)) - set(done))
         if missing:
-            raise StorageError(_("Some parts are missing: {parts}.").format(
-                parts=", ".join(map(str, missing[:20]))), status=409)
+            parts = ", ".join(map(str, missing[:20]))
+            raise StorageError(_("Some parts are missing: %(parts)s.") % {"parts": parts}, status=409)
         await self.backend.complete_multipart(file.key, file.upload_id, file.upload["part_count"])
         file.upload_id = None
         head = await self.backend.read(file.key, 0, HEAD_BYTES - 1)
@@ -343,6 +347,9 @@ class Storage:
             return 0
         if file.details.get("pages_ready"):
             return int(file.details.get("pages", 0))
+        if await self.backend.size(file.key) is None:
+            log.warning("storage: a ready document has no object", file_id=str(file.id))
+            return 0
         images = await asyncio.to_thread(render_pdf_pages, await self.backend.read(file.key))
         renditions = dict(file.renditions or {})
         tenant_id = require_tenant().id

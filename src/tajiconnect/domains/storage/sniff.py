@@ -52,5 +52,5 @@ def sniff(head: bytes, purpose: str) -> str:
     for found in detected_types(head[:HEAD_BYTES]):
         if found in allowed:
             return found
-    raise StorageError(_("This kind of file is not accepted here. Use: {types}.").format(
-        types=accepted_names(purpose)), status=415)
+    raise StorageError(_("This kind of file is not accepted here. Use: %(types)s.") % {
+        "types": accepted_names(purpose)}, status=415)

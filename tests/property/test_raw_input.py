@@ -55,7 +55,8 @@ FORM_ROUTES = (
     ("apex", "/platform/sign-in"), ("apex", "/platform/sign-out"),
 )
 FIELD_NAMES = ("email", "password", "password_confirm", "current_password", "name", "code", "next", "locale",
-               "time_zone", "roles", "roles[]", "require_2fa_roles", "confirm_email", "remove_avatar", "_csrf_token")
+               "time_zone", "roles", "roles[]", "require_2fa_roles", "confirm_email", "remove_avatar", "avatar_file_id",
+               "_csrf_token")
 BOUNDARY = "raw-property-boundary"
 FORM_TYPES = (
     "application/x-www-form-urlencoded", "application/x-www-form-urlencoded", "application/x-www-form-urlencoded",

@@ -142,3 +142,24 @@ async def test_abandoned_uploads_are_purged(storage, engine, new_org, make_user,
     assert (old.status, old.upload_id) == ("deleted", None) and recent.status == "uploading"
     assert await storage.backend.list_parts(old_key, old_upload) == {}
     assert await storage.backend.list_parts(recent.key, recent.upload_id) == {1: 5 * MIB}
+
+
+async def test_a_deleted_members_picture_is_deleted_too(storage, engine, org, make_user, signed_in, client_for):
+    member = await make_user(org.tenant, ["student"])
+    async with signed_in(member) as client:
+        saved = await post_form(client, "/account/profile", {"name": "Gone", "locale": "en",
+                                                             "time_zone": "Africa/Nairobi"},
+                                files={"avatar": ("me.png", png_bytes(), "image/png")})
+        assert saved.status_code == 303
+    file_id = (await load_user(engine, org.tenant, member.id)).avatar_file_id
+    with tenant_context(org.tenant):
+        async with session_scope(engine) as session:
+            file = await session.get(StoredFile, file_id)
+    assert await storage.backend.size(file.key) is not None
+    async with client_for(org.tenant) as client:
+        deleted = await client.delete(f"/api/v1/users/{member.id}", headers=await bearer_for(client, org.admin))
+        assert deleted.status_code == 204, deleted.text
+    with tenant_context(org.tenant):
+        async with session_scope(engine) as session:
+            file = await session.get(StoredFile, file_id)
+    assert file.status == "deleted" and await storage.backend.size(file.key) is None

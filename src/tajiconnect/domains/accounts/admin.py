@@ -104,8 +104,13 @@ async def reactivate_member(request: Request, db_session: AsyncSession, user: Us
 
 
 async def delete_member(request: Request, db_session: AsyncSession, user: User) -> None:
-    email, user_id = user.email, user.id
+    from tajiconnect.domains.storage.models import StoredFile
+
+    email, user_id, picture_id = user.email, user.id, user.avatar_file_id
     await service.delete_user(db_session, await acting_admin(request, db_session), user)
+    picture = await db_session.get(StoredFile, picture_id) if picture_id else None
+    if picture is not None:  # the picture's file goes with the account
+        await request.app.state.storage.delete(db_session, picture)
     await _audit(request, db_session, "user.deleted", email, user_id)
     await db_session.commit()
     await request.app.state.session_store.delete_for_user(user_id)

@@ -41,8 +41,8 @@
       xhr.upload.onprogress = function (event) { onProgress(event.loaded); };
       xhr.onload = function () {
         if (xhr.status >= 200 && xhr.status < 300) { resolve(); return; }
-        var error = new Error("HTTP " + xhr.status);
-        try { error = new Error(JSON.parse(xhr.responseText).detail); } catch (ignored) { /* S3 answers XML */ }
+        var error = new Error(box.getAttribute("data-msg-failed"));
+        try { error = new Error(JSON.parse(xhr.responseText).detail || error.message); } catch (ignored) { /* S3: XML */ }
         error.status = xhr.status;
         reject(error);
       };

@@ -1,5 +1,6 @@
 """A signed-in member chooses a new picture on the profile page: upload_field sends it through /uploads with a
-progress bar that finishes, the form saves the uploaded file's id, and the page shows the new picture."""
+progress bar; the connection drops during the first attempt and the upload resumes by itself; the bar finishes,
+the form saves the uploaded file's id, and the page shows the new picture."""
 
 from __future__ import annotations
 
@@ -27,8 +28,21 @@ def test_a_picture_uploads_with_progress_and_is_saved(create_tenant, page):
     expect_signed_in(page, org.admin_name)
     page.goto(org.url("/account/profile"))
     field = page.locator("[data-upload]")
+    dropped: list[str] = []
+
+    def lose_the_first_attempt(route):  # the network fails once while the part is on its way
+        if not dropped:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/uploads/*/parts/1", lambda route: lose_the_first_attempt(route)
+               if route.request.method == "PUT" else route.continue_())
     page.get_by_label("Picture").set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": picture()})
+    expect(page.get_by_role("status").filter(has_text="Connection lost")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Uploaded: me.png")).to_be_visible()
+    assert len(dropped) == 1
     expect(field.locator("progress")).to_have_attribute("value", "100")
     expect(field).to_have_attribute("data-upload-state", "done")
     file_id = field.locator("input[type=hidden]").input_value()

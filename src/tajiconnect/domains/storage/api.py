@@ -15,11 +15,13 @@ An upload is visible to the member who started it only: anyone else's id, anothe
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import HTTPException
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Meta
@@ -31,7 +33,7 @@ from tajiconnect.domains.storage.models import FilePurpose, StoredFile
 from tajiconnect.domains.storage.service import Storage, may_upload
 from tajiconnect.i18n import _
 from tajiconnect.settings import MIB
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, problems
+from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, ApiOperation, problems
 
 PART_BODY_MAX = 130 * MIB
 PartNumber = Annotated[int, Parameter(ge=1, le=10_000, description="The part's number, from 1.")]
@@ -46,6 +48,17 @@ NOTES = {
     "deleted and marked `failed`.",
     422: "The part does not have the size the upload gives it (`part_size`, the last part the rest).",
 }
+
+
+@dataclass
+class PartOperation(ApiOperation):
+    """The part's raw bytes as the request body (read by the handler itself, so Litestar cannot declare it)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(required=True, description="The part's bytes, exactly its size.",
+                                        content={"application/octet-stream": OpenAPIMediaType(schema=binary)})
 
 
 class UploadCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -158,7 +171,8 @@ class UploadsApi(Controller):
          description="The raw bytes of the part (any content type), exactly the part's size. Sending a part again "
          "replaces it. The first part is checked against the purpose's types already (415).",
          status_code=HTTP_204_NO_CONTENT, request_max_body_size=PART_BODY_MAX,
-         **problems(*GUARDED, 404, 409, 413, 415, 422, notes={**NOTES, 413: "The body is larger than a part."}))
+         **{**problems(*GUARDED, 404, 409, 413, 415, 422, notes={**NOTES, 413: "The body is larger than a part."}),
+            "operation_class": PartOperation})
     async def put_part(self, request: Request, db_session: DbSession, upload_id: FromPath[uuid.UUID],
                        number: PartNumber) -> None:
         file = await self._upload(request, db_session, upload_id)

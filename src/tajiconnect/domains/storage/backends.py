@@ -2,7 +2,8 @@
 
 Everything is ``async``; boto3 is synchronous, so each S3 call runs in a worker thread and never blocks the event
 loop. Keys are checked (``keys.check_key``) before they reach a path or a request. Multipart uploads keep their
-parts in the backend (S3 itself, or ``<root>/_uploads/<upload id>/<part number>`` locally) until completion.
+parts in the backend (S3 itself, or ``<root>/<file prefix>/_parts/<upload id>/<part number>`` locally) until
+completion.
 """
 
 from __future__ import annotations
@@ -49,10 +50,11 @@ class LocalBackend:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def _upload_dir(self, upload_id: str) -> Path:
+    def _upload_dir(self, key: str, upload_id: str) -> Path:
+        """Where the parts of an upload wait: next to the object, under the same tenant and file prefix."""
         if not upload_id.isalnum():
             raise ValueError("not an upload id")
-        return self.root / "_uploads" / upload_id
+        return self._path(key).parent / "_parts" / upload_id
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
@@ -98,17 +100,17 @@ class LocalBackend:
 
     async def create_multipart(self, key: str, content_type: str) -> str:
         upload_id = secrets.token_hex(16)
-        await asyncio.to_thread(self._upload_dir(upload_id).mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(self._upload_dir(key, upload_id).mkdir, parents=True, exist_ok=True)
         return upload_id
 
     def presigned_part(self, key: str, upload_id: str, number: int, expires: int) -> str | None:
         return None  # parts are PUT to the app
 
     async def put_part(self, key: str, upload_id: str, number: int, data: bytes) -> None:
-        await asyncio.to_thread(self._write, self._upload_dir(upload_id) / str(number), data)
+        await asyncio.to_thread(self._write, self._upload_dir(key, upload_id) / str(number), data)
 
     async def list_parts(self, key: str, upload_id: str) -> dict[int, int]:
-        folder = self._upload_dir(upload_id)
+        folder = self._upload_dir(key, upload_id)
 
         def listing() -> dict[int, int]:
             if not folder.is_dir():
@@ -118,7 +120,7 @@ class LocalBackend:
         return await asyncio.to_thread(listing)
 
     async def complete_multipart(self, key: str, upload_id: str, count: int) -> None:
-        folder, target = self._upload_dir(upload_id), self._path(key)
+        folder, target = self._upload_dir(key, upload_id), self._path(key)
 
         def assemble() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +135,7 @@ class LocalBackend:
         await asyncio.to_thread(assemble)
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
-        await asyncio.to_thread(shutil.rmtree, self._upload_dir(upload_id), True)
+        await asyncio.to_thread(shutil.rmtree, self._upload_dir(key, upload_id), True)
 
 
 class S3Backend:

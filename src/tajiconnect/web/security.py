@@ -18,14 +18,16 @@ CONTENT_SECURITY_POLICY = (
 
 
 def content_security_policy(storage_origin: str | None = None) -> str:
-    """The policy, allowing ``storage_origin`` (``scheme://host[:port]``) for fetch/XHR, images and media."""
+    """:data:`CONTENT_SECURITY_POLICY`, also allowing ``storage_origin`` (``scheme://host[:port]``) for fetch/XHR
+    (upload parts), images and media (presigned reads)."""
     if not storage_origin:
         return CONTENT_SECURITY_POLICY
-    return (
-        f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: "
-        f"{storage_origin}; media-src 'self' {storage_origin}; connect-src 'self' {storage_origin}; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    directives = dict(
+        (part.strip().split(" ", 1) + [""])[:2] for part in CONTENT_SECURITY_POLICY.split(";") if part.strip()
     )
+    for name in ("img-src", "media-src", "connect-src"):
+        directives[name] = f"{directives.get(name, chr(39) + 'self' + chr(39))} {storage_origin}".strip()
+    return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
 
 
 HEADERS = {

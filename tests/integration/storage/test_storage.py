@@ -153,4 +153,6 @@ async def test_pages_allow_the_s3_origin_when_files_live_in_s3(settings, moto_se
     assert app.state.storage.kind == "s3"
     async with AsyncTestClient(app=app, base_url=f"https://{host_of(alpha)}") as client:
         policy = (await client.get("/auth/sign-in")).headers["content-security-policy"]
-    assert f"connect-src 'self' {moto_server.url};" in policy and f"media-src 'self' {moto_server.url};" in policy
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["connect-src"] == directives["media-src"] == f"'self' {moto_server.url}"
+    assert directives["img-src"] == f"'self' data: {moto_server.url}" and directives["script-src"] == "'self'"

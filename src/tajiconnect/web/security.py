@@ -22,9 +22,11 @@ def content_security_policy(storage_origin: str | None = None) -> str:
     (upload parts), images and media (presigned reads)."""
     if not storage_origin:
         return CONTENT_SECURITY_POLICY
-    directives = dict(
-        (part.strip().split(" ", 1) + [""])[:2] for part in CONTENT_SECURITY_POLICY.split(";") if part.strip()
-    )
+    directives: dict[str, str] = {}
+    for part in CONTENT_SECURITY_POLICY.split(";"):
+        name, _, value = part.strip().partition(" ")
+        if name:
+            directives[name] = value
     for name in ("img-src", "media-src", "connect-src"):
         directives[name] = f"{directives.get(name, chr(39) + 'self' + chr(39))} {storage_origin}".strip()
     return "; ".join(f"{name} {value}".strip() for name, value in directives.items())

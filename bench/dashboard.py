@@ -351,7 +351,7 @@ async def measure(tenant: Any, requests: int, results: Results) -> None:
     results.add("Reference: /account/profile CPU of the app process, median",
                 f"{statistics.median(profile_cpu):,.1f} ms")
     results.add("Shown: seats used / members / groups",
-                f"{f"{board.usage.used:,}" if board.usage else '-'} / {board.members:,} / {board.groups}")
+                f"{format(board.usage.used, ',') if board.usage else '-'} / {board.members:,} / {board.groups}")
     print("\n  Statements of the last request:")
     for n, statement in enumerate(listing, 1):
         print(f"    {n:2d}. {' '.join(statement.split())[:150]}")

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ from tajiconnect.domains.courses.models import (
     CourseModule,
     CourseReview,
     Lesson,
+    search_config_sql,
 )
 from tajiconnect.domains.enrollments.models import Enrollment
 from tajiconnect.domains.groups.models import Group
@@ -63,6 +64,7 @@ TEACHING_ROLES = ("teacher", "manager", "org_admin")
 FILE_PURPOSES = {"video": ("video",), "document": ("document",)}
 COVER_PURPOSES = ("cover", "image")
 COPY_SUFFIX = " (copy)"
+LANGUAGE_CONFIG = search_config_sql("courses.language")
 
 
 class CourseError(ValueError):
@@ -199,6 +201,7 @@ async def list_courses(
         like = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(
             or_(
+                Course.search_vector.op("@@")(func.websearch_to_tsquery(literal_column(LANGUAGE_CONFIG), words)),
                 Course.search_vector.op("@@")(func.websearch_to_tsquery(text("'simple'::regconfig"), words)),
                 Course.title.ilike(like, escape="\\"),
             )
@@ -455,7 +458,8 @@ async def set_status(session: AsyncSession, acting: Acting, course_id: Any, acti
         raise ValueError(action)
     course.revision = course.revision + 1
     await session.flush()
-    await record(session, acting.actor, f"course.{action}ed" if action != "archive" else "course.archived",
+    done = {"publish": "published", "archive": "archived", "restore": "restored"}[action]
+    await record(session, acting.actor, f"course.{done}",
                  target_type="course", target_id=course.id, title=course.title)
     return course
 

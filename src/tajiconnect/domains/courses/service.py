@@ -155,6 +155,7 @@ async def outline(session: AsyncSession, course_id: uuid.UUID) -> list[ModuleOut
             select(CourseModule)
             .where(CourseModule.course_id == course_id)
             .order_by(CourseModule.position, CourseModule.created_at, CourseModule.id)
+            .execution_options(populate_existing=True)  # positions may have been rewritten in SQL
         )
     ).all()
     result = {m.id: ModuleOutline(m) for m in modules}
@@ -163,6 +164,7 @@ async def outline(session: AsyncSession, course_id: uuid.UUID) -> list[ModuleOut
             select(Lesson)
             .where(Lesson.course_id == course_id)
             .order_by(Lesson.position, Lesson.created_at, Lesson.id)
+            .execution_options(populate_existing=True)
         )
     ).all()
     for lesson in lessons:
@@ -621,7 +623,6 @@ async def _write_positions(session: AsyncSession, table: str, ids: list[uuid.UUI
         ),
         {"ids": ids},
     )
-    session.expire_all()
 
 
 async def reorder_modules(session: AsyncSession, acting: Acting, course_id: Any, ids: Sequence[Any]) -> None:

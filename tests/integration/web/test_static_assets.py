@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tajiconnect.web.assets import IMMUTABLE, SHORT, STATIC_DIR, fingerprint, static_url
 from tajiconnect.domains.courses.markdown import frame_hosts
+from tajiconnect.web.assets import IMMUTABLE, SHORT, STATIC_DIR, fingerprint, static_url
 from tajiconnect.web.security import CONTENT_SECURITY_POLICY
 from tests.conftest import BASE_DOMAIN
 

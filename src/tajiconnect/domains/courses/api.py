@@ -97,17 +97,17 @@ class CourseCreate(msgspec.Struct, forbid_unknown_fields=True):
     title: Title
     summary: Summary | UnsetType = UNSET
     description: Description | UnsetType = UNSET
-    category: Category | None | UnsetType = UNSET
+    category: Category | UnsetType | None = UNSET
     tags: Annotated[list[Tag], Meta(max_length=service.TAGS_MAX)] | UnsetType = UNSET
     level: Level | UnsetType = UNSET
     language: Language | UnsetType = UNSET
-    estimated_minutes: CourseMinutes | None | UnsetType = UNSET
+    estimated_minutes: CourseMinutes | UnsetType | None = UNSET
     visibility: Visibility | UnsetType = UNSET
     visible_group_ids: Annotated[list[uuid.UUID], Meta(max_length=service.VISIBLE_GROUPS_MAX)] | UnsetType = UNSET
     prerequisite_ids: Annotated[list[uuid.UUID], Meta(max_length=service.PREREQUISITES_MAX)] | UnsetType = UNSET
     self_enroll: bool | UnsetType = UNSET
     teacher_ids: Annotated[list[uuid.UUID], Meta(max_length=service.TEACHERS_MAX)] | UnsetType = UNSET
-    cover_file_id: uuid.UUID | None | UnsetType = UNSET
+    cover_file_id: uuid.UUID | UnsetType | None = UNSET
 
 
 class CoursePatch(CourseCreate, forbid_unknown_fields=True):
@@ -157,10 +157,10 @@ class LessonIn(msgspec.Struct, forbid_unknown_fields=True):
     title: Title
     kind: LessonKind
     body: Body | UnsetType = UNSET
-    url: Url | None | UnsetType = UNSET
-    file_id: uuid.UUID | None | UnsetType = UNSET
+    url: Url | UnsetType | None = UNSET
+    file_id: uuid.UUID | UnsetType | None = UNSET
     allow_download: bool | UnsetType = UNSET
-    estimated_minutes: LessonMinutes | None | UnsetType = UNSET
+    estimated_minutes: LessonMinutes | UnsetType | None = UNSET
 
 
 class LessonPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -168,10 +168,10 @@ class LessonPatch(msgspec.Struct, forbid_unknown_fields=True):
 
     title: Title | UnsetType = UNSET
     body: Body | UnsetType = UNSET
-    url: Url | None | UnsetType = UNSET
-    file_id: uuid.UUID | None | UnsetType = UNSET
+    url: Url | UnsetType | None = UNSET
+    file_id: uuid.UUID | UnsetType | None = UNSET
     allow_download: bool | UnsetType = UNSET
-    estimated_minutes: LessonMinutes | None | UnsetType = UNSET
+    estimated_minutes: LessonMinutes | UnsetType | None = UNSET
     module_id: uuid.UUID | UnsetType = UNSET
 
 

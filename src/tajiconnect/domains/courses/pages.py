@@ -210,7 +210,9 @@ class TeachCoursePages(Controller):
     # --- modules ----------------------------------------------------------------------------------------------
 
     @post("/{course_id:str}/modules", name="teach.modules.add")
-    async def add_module(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
+    async def add_module(
+        self, request: Request, db_session: DbSession, course_id: FromPath[str]
+    ) -> Template | Redirect:
         form = await Form.read(request)
         try:
             module = await service.add_module(db_session, acting(request), course_id, title=form.get("title"))

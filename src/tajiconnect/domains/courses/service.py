@@ -197,7 +197,7 @@ async def list_courses(
     if language:
         conditions.append(Course.language == language)
     if tag:
-        conditions.append(Course.tags.any(tag.strip().lower()))
+        conditions.append(Course.tags.contains([tag.strip().lower()]))
     if q and q.strip():
         words = q.strip()
         like = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -554,7 +554,9 @@ async def get_module(session: AsyncSession, user: Any, module_id: Any) -> tuple[
     return row[0], row[1]
 
 
-async def add_module(session: AsyncSession, acting: Acting, course_id: Any, *, title: Any, summary: Any = "") -> CourseModule:
+async def add_module(
+    session: AsyncSession, acting: Acting, course_id: Any, *, title: Any, summary: Any = ""
+) -> CourseModule:
     course = await get_course(session, course_id, user=acting.user, lock=True)
     count = int(await session.scalar(select(func.count()).where(CourseModule.course_id == course.id)) or 0)
     if count >= MODULES_MAX:
@@ -570,7 +572,9 @@ async def add_module(session: AsyncSession, acting: Acting, course_id: Any, *, t
     return module
 
 
-async def update_module(session: AsyncSession, acting: Acting, module_id: Any, changes: dict[str, Any]) -> CourseModule:
+async def update_module(
+    session: AsyncSession, acting: Acting, module_id: Any, changes: dict[str, Any]
+) -> CourseModule:
     module, _course = await get_module(session, acting.user, module_id)
     if "title" in changes:
         module.title = _text(changes["title"], "title", TITLE_MAX, required=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -99,25 +99,31 @@ def _youtube_id(host: str, path: str, query: str) -> str | None:
     return candidate if YOUTUBE_ID.match(candidate) else None
 
 
-def embed_url(raw: str, hosts: tuple[str, ...] | None = None) -> str:
-    """The embeddable form of ``raw``, or :class:`EmbedRefused`."""
-    allowed = frame_hosts() if hosts is None else hosts
+def _web_address(raw: str, empty: str) -> tuple[str, SplitResult]:
+    """``raw`` trimmed and split, if it is an ``http``/``https`` address of sane length without spaces."""
     url = (raw or "").strip()
     if not url:
-        raise EmbedRefused(_("Enter the address of what to embed."))
+        raise EmbedRefused(empty)
     if len(url) > URL_MAX:
         raise EmbedRefused(_("This address is too long."))
     if any(c.isspace() or ord(c) < 32 for c in url):
         raise EmbedRefused(_("This address contains spaces or control characters."))
     try:
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower().rstrip(".")
-        port = parts.port
+        parts.port  # noqa: B018  (raises on a malformed port)
     except ValueError:
         raise EmbedRefused(_("This is not a valid web address.")) from None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        raise EmbedRefused(_("Only web addresses (https://...) can be embedded."))
-    if parts.username or parts.password or port not in (None, 443):
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise EmbedRefused(_("Only web addresses (http:// or https://) can be used."))
+    return url, parts
+
+
+def embed_url(raw: str, hosts: tuple[str, ...] | None = None) -> str:
+    """The embeddable form of ``raw``, or :class:`EmbedRefused`."""
+    allowed = frame_hosts() if hosts is None else hosts
+    _url, parts = _web_address(raw, _("Enter the address of what to embed."))
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.username or parts.password or parts.port not in (None, 443):
         raise EmbedRefused(_("This address cannot be embedded."))
     if host in YOUTUBE_HOSTS and "www.youtube-nocookie.com" in allowed:
         video = _youtube_id(host, parts.path, parts.query)
@@ -149,18 +155,5 @@ def embed_url(raw: str, hosts: tuple[str, ...] | None = None) -> str:
 
 def link_url(raw: str) -> str:
     """A link lesson's address: an absolute ``http``/``https`` URL (any host), or :class:`EmbedRefused`."""
-    url = (raw or "").strip()
-    if not url:
-        raise EmbedRefused(_("Enter the address of the link."))
-    if len(url) > URL_MAX:
-        raise EmbedRefused(_("This address is too long."))
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        raise EmbedRefused(_("This address contains spaces or control characters."))
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises on a malformed port)
-    except ValueError:
-        raise EmbedRefused(_("This is not a valid web address.")) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise EmbedRefused(_("Only web addresses (http:// or https://) can be linked."))
+    url, _parts = _web_address(raw, _("Enter the address of the link."))
     return url

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select, text, update
+from sqlalchemy import and_, any_, func, literal, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -197,7 +197,7 @@ async def list_courses(
     if language:
         conditions.append(Course.language == language)
     if tag:
-        conditions.append(Course.tags.contains([tag.strip().lower()]))
+        conditions.append(literal(tag.strip().lower()) == any_(Course.tags))
     if q and q.strip():
         words = q.strip()
         like = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -538,20 +538,25 @@ async def duplicate_course(session: AsyncSession, acting: Acting, course_id: Any
 # --- modules --------------------------------------------------------------------------------------------------
 
 
-async def get_module(session: AsyncSession, user: Any, module_id: Any) -> tuple[CourseModule, Course]:
-    mid = parse_id(module_id)
+async def _part(session: AsyncSession, user: Any, model: Any, part_id: Any, missing: str) -> tuple[Any, Course]:
+    """A module or lesson with its course, if ``user`` may edit that course; else :class:`CourseNotFound`."""
+    pid = parse_id(part_id)
     row = None
-    if mid is not None:
+    if pid is not None:
         row = (
             await session.execute(
-                select(CourseModule, Course)
-                .join(Course, Course.id == CourseModule.course_id)
-                .where(CourseModule.id == mid, access.staff_filter(user))
+                select(model, Course)
+                .join(Course, Course.id == model.course_id)
+                .where(model.id == pid, access.staff_filter(user))
             )
         ).first()
     if row is None:
-        raise CourseNotFound(_("No such module here."))
+        raise CourseNotFound(missing)
     return row[0], row[1]
+
+
+async def get_module(session: AsyncSession, user: Any, module_id: Any) -> tuple[CourseModule, Course]:
+    return await _part(session, user, CourseModule, module_id, _("No such module here."))
 
 
 async def add_module(
@@ -655,19 +660,7 @@ async def move_module(session: AsyncSession, acting: Acting, module_id: Any, ste
 
 
 async def get_lesson(session: AsyncSession, user: Any, lesson_id: Any) -> tuple[Lesson, Course]:
-    lid = parse_id(lesson_id)
-    row = None
-    if lid is not None:
-        row = (
-            await session.execute(
-                select(Lesson, Course)
-                .join(Course, Course.id == Lesson.course_id)
-                .where(Lesson.id == lid, access.staff_filter(user))
-            )
-        ).first()
-    if row is None:
-        raise CourseNotFound(_("No such lesson here."))
-    return row[0], row[1]
+    return await _part(session, user, Lesson, lesson_id, _("No such lesson here."))
 
 
 async def _apply_lesson(session: AsyncSession, lesson: Lesson, changes: dict[str, Any]) -> None:

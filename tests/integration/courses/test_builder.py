@@ -50,8 +50,18 @@ async def test_builder_flow(signed_in, engine, academy):
         bad = await post_form(client, f"/teach/courses/{cid}/details",
                               {"estimated_minutes": "lots", "revision": "2"}, headers=HX)
         assert bad.status_code == 422 and 'data-field="estimated_minutes"' in bad.text
+        stranger = await post_form(client, f"/teach/courses/{cid}/details",
+                                   {"revision": "2", "details_form": "1", "visible_group_ids": str(uuid.uuid4())},
+                                   headers=HX)
+        assert stranger.status_code == 422 and 'data-field="visible_group_ids"' in stranger.text
         course = await load_course(engine, academy.tenant, cid)
         assert (course.title, course.tags, course.revision) == ("Biology 1", ["cells", "dna"], 2)
+        co = await post_form(client, f"/teach/courses/{cid}/details",
+                             {"revision": "2", "details_form": "1", "teacher_ids": str(academy.other_teacher.id)},
+                             headers=HX)
+        assert co.status_code == 200 and 'value="3"' in co.text
+        course = await load_course(engine, academy.tenant, cid)
+        assert course.teacher_ids == [academy.other_teacher.id] and course.self_enroll is False
 
         # Modules and lessons in place: each answer is the outline fragment.
         for title in ("Cells", "Genes"):

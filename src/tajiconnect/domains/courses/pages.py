@@ -131,8 +131,10 @@ class TeachCoursePages(Controller):
         self, request: Request, db_session: Any, course: Course, *, status: int = 200, **extra: Any
     ) -> Template:
         modules = await service.outline(db_session, course.id)
+        options = await service.detail_options(db_session, course)
         return Template("courses/builder.html", status_code=status, context={
             "course": course, "modules": modules, "kinds": LESSON_KINDS, "kind_labels": kind_labels(),
+            "options": options,
             "levels": LEVELS, "visibilities": VISIBILITIES, "status_labels": status_labels(),
             "errors": {}, "problems": [], **extra,
         })
@@ -169,9 +171,10 @@ class TeachCoursePages(Controller):
         changes: dict[str, Any] = {name: form.get(name) for name in DETAIL_FIELDS if name in form.data}
         if "tags" in form.data:
             changes["tags"] = form.get("tags")
-        if "details_form" in form.data:
+        if "details_form" in form.data:  # the whole form: an unticked box or an emptied list means "none"
             changes["self_enroll"] = form.get("self_enroll") == "on"
-            changes["visible_group_ids"] = form.getlist("visible_group_ids")
+            for name in ("visible_group_ids", "prerequisite_ids", "teacher_ids"):
+                changes[name] = form.getlist(name)
         try:
             revision = int(form.get("revision")) if form.get("revision") else None
         except ValueError:

@@ -219,6 +219,38 @@ async def list_courses(
     return list(rows.all()), total
 
 
+OPTIONS_MAX = 300
+
+
+@dataclass
+class DetailOptions:
+    """What the details form offers: (id, label) of groups, other courses (prerequisites) and possible teachers."""
+
+    groups: list[tuple[uuid.UUID, str]]
+    courses: list[tuple[uuid.UUID, str]]
+    teachers: list[tuple[uuid.UUID, str]]
+
+
+async def detail_options(session: AsyncSession, course: Course) -> DetailOptions:
+    """The choices of the builder's details form (three small queries, each capped)."""
+    groups = await session.execute(
+        select(Group.id, Group.name).where(Group.archived_at.is_(None)).order_by(Group.name).limit(OPTIONS_MAX)
+    )
+    courses = await session.execute(
+        select(Course.id, Course.title).where(Course.id != course.id, Course.status != "archived")
+        .order_by(func.lower(Course.title)).limit(OPTIONS_MAX)
+    )
+    teachers = await session.execute(
+        select(User.id, User.name).where(
+            User.status == "active", User.roles.overlap(list(TEACHING_ROLES)), User.id != course.owner_id
+        ).order_by(User.name).limit(OPTIONS_MAX)
+    )
+    return DetailOptions(
+        [(r[0], r[1]) for r in groups.all()], [(r[0], r[1]) for r in courses.all()],
+        [(r[0], r[1]) for r in teachers.all()],
+    )
+
+
 # --- validation -----------------------------------------------------------------------------------------------
 
 

@@ -309,13 +309,19 @@ def _ids(values: Iterable[Any], field_name: str, maximum: int) -> list[uuid.UUID
     return ids
 
 
+def _new(ids: list[uuid.UUID], before: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    known = set(before or ())
+    return [i for i in ids if i not in known]
+
+
 async def _check_prerequisites(session: AsyncSession, course: Course, ids: list[uuid.UUID]) -> None:
     if course.id in ids:
         raise CourseConflict(_("A course cannot be its own prerequisite."), "prerequisite_ids")
     if not ids:
         return
-    found = set((await session.scalars(select(Course.id).where(Course.id.in_(ids)))).all())
-    if found != set(ids):
+    added = _new(ids, course.prerequisite_ids)
+    found = set((await session.scalars(select(Course.id).where(Course.id.in_(added)))).all())
+    if found != set(added):
         raise CourseError(_("A prerequisite is not a course of this organization."), "prerequisite_ids")
     # A cycle: a chosen prerequisite requires (directly or not) this course. One recursive query.
     chain = text(
@@ -427,9 +433,11 @@ async def _apply(session: AsyncSession, course: Course, changes: dict[str, Any])
         if changes["visibility"] not in VISIBILITIES:
             raise CourseError(_("Choose who can find this course."), "visibility")
         course.visibility = changes["visibility"]
+    # Only ids that are new are checked: a choice made earlier (a group since deleted, a co-teacher since
+    # deactivated) must not make every later autosave fail.
     if "visible_group_ids" in changes:
         groups = _ids(changes["visible_group_ids"] or [], "visible_group_ids", VISIBLE_GROUPS_MAX)
-        await _check_groups(session, groups)
+        await _check_groups(session, _new(groups, course.visible_group_ids))
         course.visible_group_ids = groups
     if course.visibility == "groups" and not course.visible_group_ids:
         raise CourseError(_("Choose at least one team or class, or another visibility."), "visible_group_ids")
@@ -439,7 +447,7 @@ async def _apply(session: AsyncSession, course: Course, changes: dict[str, Any])
         course.prerequisite_ids = prerequisites
     if "teacher_ids" in changes:
         teachers = [t for t in _ids(changes["teacher_ids"] or [], "teacher_ids", TEACHERS_MAX) if t != course.owner_id]
-        await _check_teachers(session, teachers)
+        await _check_teachers(session, _new(teachers, course.teacher_ids))
         course.teacher_ids = teachers
     if "cover_file_id" in changes:
         cover = changes["cover_file_id"]
@@ -449,7 +457,8 @@ async def _apply(session: AsyncSession, course: Course, changes: dict[str, Any])
             cover_id = parse_id(cover)
             if cover_id is None:
                 raise CourseError(_("This is not a valid choice."), "cover_file_id")
-            await _check_file(session, cover_id, COVER_PURPOSES, "cover_file_id")
+            if cover_id != course.cover_file_id:
+                await _check_file(session, cover_id, COVER_PURPOSES, "cover_file_id")
             course.cover_file_id = cover_id
 
 
@@ -624,6 +633,7 @@ async def update_module(
 async def delete_module(session: AsyncSession, acting: Acting, module_id: Any) -> uuid.UUID:
     """Delete a module and its lessons (audited); the others close ranks. Returns the course's id."""
     module, course = await get_module(session, acting.user, module_id)
+    await _lock(session, course.id)
     lessons = int(await session.scalar(select(func.count()).where(Lesson.module_id == module.id)) or 0)
     await session.delete(module)
     await session.flush()
@@ -631,6 +641,11 @@ async def delete_module(session: AsyncSession, acting: Acting, module_id: Any) -
     await record(session, acting.actor, "course.module_deleted", target_type="course", target_id=course.id,
                  module=module.title, lessons=lessons)
     return course.id
+
+
+async def _lock(session: AsyncSession, course_id: uuid.UUID) -> None:
+    """Serialize outline changes of one course (its row lock), so positions are computed on a settled list."""
+    await session.execute(select(Course.id).where(Course.id == course_id).with_for_update())
 
 
 async def _renumber_modules(session: AsyncSession, course_id: uuid.UUID) -> None:
@@ -679,6 +694,7 @@ async def reorder_modules(session: AsyncSession, acting: Acting, course_id: Any,
 async def move_module(session: AsyncSession, acting: Acting, module_id: Any, step: int) -> CourseModule:
     """One place up (``-1``) or down (``+1``); at an end, nothing moves."""
     module, course = await get_module(session, acting.user, module_id)
+    await _lock(session, course.id)
     order = [m.module.id for m in await outline(session, course.id)]
     index = order.index(module.id)
     target = index + (1 if step > 0 else -1)
@@ -734,7 +750,8 @@ async def _apply_lesson(session: AsyncSession, lesson: Lesson, changes: dict[str
             file_id = parse_id(raw)
             if file_id is None:
                 raise CourseError(_("This is not a valid choice."), "file_id")
-            await _check_file(session, file_id, FILE_PURPOSES[lesson.kind], "file_id")
+            if file_id != lesson.file_id:
+                await _check_file(session, file_id, FILE_PURPOSES[lesson.kind], "file_id")
             lesson.file_id = file_id
 
 
@@ -750,7 +767,7 @@ async def add_lesson(
     unknown = set(changes) - set(LESSON_FIELDS)
     if unknown:
         raise CourseError(_("Unknown field."), sorted(unknown)[0])
-    await session.execute(select(Course.id).where(Course.id == course.id).with_for_update())
+    await _lock(session, course.id)
     count = int(await session.scalar(select(func.count()).where(Lesson.module_id == module.id)) or 0)
     total = int(await session.scalar(select(func.count()).where(Lesson.course_id == course.id)) or 0)
     if total >= LESSONS_MAX:
@@ -775,6 +792,7 @@ async def update_lesson(session: AsyncSession, acting: Acting, lesson_id: Any, c
 
 async def delete_lesson(session: AsyncSession, acting: Acting, lesson_id: Any) -> uuid.UUID:
     lesson, course = await get_lesson(session, acting.user, lesson_id)
+    await _lock(session, course.id)
     module_id = lesson.module_id
     await session.delete(lesson)
     await session.flush()
@@ -787,6 +805,7 @@ async def delete_lesson(session: AsyncSession, acting: Acting, lesson_id: Any) -
 async def reorder_lessons(session: AsyncSession, acting: Acting, module_id: Any, ids: Sequence[Any]) -> None:
     """Put the module's lessons in the order ``ids``; a lesson of another module of the same course moves here."""
     module, course = await get_module(session, acting.user, module_id)
+    await _lock(session, course.id)
     wanted = _ids(ids, "order", LESSONS_MAX)
     if len(wanted) != len(list(ids)):
         raise CourseConflict(_("The order lists a lesson twice."), "order")
@@ -810,6 +829,7 @@ async def move_lesson(
 ) -> Lesson:
     """One place up/down within its module (``step``), or to the end of another module of the course."""
     lesson, course = await get_lesson(session, acting.user, lesson_id)
+    await _lock(session, course.id)
     if module_id not in (None, ""):
         target, target_course = await get_module(session, acting.user, module_id)
         if target_course.id != course.id:

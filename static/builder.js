@@ -1,16 +1,7 @@
-// The course builder (/teach/courses/<id>): drag and drop reordering, focus kept on the button used after an
-// in-place update, and HTMX allowed to show refusals (422/409 fragments). Keyboard users have Move up/Move down.
+// The course builder (/teach/courses/<id>): drag and drop reordering, and focus kept on the button used after an
+// in-place update (static/htmx-refusals.js lets HTMX show 422/409 fragments). Keyboard users have Move up/down.
 (function () {
   "use strict";
-
-  // Refusals come back as fragments to show (field errors, a stale revision, what is missing).
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var status = event.detail.xhr.status;
-    if (status === 422 || status === 409) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
 
   // After the outline is replaced, put focus back where the person was (the same button, or the new item).
   document.addEventListener("htmx:afterSettle", function (event) {

@@ -59,6 +59,19 @@ def test_teacher_builds_and_publishes_a_course(create_tenant, settings, page):
     page.get_by_label("Summary").fill("What grows where")
     expect(page.locator("#save-status")).to_have_text("Saved")
 
+    # Another tab saves in between: this tab's next autosave is refused visibly, not silently overwritten.
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.get_by_label("Category").fill("Farming")
+    expect(other.locator("#save-status")).to_have_text("Saved")
+    other.close()
+    page.get_by_label("Category").fill("Mine")
+    expect(page.locator("#save-status")).to_contain_text("Not saved")
+    expect(page.locator("#save-status")).to_contain_text("Reload")
+    page.reload()
+    expect(page.get_by_label("Category")).to_have_value("Farming")
+    page.evaluate("window.__e2eNoReload = true")
+
     # A module and two text lessons, added in place.
     page.get_by_label("New module title").fill("Basics")
     page.get_by_role("button", name="Add module").click()

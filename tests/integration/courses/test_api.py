@@ -80,6 +80,7 @@ async def test_authoring_through_the_api(browser, engine, academy):
                                    json={"file_id": str(film)})).json()["file_id"] == str(film)
         published = await client.post(f"/api/v1/courses/{course['id']}/publish", headers=teacher)
         assert published.status_code == 200 and published.json()["status"] == "published"
+        problem_of(await client.post(f"/api/v1/courses/{course['id']}/publish", headers=teacher), 409)
 
         copy = await client.post(f"/api/v1/courses/{course['id']}/duplicate", headers=teacher)
         assert copy.status_code == 201
@@ -206,7 +207,7 @@ async def test_who_may_edit_and_see(browser, academy):
         problem_of(await client.get("/api/v1/courses/not-a-uuid", headers=admin), 404)
 
 
-async def test_another_organizations_ids_are_404(browser, academy, make_academy):
+async def test_another_organizations_ids_are_404(browser, engine, academy, make_academy):
     elsewhere = await make_academy("crx", learners=1)
     async with browser(academy.tenant) as client:
         teacher = await bearer_for(client, academy.teacher)
@@ -232,6 +233,13 @@ async def test_another_organizations_ids_are_404(browser, academy, make_academy)
         assert (await client.get("/api/v1/courses", headers=admin)).json()["total"] == 0
         # A course of its own cannot name the other organization's course as a prerequisite.
         own = await make_course(client, admin, title="Own")
+        # Nor a file of the other organization (the id names nothing here).
+        theirs = await ready_file(engine, academy.tenant, "cover")
+        problem_of(await client.patch(f"/api/v1/courses/{own['id']}", headers=admin,
+                                      json={"cover_file_id": str(theirs)}), 400)
+        mine = await ready_file(engine, elsewhere.tenant, "cover")
+        assert (await client.patch(f"/api/v1/courses/{own['id']}", headers=admin,
+                                   json={"cover_file_id": str(mine)})).json()["cover_file_id"] == str(mine)
         problem_of(await client.patch(f"/api/v1/courses/{own['id']}", headers=admin,
                                       json={"prerequisite_ids": [course["id"]]}), 400)
 

@@ -62,6 +62,12 @@ async def test_builder_flow(signed_in, engine, academy):
         assert co.status_code == 200 and 'value="3"' in co.text
         course = await load_course(engine, academy.tenant, cid)
         assert course.teacher_ids == [academy.other_teacher.id] and course.self_enroll is False
+        # Without JavaScript the same form posts and comes back to the builder (or shows it with the refusal).
+        plain = await post_form(client, f"/teach/courses/{cid}/details", {"summary": "Life", "revision": "3"})
+        assert plain.status_code == 303 and plain.headers["location"].endswith("notice=details_saved")
+        plain = await post_form(client, f"/teach/courses/{cid}/details", {"summary": "Old", "revision": "3"})
+        assert plain.status_code == 409 and 'id="publish-problems"' in plain.text and "Reload" in plain.text
+        assert (await load_course(engine, academy.tenant, cid)).summary == "Life"
 
         # Modules and lessons in place: each answer is the outline fragment.
         for title in ("Cells", "Genes"):
@@ -173,3 +179,22 @@ async def test_who_reaches_the_builder(signed_in, browser, academy, make_academy
         assert (await post_form(client, f"/teach/courses/{cid}/archive")).status_code == 404
         assert (await client.get(f"/courses/{cid}/reviews")).status_code == 404
         assert (await client.get("/teach/courses/not-an-id")).status_code == 404
+
+
+async def test_my_courses_is_paginated_and_searchable(signed_in, engine, academy):
+    from tajiconnect.domains.courses.models import Course
+    from tests.integration.courses.conftest import tenant_session
+
+    async with tenant_session(engine, academy.tenant) as session:
+        session.add_all(Course(title=f"Course {i:02d}", owner_id=academy.other_teacher.id) for i in range(21))
+    async with signed_in(academy.other_teacher) as client:
+        first = await client.get("/teach/courses/")
+        rows = re.findall(r'<a href="/teach/courses/[0-9a-f-]+">(Course \d+)</a>', first.text)
+        assert rows == [f"Course {i:02d}" for i in range(20)] and "Page 1 of 2" in first.text
+        last = await client.get("/teach/courses/", params={"page": 99})
+        assert re.findall(r'<a href="/teach/courses/[0-9a-f-]+">(Course \d+)</a>', last.text) == ["Course 20"]
+        found = await client.get("/teach/courses/", params={"q": "Course 07"}, headers={"HX-Request": "true",
+                                                                                        "HX-Target": "course-list"})
+        assert found.text.lstrip().startswith('<div id="course-list">')
+        assert re.findall(r'<a href="/teach/courses/[0-9a-f-]+">(Course \d+)</a>', found.text) == ["Course 07"]
+        assert (await client.get("/teach/courses/", params={"page": 10**9})).status_code == 400

@@ -84,14 +84,15 @@ class TeachCoursePages(Controller):
         user = request.scope["user"]
         search = (q or "").strip()[:SEARCH_MAX]
         wanted = status if status in service.STATUSES else None
-        _probe, total = await service.list_courses(
-            db_session, access.staff_filter(user), status=wanted, q=search or None, page=1, per_page=1
+        courses, total = await service.list_courses(
+            db_session, access.staff_filter(user), status=wanted, q=search or None, page=page, per_page=PER_PAGE
         )
         paging = page_info(total, page, PER_PAGE)
-        courses, _total = await service.list_courses(
-            db_session, access.staff_filter(user), status=wanted, q=search or None, page=paging["page"],
-            per_page=PER_PAGE,
-        )
+        if paging["page"] != page:  # past the last page: show the last one
+            courses, total = await service.list_courses(
+                db_session, access.staff_filter(user), status=wanted, q=search or None, page=paging["page"],
+                per_page=PER_PAGE,
+            )
         template = "courses/_teach_list.html" if request.headers.get("hx-target") == "course-list" else (
             "courses/teach_index.html")
         return Template(template, context={
@@ -165,7 +166,9 @@ class TeachCoursePages(Controller):
         return await self._builder(request, db_session, course, notice=notice)
 
     @post("/{course_id:str}/details", name="teach.courses.details")
-    async def save_details(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template:
+    async def save_details(
+        self, request: Request, db_session: DbSession, course_id: FromPath[str]
+    ) -> Template | Redirect:
         await self._course(request, db_session, course_id)
         form = await Form.read(request)
         changes: dict[str, Any] = {name: form.get(name) for name in DETAIL_FIELDS if name in form.data}
@@ -181,14 +184,18 @@ class TeachCoursePages(Controller):
             revision = None
         try:
             course = await service.update_course(db_session, acting(request), course_id, changes, revision=revision)
-        except StaleRevision as exc:
-            return Template("courses/_save_status.html", status_code=409,
-                            context={"ok": False, "conflict": True, "message": str(exc), "field": exc.field})
         except CourseError as exc:
             if isinstance(exc, CourseNotFound) and exc.field is None:
                 raise not_found(exc) from exc
-            return Template("courses/_save_status.html", status_code=422,
-                            context={"ok": False, "conflict": False, "message": str(exc), "field": exc.field})
+            status = 409 if isinstance(exc, StaleRevision) else 422
+            if not is_htmx(request):  # without JavaScript: the builder again, with the refusal on top
+                current = await self._course(request, db_session, course_id)
+                return await self._builder(request, db_session, current, status=status, problems=[str(exc)])
+            return Template("courses/_save_status.html", status_code=status, context={
+                "ok": False, "conflict": status == 409, "message": str(exc), "field": exc.field,
+            })
+        if not is_htmx(request):
+            return see_other(f"/teach/courses/{course.id}", notice="details_saved")
         return Template("courses/_save_status.html", context={"ok": True, "course": course})
 
     @post("/{course_id:str}/{action:str}", name="teach.courses.status")
@@ -369,11 +376,14 @@ class CourseReviewPages(Controller):
         except CourseNotFound as exc:
             raise not_found(exc) from exc
         staff = access.is_staff(user, course)
-        _rows, total = await service.list_reviews(db_session, course.id, include_hidden=staff, per_page=1)
-        paging = page_info(total, page, REVIEWS_PER_PAGE)
         rows, total = await service.list_reviews(
-            db_session, course.id, include_hidden=staff, page=paging["page"], per_page=REVIEWS_PER_PAGE
+            db_session, course.id, include_hidden=staff, page=page, per_page=REVIEWS_PER_PAGE
         )
+        paging = page_info(total, page, REVIEWS_PER_PAGE)
+        if paging["page"] != page:
+            rows, total = await service.list_reviews(
+                db_session, course.id, include_hidden=staff, page=paging["page"], per_page=REVIEWS_PER_PAGE
+            )
         mine = await service.my_review(db_session, user, course.id)
         eligible = await service.may_review(db_session, user, course.id)
         values = form if form is not None else ({"rating": str(mine.rating), "body": mine.body} if mine else {})

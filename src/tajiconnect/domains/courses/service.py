@@ -482,6 +482,8 @@ async def set_status(session: AsyncSession, acting: Acting, course_id: Any, acti
     if action == "publish":
         if course.status == "archived":
             raise CourseConflict(_("Restore this course before publishing it."), "status")
+        if course.status == "published":
+            raise CourseConflict(_("This course is already published."), "status")
         problems = await publish_problems(session, course)
         if problems:
             raise NotPublishable(problems)

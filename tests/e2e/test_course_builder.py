@@ -53,6 +53,7 @@ def test_teacher_builds_and_publishes_a_course(create_tenant, settings, page):
     page.get_by_label("Title").fill("Soil science")
     page.get_by_role("button", name="Create course").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Soil science")
+    page.wait_for_load_state()  # HTMX (a deferred script) wires the autosave when the document is loaded
     page.evaluate("window.__e2eNoReload = true")
 
     # The details save by themselves.
@@ -100,6 +101,14 @@ def test_teacher_builds_and_publishes_a_course(create_tenant, settings, page):
     expect(page.locator("li.lesson").first).to_contain_text("Sand")
     assert lesson_titles(page) == ["Text Sand", "Text Clay"]
     expect(page.get_by_role("button", name="Move down: Clay")).to_be_focused()
+    assert page.evaluate("window.__e2eNoReload") is True
+
+    # Drag and drop does the same: Clay dragged onto the top of Sand goes back before it.
+    page.locator("li.lesson", has_text="Clay").drag_to(
+        page.locator("li.lesson", has_text="Sand"), source_position={"x": 4, "y": 4}, target_position={"x": 4, "y": 2}
+    )
+    expect(page.locator("li.lesson").first).to_contain_text("Clay")
+    assert lesson_titles(page) == ["Text Clay", "Text Sand"]
     assert page.evaluate("window.__e2eNoReload") is True
 
     page.get_by_role("button", name="Publish").click()

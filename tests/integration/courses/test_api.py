@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 
+from tajiconnect.domains.courses.service import outline
 from tests.integration.conftest import bearer_for, problem_of
-from tests.integration.courses.conftest import actions, load_course, ready_file
+from tests.integration.courses.conftest import actions, load_course, ready_file, tenant_session
 
 
 async def make_course(client, headers, title="Algebra", **extra):
@@ -95,9 +96,16 @@ async def test_authoring_through_the_api(browser, engine, academy):
         restored = await client.post(f"/api/v1/courses/{course['id']}/restore", headers=teacher)
         assert restored.json()["status"] == "published"
 
+        notes = await client.post(f"/api/v1/modules/{two['id']}/lessons", headers=teacher,
+                                  json={"title": "Notes", "kind": "link", "url": "https://example.org/notes"})
+        assert notes.json()["position"] == 2
         assert (await client.delete(f"/api/v1/lessons/{video['id']}", headers=teacher)).status_code == 204
         assert (await client.delete(f"/api/v1/modules/{one['id']}", headers=teacher)).status_code == 204
         problem_of(await client.delete(f"/api/v1/modules/{one['id']}", headers=teacher), 404)
+        async with tenant_session(engine, academy.tenant) as session:
+            left = await outline(session, uuid.UUID(course["id"]))
+        assert [(m.module.title, m.module.position) for m in left] == [("Two", 1)]  # the gaps are closed
+        assert [(x.title, x.position) for x in left[0].lessons] == [("Notes", 1)]
 
         mine = (await client.get("/api/v1/courses", headers=teacher, params={"mine": "true"})).json()
         assert {c["title"] for c in mine["items"]} == {"Algebra", "Algebra (copy)"} and mine["total"] == 2

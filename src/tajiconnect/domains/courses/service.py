@@ -650,26 +650,25 @@ async def _lock(session: AsyncSession, course_id: uuid.UUID) -> None:
     await session.execute(select(Course.id).where(Course.id == course_id).with_for_update())
 
 
-async def _renumber_modules(session: AsyncSession, course_id: uuid.UUID) -> None:
+async def _renumber(session: AsyncSession, table: str, parent: str, parent_id: uuid.UUID) -> None:
+    """Close the gaps: positions 1..n in the current order of ``table``'s rows under ``parent`` (one statement).
+    ``table`` and ``parent`` are names from this module, never input."""
     await session.execute(
         text(
-            "UPDATE course_modules m SET position = o.n FROM ("
-            " SELECT id, row_number() OVER (ORDER BY position, created_at, id) AS n"
-            " FROM course_modules WHERE course_id = :course) o WHERE m.id = o.id AND m.position <> o.n"
+            f"UPDATE {table} t SET position = o.n FROM ("
+            f" SELECT id, row_number() OVER (ORDER BY position, created_at, id) AS n FROM {table}"
+            f" WHERE {parent} = :parent) o WHERE t.id = o.id AND t.position <> o.n"
         ),
-        {"course": course_id},
+        {"parent": parent_id},
     )
+
+
+async def _renumber_modules(session: AsyncSession, course_id: uuid.UUID) -> None:
+    await _renumber(session, "course_modules", "course_id", course_id)
 
 
 async def _renumber_lessons(session: AsyncSession, module_id: uuid.UUID) -> None:
-    await session.execute(
-        text(
-            "UPDATE lessons l SET position = o.n FROM ("
-            " SELECT id, row_number() OVER (ORDER BY position, created_at, id) AS n"
-            " FROM lessons WHERE module_id = :module) o WHERE l.id = o.id AND l.position <> o.n"
-        ),
-        {"module": module_id},
-    )
+    await _renumber(session, "lessons", "module_id", module_id)
 
 
 async def _write_positions(session: AsyncSession, table: str, ids: list[uuid.UUID]) -> None:

@@ -4,6 +4,7 @@ count and sum stay right under concurrent reviews; staff hide reviews (audited);
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts.models import User
@@ -81,6 +82,19 @@ async def test_only_enrolled_learners_review(browser, signed_in, engine, academy
         assert (await post_form(client, f"/courses/{cid}/reviews/{review_id}/show")).status_code == 200
     course = await load_course(engine, academy.tenant, cid)
     assert (course.rating_count, course.rating_sum) == (2, 10)
+
+    # The API does the same for the course's staff only.
+    async with browser(academy.tenant) as client:
+        teacher, other = await bearer_for(client, academy.teacher), await bearer_for(client, academy.other_teacher)
+        path = f"/api/v1/courses/{cid}/reviews/{review_id}"
+        problem_of(await client.patch(path, headers=other, json={"status": "hidden"}), 404)
+        problem_of(await client.patch(path, headers=teacher, json={"status": "gone"}), 400)
+        problem_of(await client.patch(f"/api/v1/courses/{uuid.uuid4()}/reviews/{review_id}", headers=teacher,
+                                      json={"status": "hidden"}), 404)
+        hidden = await client.patch(path, headers=teacher, json={"status": "hidden"})
+        assert hidden.status_code == 200 and hidden.json()["hidden"] is True and hidden.json()["name"] == "Learner 0"
+        listing = (await client.get(f"/api/v1/courses/{cid}/reviews", headers=teacher)).json()
+        assert listing["total"] == 2 and listing["rating_count"] == 1  # staff still see it, the average does not
     assert {"course.review_hidden", "course.review_shown"} <= set(await actions(engine, academy.tenant))
 
 

@@ -9,7 +9,7 @@ a course with missing content: ``detail`` lists what is missing, ``problems`` ea
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
@@ -474,6 +474,34 @@ class CoursesApi(Controller):
         except CourseError as exc:
             raise http_error(exc) from exc
         return review_json(review, request.scope["user"].name)
+
+    @patch(
+        "/{course_id:str}/reviews/{review_id:str}",
+        name="api.courses.reviews.moderate",
+        summary="Hide a review (or show it again): the course's staff",
+        guards=[AUTHOR],
+        **problems(*BODY, *GUARDED, 404, notes={
+            **WRITE, 404: "No such review of this course here, or not a course the caller may edit."},
+            idempotent=True),
+    )
+    async def moderate_review(
+        self, request: Request, db_session: DbSession, course_id: FromPath[str], review_id: FromPath[str],
+        data: JSONBody[ReviewModeration],
+    ) -> ReviewOut:
+        try:
+            review = await service.set_review_hidden(
+                db_session, acting(request), review_id, hidden=data.status == "hidden", course_id=course_id
+            )
+        except CourseError as exc:
+            raise http_error(exc) from exc
+        name = await service.reviewer_name(db_session, review)
+        return review_json(review, name)
+
+
+class ReviewModeration(msgspec.Struct, forbid_unknown_fields=True):
+    """``hidden`` takes the review out of the learners' list and of the average; ``visible`` brings it back."""
+
+    status: Literal["hidden", "visible"]
 
 
 def review_json(r: CourseReview, name: str) -> ReviewOut:

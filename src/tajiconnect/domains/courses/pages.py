@@ -422,9 +422,9 @@ class CourseReviewPages(Controller):
         if action not in ("hide", "show"):
             raise NotFoundException()
         try:
-            review = await service.set_review_hidden(db_session, acting(request), review_id, hidden=action == "hide")
+            await service.set_review_hidden(
+                db_session, acting(request), review_id, hidden=action == "hide", course_id=course_id
+            )
         except CourseNotFound as exc:
             raise not_found(exc) from exc
-        if str(review.course_id) != str(course_id):
-            raise NotFoundException()
         return await self._fragment(request, db_session, course_id)

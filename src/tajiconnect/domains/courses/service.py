@@ -947,18 +947,22 @@ async def save_review(
 
 
 async def set_review_hidden(
-    session: AsyncSession, acting: Acting, review_id: Any, *, hidden: bool
+    session: AsyncSession, acting: Acting, review_id: Any, *, hidden: bool, course_id: Any = None
 ) -> CourseReview:
-    """Staff hide (or show again) a review; a hidden review leaves the average. Audited."""
+    """Staff hide (or show again) a review of ``course_id``; a hidden review leaves the average. Audited."""
     rid = parse_id(review_id)
+    cid = parse_id(course_id) if course_id is not None else None
     review = None
-    if rid is not None:
-        review = await session.scalar(
+    if rid is not None and (course_id is None or cid is not None):
+        stmt = (
             select(CourseReview)
             .join(Course, Course.id == CourseReview.course_id)
             .where(CourseReview.id == rid, access.staff_filter(acting.user))
             .with_for_update(of=CourseReview)
         )
+        if cid is not None:
+            stmt = stmt.where(CourseReview.course_id == cid)
+        review = await session.scalar(stmt)
     if review is None:
         raise CourseNotFound(_("No such review here."))
     if (review.hidden_at is not None) == hidden:
@@ -994,6 +998,10 @@ async def list_reviews(
         .offset((page - 1) * per_page)
     )
     return [(r[0], r[1]) for r in rows.all()], total
+
+
+async def reviewer_name(session: AsyncSession, review: CourseReview) -> str:
+    return str(await session.scalar(select(User.name).where(User.id == review.user_id)) or "")
 
 
 async def my_review(session: AsyncSession, user: Any, course_id: uuid.UUID) -> CourseReview | None:

@@ -27,6 +27,8 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.courses.api import CoursesApi, LessonsWriteApi, ModulesApi
+from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
@@ -137,6 +139,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ImportsApi,
             RosterApi,
             PlatformPages,
+            TeachCoursePages,
+            CourseReviewPages,
+            CoursesApi,
+            ModulesApi,
+            LessonsWriteApi,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).

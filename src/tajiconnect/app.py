@@ -28,6 +28,8 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.courses.api import CoursesApi, LessonsWriteApi, ModulesApi
+from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
@@ -146,6 +148,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UploadPages,
             serve_file,
             PlatformPages,
+            TeachCoursePages,
+            CourseReviewPages,
+            CoursesApi,
+            ModulesApi,
+            LessonsWriteApi,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

@@ -127,3 +127,23 @@ def test_the_policy_allows_the_s3_origin_only_when_there_is_one():
                       "media-src 'self' https://files.example.org:9000",
                       "connect-src 'self' https://files.example.org:9000", "script-src 'self';"):
         assert directive in policy
+
+
+def test_the_upload_field_renders_accessible_markup():
+    from types import SimpleNamespace
+
+    from tajiconnect.web.templating import _base_environment
+
+    template = _base_environment().from_string(
+        '{% from "components/upload.html" import upload_field %}'
+        '{{ upload_field("file_id", "video", "Video", value="abc", field_id="file_id-7", hint="MP4", '
+        'errors={"file_id": "Too large"}) }}'
+        '{{ upload_field("cover_file_id", "cover", "Cover", current=current) }}'
+    )
+    html = template.render(current=SimpleNamespace(id="f-1", original_name="cover.png"))
+    assert '<label for="f-file_id-7-file">Video</label>' in html and 'id="f-file_id-7-file"' in html
+    assert 'aria-describedby="h-file_id-7 e-file_id-7 s-file_id-7"' in html and 'aria-invalid="true"' in html
+    assert 'name="file_id" value="abc"' in html and 'name="cover_file_id" value="f-1"' in html
+    assert 'data-purpose="video"' in html and "Current file: cover.png" in html
+    assert 'role="status"' in html and "<progress" in html and "<script" in html and "onclick" not in html
+    assert 'data-msg-uploading="Uploading: {percent}%"' in html

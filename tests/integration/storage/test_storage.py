@@ -80,6 +80,7 @@ async def test_pdf_pages_become_images_once(storage, engine, alpha, client_for):
     assert stored.renditions["page-2"]["key"] == f"tenants/{alpha.id}/files/{document.id}/page-2"
     page = await fetch(client_for, alpha, url_of(alpha, storage, stored, rendition="page-2"))
     assert page.status_code == 200 and page.content[8:12] == b"WEBP"
+    assert 'filename="notes-page-2.webp"' in page.headers["content-disposition"]
     with pytest.raises(StorageError):
         url_of(alpha, storage, stored, rendition="page-3")
 

@@ -63,7 +63,7 @@ async def serve_file(request: Request, db_session: DbSession, token: FromPath[st
     size = await storage.backend.size(key)
     if size is None:
         raise NotFoundException()
-    name = file.original_name if rendition is None else f"{rendition}-{file.original_name}"
+    name = storage.download_name(file, rendition)
     headers = {
         "Accept-Ranges": "bytes",
         "Cache-Control": f"private, max-age={max(0, min(300, grant.expires - int(time.time())))}",

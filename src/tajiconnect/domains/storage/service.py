@@ -19,6 +19,7 @@ import asyncio
 import datetime
 import hashlib
 import math
+import mimetypes
 import re
 import threading
 import time
@@ -197,6 +198,13 @@ class Storage:
             return file.content_type or "application/octet-stream"
         return str((file.renditions or {}).get(rendition, {}).get("content_type") or "application/octet-stream")
 
+    def download_name(self, file: StoredFile, rendition: str | None = None) -> str:
+        """The original's name; for a rendition, its stem, the rendition and the rendition's own extension."""
+        if rendition is None or rendition == keys.ORIGINAL:
+            return file.original_name
+        extension = mimetypes.guess_extension(self.content_type_of(file, rendition)) or ""
+        return f"{file.original_name.rsplit('.', 1)[0]}-{rendition}{extension}"
+
     def url(self, file: StoredFile, *, rendition: str | None = None, download: bool = False) -> str:
         """A short-lived URL to read ``file`` (or a rendition): S3 presigned, or ``/files/<token>`` on this host.
 
@@ -206,7 +214,7 @@ class Storage:
             raise StorageError(_("This file is not ready."), status=409)
         key = self.key_of(file, rendition)
         lifetime = self.settings.url_seconds
-        name = file.original_name if rendition is None else f"{rendition}-{file.original_name}"
+        name = self.download_name(file, rendition)
         presigned = self.backend.presigned_get(
             key, content_type=self.content_type_of(file, rendition),
             disposition=content_disposition(name, download=download), expires=lifetime)

@@ -33,6 +33,8 @@ from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
+from tajiconnect.domains.progress.api import LessonsApi, ProgressApi
+from tajiconnect.domains.progress.pages import LearnPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.logs import configure_logging
@@ -137,6 +139,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ImportsApi,
             RosterApi,
             PlatformPages,
+            LearnPages,
+            LessonsApi,
+            ProgressApi,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).

@@ -1,0 +1,72 @@
+"""Exactly once: concurrent and repeated completions give one completion row per course and per path, and the
+course and the path do complete (each request sees the others' lessons through the enrollment lock).
+
+The concurrent requests go to the app served on the test's own event loop (``served``/``live_client``): Litestar's
+test client runs one request at a time, which would hide a race."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tajiconnect.domains.enrollments.models import Enrollment
+from tajiconnect.domains.paths.models import PathEnrollment
+from tests.integration.conftest import bearer_for
+from tests.integration.seats.test_seat_limits import live_client, served
+from tests.integration.progress.conftest import build_course, build_path, completions, enroll, fetch
+
+
+async def test_concurrent_completions_write_one_course_completion(org, make_user, engine, settings):
+    learner = await make_user(org.tenant)
+    course = await build_course(engine, org.tenant, kinds=("text",) * 4)
+    await enroll(engine, org.tenant, learner.id, course.id)
+    async with served(settings) as app, live_client(app, org.tenant) as client:
+        auth = await bearer_for(client, learner)
+        # every lesson at once, each twice (a double submit), all in flight together
+        calls = [client.post(f"/api/v1/lessons/{lesson}/complete", headers=auth) for lesson in course.lessons * 2]
+        answers = await asyncio.gather(*calls)
+    assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+    assert sum(a.json()["newly_completed"] for a in answers) == 4
+    assert sum(1 for a in answers if a.json()["course_completed"]) >= 1
+    [row] = await completions(engine, org.tenant, learner.id)
+    assert row.course_id == course.id
+    [enrollment] = await fetch(engine, org.tenant, Enrollment, user_id=learner.id)
+    assert (enrollment.status, enrollment.progress_percent, enrollment.lessons_completed) == ("completed", 100, 4)
+
+
+async def test_repeated_completion_after_the_course_is_complete_adds_nothing(org, make_user, engine, client_for):
+    learner = await make_user(org.tenant)
+    course = await build_course(engine, org.tenant, kinds=("text",))
+    await enroll(engine, org.tenant, learner.id, course.id)
+    async with client_for(org.tenant) as client:
+        auth = await bearer_for(client, learner)
+        first = await client.post(f"/api/v1/lessons/{course.lessons[0]}/complete", headers=auth)
+        again = await client.post(f"/api/v1/lessons/{course.lessons[0]}/complete", headers=auth)
+    assert first.json()["newly_completed"] and not again.json()["newly_completed"]
+    assert again.json()["course_completed"] is True
+    assert len(await completions(engine, org.tenant, learner.id)) == 1
+
+
+async def test_concurrent_course_completions_complete_the_path_once(org, make_user, engine, settings):
+    learner = await make_user(org.tenant)
+    courses = [await build_course(engine, org.tenant, kinds=("text",)) for _ in range(3)]
+    other = await build_course(engine, org.tenant, kinds=("text",))  # not in the path
+    for course in [*courses, other]:
+        await enroll(engine, org.tenant, learner.id, course.id)
+    path_id = await build_path(engine, org.tenant, [c.id for c in courses], user_id=learner.id)
+    async with served(settings) as app, live_client(app, org.tenant) as client:
+        auth = await bearer_for(client, learner)
+        first = await client.post(f"/api/v1/lessons/{courses[0].lessons[0]}/complete", headers=auth)
+        assert first.json()["paths_completed"] == []
+        [pe] = await fetch(engine, org.tenant, PathEnrollment, user_id=learner.id)
+        assert (pe.courses_completed, pe.progress_percent, pe.status) == (1, 33, "active")
+        # the two remaining courses at the same moment, each twice, plus a course outside the path
+        calls = [client.post(f"/api/v1/lessons/{c.lessons[0]}/complete", headers=auth)
+                 for c in (courses[1], courses[2], courses[1], courses[2], other)]
+        answers = await asyncio.gather(*calls)
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    rows = await completions(engine, org.tenant, learner.id)
+    assert sorted(str(r.course_id) for r in rows if r.course_id) == sorted(str(c.id) for c in [*courses, other])
+    assert [r.path_id for r in rows if r.path_id] == [path_id]
+    [pe] = await fetch(engine, org.tenant, PathEnrollment, user_id=learner.id)
+    assert (pe.courses_completed, pe.progress_percent, pe.status) == (3, 100, "completed")
+    assert pe.completed_at is not None

@@ -109,7 +109,8 @@ async def build_path(
 
 
 async def add_group(
-    engine: AsyncEngine, tenant: TenantRef, *, members: list[uuid.UUID], leaders: list[uuid.UUID]
+    engine: AsyncEngine, tenant: TenantRef, *, members: list[uuid.UUID], leaders: list[uuid.UUID],
+    former_leaders: list[uuid.UUID] = (),  # type: ignore[assignment]
 ) -> uuid.UUID:
     with tenant_context(tenant):
         async with session_scope(engine) as session:
@@ -118,6 +119,9 @@ async def add_group(
             await session.flush()
             session.add_all(GroupMembership(group_id=group.id, user_id=m, role="member") for m in members)
             session.add_all(GroupMembership(group_id=group.id, user_id=m, role="leader") for m in leaders)
+            ended = datetime.datetime.now(datetime.UTC)
+            session.add_all(GroupMembership(group_id=group.id, user_id=m, role="leader", ended_at=ended)
+                            for m in former_leaders)
             return group.id
 
 

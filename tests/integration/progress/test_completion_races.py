@@ -11,8 +11,8 @@ import asyncio
 from tajiconnect.domains.enrollments.models import Enrollment
 from tajiconnect.domains.paths.models import PathEnrollment
 from tests.integration.conftest import bearer_for
-from tests.integration.seats.test_seat_limits import live_client, served
 from tests.integration.progress.conftest import build_course, build_path, completions, enroll, fetch
+from tests.integration.seats.test_seat_limits import live_client, served
 
 
 async def test_concurrent_completions_write_one_course_completion(org, make_user, engine, settings):

@@ -158,7 +158,9 @@ class LearnPages(Controller):
             "beat_interval": rules.BEAT_INTERVAL,
             "is_staff": access.is_staff(user, view.course),
         }
-        template = "learn/_lesson.html" if wants_fragment(request, LESSON_FRAGMENT) else "learn/lesson.html"
+        fragment = wants_fragment(request, LESSON_FRAGMENT)
+        context["fragment"] = fragment
+        template = "learn/_lesson.html" if fragment else "learn/lesson.html"
         headers = {}
         if kind == "embed" and (policy := embed_policy(view.lesson.url)):
             headers["content-security-policy"] = policy

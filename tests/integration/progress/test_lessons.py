@@ -97,11 +97,21 @@ async def test_video_end_and_document_last_page_complete_automatically(org, make
     assert len(await completions(engine, org.tenant, learner.id)) == 1
 
 
-async def test_video_and_document_pages(org, make_user, engine, signed_in, app):
-    """The lesson page shows the player with its resume point and the document's pages (URLs from storage).
+class FakeStorage:
+    """Stands in for ``app.state.storage`` (the storage branch's ``Storage.url``) where it is not wired in yet."""
 
-    STORAGE: without ``app.state.storage`` (a branch without the storage work) the page says the media is not
-    available; the URL checks run once the lead wires storage in at merge."""
+    def url(self, file, *, rendition=None, download=False):
+        return f"/files/{file.id}/{rendition or 'original'}{'?download=1' if download else ''}"
+
+
+async def test_video_and_document_pages(org, make_user, engine, signed_in, app, client_for, monkeypatch):
+    """The lesson page shows the player with its resume point and the document's pages, with URLs from storage.
+
+    STORAGE: on a branch without ``app.state.storage`` a stand-in with the same ``url()`` is installed; once the
+    lead wires the storage service in, the real one answers (the assertions only look at what it was asked)."""
+    if getattr(app.state, "storage", None) is None:
+        monkeypatch.setattr(app.state, "storage", FakeStorage(), raising=False)
+    storage = app.state.storage
     learner = await make_user(org.tenant)
     video = await add_file(engine, org.tenant, "video", {})
     pdf = await add_file(engine, org.tenant, "document", {"pages": 2, "pages_ready": True})
@@ -109,16 +119,27 @@ async def test_video_and_document_pages(org, make_user, engine, signed_in, app):
                                 lesson_values={0: {"file_id": video}, 1: {"file_id": pdf, "allow_download": True}})
     await enroll(engine, org.tenant, learner.id, course.id)
     async with signed_in(learner) as client:
-        await client.post(f"/learn/lessons/{course.lessons[0]}/position", json={"seconds": 33},
-                          headers=csrf_headers(client) if client.cookies.get("csrftoken") else {})
+        await client.get(course.lesson_url(0))
+        saved = await client.post(f"/learn/lessons/{course.lessons[0]}/position", json={"seconds": 33},
+                                  headers=csrf_headers(client))
+        assert saved.status_code == 200 and saved.json()["recorded"] is True
         page = await client.get(course.lesson_url(0))
-        assert page.status_code == 200
+        assert 'data-resume="33"' in page.text and "<video" in page.text
         doc = await client.get(course.lesson_url(1))
-        if getattr(app.state, "storage", None) is None:
-            assert "not available yet" in page.text and "being prepared" in doc.text
-        else:
-            assert 'data-resume="33"' in page.text and "<video" in page.text
-            assert doc.text.count('class="doc-page"') == 2 and "Download" in doc.text
+        assert doc.text.count('class="doc-page"') == 2 and "Download" in doc.text
+        if isinstance(storage, FakeStorage):
+            assert f'src="/files/{video}/original"' in page.text
+            assert f"/files/{pdf}/page-1" in doc.text and f"/files/{pdf}/page-2" in doc.text
+            assert f"/files/{pdf}/original?download=1" in doc.text
+            assert "Download" not in page.text  # the video does not allow downloads
+        # without the CSRF header, lesson.js's endpoints refuse like any form
+        refused = await client.post(f"/learn/lessons/{course.lessons[0]}/position", json={"seconds": 1})
+        assert refused.status_code == 403
+    async with client_for(org.tenant) as client:
+        auth = await bearer_for(client, learner)
+        body = (await client.get(f"/api/v1/lessons/{course.lessons[1]}", headers=auth)).json()
+        assert body["pages"] == 2 and len(body["page_urls"]) == 2 and body["download_url"]
+        assert (await client.get(f"/api/v1/lessons/{course.lessons[0]}", headers=auth)).json()["media_url"]
 
 
 async def test_not_enrolled_is_404_everywhere(org, make_user, engine, signed_in, client_for):

@@ -9,31 +9,10 @@ import gzip
 import re
 from typing import Any
 
-from sqlalchemy import event
-
-from tests.integration.conftest import bearer_for, post_form, problem_of
-from tests.integration.progress.conftest import add_group, build_course, build_path, enroll
+from tests.integration.conftest import bearer_for, post_form, problem_of, statements
+from tests.integration.progress.conftest import add_group, build_course, build_path, enroll, enrolled
 
 BUDGET = 100 * 1024
-
-
-async def statements(client: Any, path: str) -> int:
-    """Statements one GET of ``path`` runs (the fewest of three: the tenant cache refreshes now and then)."""
-    counts = []
-    for _ in range(3):
-        seen: list[str] = []
-
-        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            seen.append(statement)  # noqa: B023 (used before the loop moves on)
-
-        sync_engine = client.app.state.engine.sync_engine
-        event.listen(sync_engine, "before_cursor_execute", count)
-        try:
-            assert (await client.get(path)).status_code == 200
-        finally:
-            event.remove(sync_engine, "before_cursor_execute", count)
-        counts.append(len(seen))
-    return min(counts)
 
 
 async def weight(client: Any, path: str) -> int:
@@ -77,12 +56,9 @@ async def test_the_learners_home(org, make_user, engine, signed_in):
 
 
 async def test_home_and_lesson_page_statements_do_not_grow_with_data(org, make_user, engine, signed_in):
-    learner = await make_user(org.tenant)
-    first = await build_course(engine, org.tenant, kinds=("text", "text"))
-    await enroll(engine, org.tenant, learner.id, first.id)
+    learner, first = await enrolled(make_user, engine, org.tenant, kinds=("text", "text"))
     async with signed_in(learner) as client:
         await post_form(client, first.lesson_url(0) + "/complete")
-        await client.get("/learn")
         home_small = await statements(client, "/learn")
         lesson_small = await statements(client, first.lesson_url(1))
         for _ in range(12):
@@ -102,10 +78,8 @@ async def test_home_and_lesson_page_statements_do_not_grow_with_data(org, make_u
 
 
 async def test_home_and_text_lesson_weigh_under_100_kb(org, make_user, engine, signed_in):
-    learner = await make_user(org.tenant)
-    course = await build_course(engine, org.tenant, kinds=("text", "text"),
-                                lesson_values={0: {"body_html": "<p>" + "Words to read. " * 400 + "</p>"}})
-    await enroll(engine, org.tenant, learner.id, course.id)
+    learner, course = await enrolled(make_user, engine, org.tenant, kinds=("text", "text"),
+                                     lesson_values={0: {"body_html": "<p>" + "Words to read. " * 400 + "</p>"}})
     async with signed_in(learner) as client:
         home = await weight(client, "/learn")
         lesson = await weight(client, course.lesson_url(0))
@@ -120,7 +94,7 @@ async def test_progress_reports_for_the_learner_their_leaders_and_admins(org, ma
     classmate = await make_user(org.tenant)
     await add_group(engine, org.tenant, members=[learner.id, classmate.id], leaders=[leader.id])
     await add_group(engine, org.tenant, members=[], leaders=[other_teacher.id])
-    await add_group(engine, org.tenant, members=[learner.id], leaders=[], former_leaders=[former_leader.id])
+    await add_group(engine, org.tenant, members=[learner.id], leaders=[], former_leaders=(former_leader.id,))
     course = await build_course(engine, org.tenant, kinds=("text", "text"))
     await enroll(engine, org.tenant, learner.id, course.id)
     async with client_for(org.tenant) as client:

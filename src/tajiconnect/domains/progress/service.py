@@ -255,14 +255,27 @@ async def _save_stats(
     await session.execute(update(LearnerStats).where(LearnerStats.user_id == user_id).values(**values))
 
 
-def _progress_upsert(view: LessonView, user_id: uuid.UUID, now: datetime.datetime, **changes: Any) -> Any:
-    """``INSERT ... ON CONFLICT DO UPDATE`` of the learner's row for the lesson; ``changes`` maps column -> SQL."""
-    insert_values = {
-        "user_id": user_id, "lesson_id": view.lesson.id, "course_id": view.course.id, "last_seen_at": now,
-        "seconds_spent": 0,
-    }
-    stmt = insert(LessonProgress).values(**insert_values)
-    return stmt, {"last_seen_at": now, "updated_at": now, **changes}
+async def _upsert_progress(
+    session: AsyncSession,
+    view: LessonView,
+    user_id: uuid.UUID,
+    now: datetime.datetime,
+    new: dict[str, Any],
+    changes: dict[str, Any],
+) -> Any:
+    """``INSERT ... ON CONFLICT DO UPDATE`` of the learner's row for the lesson: ``new`` are the values of a new row,
+    ``changes`` (column -> SQL) what an existing row gets; returns its ``completed_at`` and ``completed_by``."""
+    stmt = (
+        insert(LessonProgress)
+        .values(**{"user_id": user_id, "lesson_id": view.lesson.id, "course_id": view.course.id,
+                   "last_seen_at": now, "seconds_spent": 0, **new})
+        .on_conflict_do_update(
+            index_elements=[LessonProgress.user_id, LessonProgress.lesson_id],
+            set_={"last_seen_at": now, "updated_at": now, **changes},
+        )
+        .returning(LessonProgress.completed_at, LessonProgress.completed_by)
+    )
+    return (await session.execute(stmt)).one()
 
 
 async def heartbeat(
@@ -276,12 +289,8 @@ async def heartbeat(
         return Beat(recorded=False)
     streak, last_beat = await _stats_locked(session, user.id)
     credit = rules.credit_seconds(last_beat, now)
-    stmt, changes = _progress_upsert(view, user.id, now, seconds_spent=LessonProgress.seconds_spent + credit)
-    await session.execute(
-        stmt.values(seconds_spent=credit).on_conflict_do_update(
-            index_elements=[LessonProgress.user_id, LessonProgress.lesson_id], set_=changes
-        )
-    )
+    await _upsert_progress(session, view, user.id, now, {"seconds_spent": credit},
+                           {"seconds_spent": LessonProgress.seconds_spent + credit})
     await session.execute(
         update(Enrollment)
         .where(Enrollment.id == view.enrollment.id)
@@ -338,23 +347,14 @@ async def save_position(
     if kind == "video":
         assert seconds is not None
         position = min(max(seconds, 0), MAX_POSITION_SECONDS)
-        stmt, changes = _progress_upsert(view, user.id, now, position_seconds=position)
-        await session.execute(
-            stmt.values(position_seconds=position).on_conflict_do_update(
-                index_elements=[LessonProgress.user_id, LessonProgress.lesson_id], set_=changes
-            )
-        )
+        await _upsert_progress(session, view, user.id, now, {"position_seconds": position},
+                               {"position_seconds": position})
         if ended:
             return await _complete(session, user, view, "video", now, streak)
     else:
         assert page is not None
         number = min(max(page, 1), MAX_PAGE)
-        stmt, changes = _progress_upsert(view, user.id, now, last_page=number)
-        await session.execute(
-            stmt.values(last_page=number).on_conflict_do_update(
-                index_elements=[LessonProgress.user_id, LessonProgress.lesson_id], set_=changes
-            )
-        )
+        await _upsert_progress(session, view, user.id, now, {"last_page": number}, {"last_page": number})
         pages = document_pages(view.file)
         if pages and number >= pages:
             return await _complete(session, user, view, "document", now, streak)
@@ -408,18 +408,11 @@ async def _complete(
             .execution_options(populate_existing=True)
         )
     ).scalar_one()
-    stmt, changes = _progress_upsert(
-        view, user.id, now,
-        completed_at=func.coalesce(LessonProgress.completed_at, now),
-        completed_by=func.coalesce(LessonProgress.completed_by, by),
+    completed_at, completed_by = await _upsert_progress(
+        session, view, user.id, now, {"completed_at": now, "completed_by": by},
+        {"completed_at": func.coalesce(LessonProgress.completed_at, now),
+         "completed_by": func.coalesce(LessonProgress.completed_by, by)},
     )
-    completed_at, completed_by = (
-        await session.execute(
-            stmt.values(completed_at=now, completed_by=by)
-            .on_conflict_do_update(index_elements=[LessonProgress.user_id, LessonProgress.lesson_id], set_=changes)
-            .returning(LessonProgress.completed_at, LessonProgress.completed_by)
-        )
-    ).one()
     newly = completed_at == now
     today = rules.local_day(now, user.time_zone)
     if newly:

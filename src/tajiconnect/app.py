@@ -33,7 +33,7 @@ from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
-from tajiconnect.domains.progress.api import LessonsApi, ProgressApi
+from tajiconnect.domains.progress.api import LearningApi
 from tajiconnect.domains.progress.pages import LearnPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
@@ -140,8 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RosterApi,
             PlatformPages,
             LearnPages,
-            LessonsApi,
-            ProgressApi,
+            LearningApi,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).

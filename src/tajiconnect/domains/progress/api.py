@@ -21,7 +21,7 @@ from msgspec import Meta
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.progress import media, rules, service
-from tajiconnect.domains.progress.service import Completion, ProgressConflict, ProgressError, ProgressNotFound
+from tajiconnect.domains.progress.service import Completion, ProgressError
 from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
 from tajiconnect.web.paging import PageParam
 
@@ -146,105 +146,7 @@ def completion_json(outcome: Completion) -> CompletionResult:
 
 
 def http_error(exc: ProgressError) -> HTTPException:
-    extra = {"field": exc.field} if exc.field else None
-    if isinstance(exc, ProgressNotFound):
-        return HTTPException(status_code=404, detail=str(exc))
-    if isinstance(exc, ProgressConflict):
-        return HTTPException(status_code=409, detail=str(exc), extra=extra)
-    return HTTPException(status_code=400, detail=str(exc), extra=extra)
-
-
-class LessonsApi(Controller):
-    path = "/api/v1/lessons"
-    tags = ["learning"]
-    guards = [requires_user]
-    security = REQUIRES_BEARER
-
-    @get("/{lesson_id:str}", name="api.lessons.get", summary="A lesson's content for someone who may open it",
-         **problems(*GUARDED, 404, notes={404: NOT_OPEN}))
-    async def get_lesson(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> LessonContent:
-        try:
-            view = await service.open_lesson(db_session, request.scope["user"], lesson_id)
-        except ProgressError as exc:
-            raise http_error(exc) from exc
-        lesson, progress, kind = view.lesson, view.progress, view.lesson.kind
-        pages = service.document_pages(view.file) if kind == "document" else 0
-        return LessonContent(
-            id=lesson.id, course_id=lesson.course_id, module_id=lesson.module_id, title=lesson.title,
-            kind=kind,  # type: ignore[arg-type]  # the CHECK constraint keeps it one of the kinds
-            body_html=lesson.body_html, url=lesson.url,
-            media_url=media.file_url(request.app, view.file) if kind == "video" else None,
-            download_url=media.file_url(request.app, view.file, download=True)
-            if lesson.allow_download and kind in ("video", "document") else None,
-            pages=pages, page_urls=media.page_urls(request.app, view.file, pages),
-            allow_download=lesson.allow_download, estimated_minutes=lesson.estimated_minutes,
-            completed=view.completed, completed_at=_iso(progress.completed_at if progress else None),
-            completed_by=progress.completed_by if progress else None,  # type: ignore[arg-type]
-            seconds_spent=progress.seconds_spent if progress else 0,
-            position_seconds=progress.position_seconds if progress else None,
-            last_page=progress.last_page if progress else None, preview=view.preview,
-        )
-
-    @post(
-        "/{lesson_id:str}/complete",
-        name="api.lessons.complete",
-        summary="Mark a lesson complete (completing the last one completes the course and its paths)",
-        status_code=200,
-        **problems(
-            *GUARDED, 404, 409,
-            notes={404: NOT_OPEN, 409: "A quiz or assignment is completed by its grade, not by the learner."},
-            idempotent=True,
-        ),
-    )
-    async def complete(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> CompletionResult:
-        try:
-            return completion_json(await service.complete_lesson(db_session, request.scope["user"], lesson_id))
-        except ProgressError as exc:
-            raise http_error(exc) from exc
-
-    @post(
-        "/{lesson_id:str}/heartbeat",
-        name="api.lessons.heartbeat",
-        summary="I am on this lesson: credits the time since the previous heartbeat (any tab), at most "
-        f"{rules.BEAT_CAP} s",
-        description=f"Send one every {rules.BEAT_INTERVAL} s while the lesson is visible. Several tabs or devices "
-        "share one clock, so time is never counted twice.",
-        status_code=200,
-        **problems(*GUARDED, 404, notes={404: NOT_OPEN}, idempotent=True),
-    )
-    async def heartbeat(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> BeatResult:
-        try:
-            beat = await service.heartbeat(db_session, request.scope["user"], lesson_id)
-        except ProgressError as exc:
-            raise http_error(exc) from exc
-        return BeatResult(recorded=beat.recorded, credited_seconds=beat.credited_seconds, streak_days=beat.streak_days)
-
-    @post(
-        "/{lesson_id:str}/position",
-        name="api.lessons.position",
-        summary="Save a video's position or a document's page (the end completes the lesson)",
-        status_code=200,
-        **problems(
-            *BODY, *GUARDED, 404, 409,
-            notes={
-                400: "The body does not validate (`seconds` 0-86400, `page` 1-10000), or the lesson's kind needs the "
-                "other member (`field` names it).",
-                404: NOT_OPEN,
-                409: "Only video and document lessons keep a position.",
-            },
-            idempotent=True,
-        ),
-    )
-    async def position(
-        self, request: Request, db_session: DbSession, lesson_id: FromPath[str], data: JSONBody[PositionUpdate]
-    ) -> CompletionResult:
-        try:
-            outcome = await service.save_position(
-                db_session, request.scope["user"], lesson_id, seconds=data.seconds, page=data.page, ended=data.ended
-            )
-        except ProgressError as exc:
-            raise http_error(exc) from exc
-        return completion_json(outcome)
+    return HTTPException(status_code=exc.status, detail=str(exc), extra={"field": exc.field} if exc.field else None)
 
 
 async def report(db_session: Any, learner: Any, page: int, per_page: int) -> ProgressReport:
@@ -277,13 +179,102 @@ async def report(db_session: Any, learner: Any, page: int, per_page: int) -> Pro
     )
 
 
-class ProgressApi(Controller):
-    path = "/api/v1/progress"
+class LearningApi(Controller):
+    """``/api/v1/lessons/...`` and ``/api/v1/progress/...``."""
+
+    path = "/api/v1"
     tags = ["learning"]
     guards = [requires_user]
     security = REQUIRES_BEARER
 
-    @get("/me", name="api.progress.me", summary="The caller's progress: streak, time, courses, paths",
+    @get("/lessons/{lesson_id:str}", name="api.lessons.get", summary="A lesson's content for someone who may open it",
+         **problems(*GUARDED, 404, notes={404: NOT_OPEN}))
+    async def get_lesson(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> LessonContent:
+        try:
+            view = await service.open_lesson(db_session, request.scope["user"], lesson_id)
+        except ProgressError as exc:
+            raise http_error(exc) from exc
+        lesson, progress, kind = view.lesson, view.progress, view.lesson.kind
+        pages = service.document_pages(view.file) if kind == "document" else 0
+        return LessonContent(
+            id=lesson.id, course_id=lesson.course_id, module_id=lesson.module_id, title=lesson.title,
+            kind=kind,  # type: ignore[arg-type]  # the CHECK constraint keeps it one of the kinds
+            body_html=lesson.body_html, url=lesson.url,
+            media_url=media.file_url(request.app, view.file) if kind == "video" else None,
+            download_url=media.file_url(request.app, view.file, download=True)
+            if lesson.allow_download and kind in ("video", "document") else None,
+            pages=pages, page_urls=media.page_urls(request.app, view.file, pages),
+            allow_download=lesson.allow_download, estimated_minutes=lesson.estimated_minutes,
+            completed=view.completed, completed_at=_iso(progress.completed_at if progress else None),
+            completed_by=progress.completed_by if progress else None,  # type: ignore[arg-type]
+            seconds_spent=progress.seconds_spent if progress else 0,
+            position_seconds=progress.position_seconds if progress else None,
+            last_page=progress.last_page if progress else None, preview=view.preview,
+        )
+
+    @post(
+        "/lessons/{lesson_id:str}/complete",
+        name="api.lessons.complete",
+        summary="Mark a lesson complete (completing the last one completes the course and its paths)",
+        status_code=200,
+        **problems(
+            *GUARDED, 404, 409,
+            notes={404: NOT_OPEN, 409: "A quiz or assignment is completed by its grade, not by the learner."},
+            idempotent=True,
+        ),
+    )
+    async def complete(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> CompletionResult:
+        try:
+            return completion_json(await service.complete_lesson(db_session, request.scope["user"], lesson_id))
+        except ProgressError as exc:
+            raise http_error(exc) from exc
+
+    @post(
+        "/lessons/{lesson_id:str}/heartbeat",
+        name="api.lessons.heartbeat",
+        summary="I am on this lesson: credits the time since the previous heartbeat (any tab), at most "
+        f"{rules.BEAT_CAP} s",
+        description=f"Send one every {rules.BEAT_INTERVAL} s while the lesson is visible. Several tabs or devices "
+        "share one clock, so time is never counted twice.",
+        status_code=200,
+        **problems(*GUARDED, 404, notes={404: NOT_OPEN}, idempotent=True),
+    )
+    async def heartbeat(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> BeatResult:
+        try:
+            beat = await service.heartbeat(db_session, request.scope["user"], lesson_id)
+        except ProgressError as exc:
+            raise http_error(exc) from exc
+        return BeatResult(recorded=beat.recorded, credited_seconds=beat.credited_seconds, streak_days=beat.streak_days)
+
+    @post(
+        "/lessons/{lesson_id:str}/position",
+        name="api.lessons.position",
+        summary="Save a video's position or a document's page (the end completes the lesson)",
+        status_code=200,
+        **problems(
+            *BODY, *GUARDED, 404, 409,
+            notes={
+                400: "The body does not validate (`seconds` 0-86400, `page` 1-10000), or the lesson's kind needs the "
+                "other member (`field` names it).",
+                404: NOT_OPEN,
+                409: "Only video and document lessons keep a position.",
+            },
+            idempotent=True,
+        ),
+    )
+    async def position(
+        self, request: Request, db_session: DbSession, lesson_id: FromPath[str], data: JSONBody[PositionUpdate]
+    ) -> CompletionResult:
+        try:
+            outcome = await service.save_position(
+                db_session, request.scope["user"], lesson_id, seconds=data.seconds, page=data.page, ended=data.ended
+            )
+        except ProgressError as exc:
+            raise http_error(exc) from exc
+        return completion_json(outcome)
+
+
+    @get("/progress/me", name="api.progress.me", summary="The caller's progress: streak, time, courses, paths",
          **problems(400, *GUARDED))
     async def me(
         self, request: Request, db_session: DbSession, page: PageParam = 1, per_page: PerPage = 25
@@ -291,7 +282,7 @@ class ProgressApi(Controller):
         return await report(db_session, request.scope["user"], page, per_page)
 
     @get(
-        "/{user_id:str}",
+        "/progress/{user_id:str}",
         name="api.progress.learner",
         summary="A learner's progress (their managers and teachers, and admins)",
         description="Visible to the learner, to admins, and to managers and teachers who lead one of the learner's "

@@ -45,17 +45,26 @@ MAX_PAGE = 10_000
 
 
 class ProgressError(ValueError):
+    """A refusal; ``status`` is its HTTP status (400: an input the server refused, ``field`` names it)."""
+
+    status = 400
+
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 
 
 class ProgressNotFound(ProgressError):
-    """No such lesson or person that the caller may see (another organization's ids included): 404."""
+    """No such lesson or person that the caller may see (another organization's ids included)."""
+
+    status = 404
 
 
 class ProgressConflict(ProgressError):
-    """The lesson cannot be completed that way (a quiz or assignment is completed by its grade): 409."""
+    """The lesson's kind refuses it (a quiz or assignment is completed by its grade; only videos and documents keep
+    a position)."""
+
+    status = 409
 
 
 def now_utc() -> datetime.datetime:

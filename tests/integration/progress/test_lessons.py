@@ -132,6 +132,13 @@ async def test_video_and_document_pages(org, make_user, engine, signed_in, app, 
             assert f"/files/{pdf}/page-1" in doc.text and f"/files/{pdf}/page-2" in doc.text
             assert f"/files/{pdf}/original?download=1" in doc.text
             assert "Download" not in page.text  # the video does not allow downloads
+        for bad in ({"page": 0}, {"seconds": 10**9}, {"seconds": 1, "x": 1}):  # the API's bounds
+            out = await client.post(f"/learn/lessons/{course.lessons[1]}/position", json=bad,
+                                    headers=csrf_headers(client))
+            assert out.status_code == 400, bad
+        not_json = await client.post(f"/learn/lessons/{course.lessons[1]}/position", content=b"{",
+                                     headers={**csrf_headers(client), "content-type": "application/json"})
+        assert not_json.status_code == 400
         # without the CSRF header, lesson.js's endpoints refuse like any form
         refused = await client.post(f"/learn/lessons/{course.lessons[0]}/position", json={"seconds": 1})
         assert refused.status_code == 403

@@ -23,6 +23,7 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.courses import access
 from tajiconnect.domains.progress import media, rules, service
+from tajiconnect.domains.progress.api import PositionUpdate
 from tajiconnect.domains.progress.service import LessonView, ProgressConflict, ProgressError, ProgressNotFound
 from tajiconnect.web.htmx import wants_fragment
 from tajiconnect.web.paging import PageParam, page_info
@@ -72,12 +73,6 @@ def embed_policy(url: str | None) -> str | None:
     if parts.scheme != "https" or not parts.hostname:
         return None
     return f"{CONTENT_SECURITY_POLICY}; frame-src https://{parts.netloc}"
-
-
-class Position(msgspec.Struct, forbid_unknown_fields=True):
-    seconds: int | None = None
-    page: int | None = None
-    ended: bool = False
 
 
 class LearnPages(Controller):
@@ -200,15 +195,10 @@ class LearnPages(Controller):
 
     @post("/lessons/{lesson_id:str}/position", name="learn.lesson.position", status_code=200)
     async def position(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> Response[Any]:
-        try:
-            data = msgspec.json.decode(await request.body(), type=Position)
-        except msgspec.ValidationError as exc:
+        try:  # the API's body, with its bounds (seconds 0-86400, page 1-10000)
+            data = msgspec.json.decode(await request.body(), type=PositionUpdate)
+        except msgspec.DecodeError as exc:  # ValidationError included
             raise HTTPException(status_code=400, detail=str(exc)) from exc
-        except msgspec.DecodeError as exc:
-            raise HTTPException(status_code=400, detail="not JSON") from exc
-        for value in (data.seconds, data.page):
-            if value is not None and not 0 <= value <= service.MAX_POSITION_SECONDS:
-                raise HTTPException(status_code=400, detail="out of range")
         try:
             outcome = await service.save_position(
                 db_session, request.scope["user"], lesson_id, seconds=data.seconds, page=data.page, ended=data.ended

@@ -272,9 +272,9 @@ def fresh_code(secret: str, steps: int = 0) -> str:
     return totp.code_for(secret, at=time.time() + steps * 30)
 
 
-async def statements(client: Any, path: str) -> int:
-    """Statements one GET of ``path`` runs: the fewest of three (the host-to-tenant cache is refreshed every few
-    seconds, which adds a lookup to one request now and then). For "no statement per row" tests."""
+async def statements(client: Any, path: str, method: str = "GET", **kwargs: Any) -> int:
+    """Statements one request to ``path`` runs: the fewest of three (the host-to-tenant cache is refreshed every
+    few seconds, which adds a lookup to one request now and then). For "no statement per row" tests."""
     counts = []
     for _ in range(3):
         seen: list[str] = []
@@ -285,7 +285,7 @@ async def statements(client: Any, path: str) -> int:
         sync_engine = client.app.state.engine.sync_engine
         event.listen(sync_engine, "before_cursor_execute", count)
         try:
-            assert (await client.get(path)).status_code == 200
+            assert (await client.request(method, path, **kwargs)).status_code == 200
         finally:
             event.remove(sync_engine, "before_cursor_execute", count)
         counts.append(len(seen))

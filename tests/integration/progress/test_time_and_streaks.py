@@ -8,7 +8,7 @@ import datetime
 from tajiconnect.domains.enrollments.models import Enrollment
 from tajiconnect.domains.progress import rules
 from tajiconnect.domains.progress.models import LearnerStats, LearningDay, LessonProgress
-from tests.integration.conftest import bearer_for, post_form, set_user
+from tests.integration.conftest import bearer_for, post_form, set_user, statements
 from tests.integration.progress.conftest import build_course, csrf_headers, enroll, fetch
 
 UTC = datetime.UTC
@@ -40,6 +40,21 @@ async def test_two_tabs_interleaved_credit_wall_time_once(org, make_user, engine
     assert sum(rows.values()) == rules.BEAT_CAP + 300 and len(rows) == 2
     [day] = await fetch(engine, org.tenant, LearningDay, user_id=learner.id)
     assert day.day == datetime.date(2026, 3, 10) and day.seconds_spent == rules.BEAT_CAP + 300
+
+
+async def test_a_heartbeat_is_a_constant_number_of_statements(org, make_user, engine, signed_in, clock):
+    learner = await make_user(org.tenant)
+    course = await build_course(engine, org.tenant, kinds=("text",))
+    await enroll(engine, org.tenant, learner.id, course.id)
+    async with signed_in(learner) as client:
+        await client.get(course.lesson_url(0))
+        beat = f"/learn/lessons/{course.lessons[0]}/beat"
+        first = await statements(client, beat, "POST", headers=csrf_headers(client))
+        clock.advance(days=3)
+        later = await statements(client, beat, "POST", headers=csrf_headers(client))
+    # 6 for every signed-in request (3 search paths, session, member, settings), then the lesson, the stats row
+    # (upsert and lock), the lesson's row, the enrollment, the day, the stats
+    assert first == later == 6 + 6, (first, later)
 
 
 async def test_a_long_gap_credits_the_cap_only_and_api_beats_share_the_clock(

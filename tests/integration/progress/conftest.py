@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tajiconnect.domains.courses.models import Course, CourseModule, Lesson
@@ -102,6 +102,11 @@ async def build_path(
         if user_id is not None:
             session.add(PathEnrollment(path_id=path.id, user_id=user_id, source="self"))
         return path.id
+
+
+async def set_path_due(engine: AsyncEngine, tenant: TenantRef, path_id: uuid.UUID, due_at: datetime.datetime) -> None:
+    async with tenant_session(engine, tenant) as session:
+        await session.execute(update(PathEnrollment).where(PathEnrollment.path_id == path_id).values(due_at=due_at))
 
 
 async def add_group(

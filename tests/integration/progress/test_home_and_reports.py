@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from tests.integration.conftest import bearer_for, post_form, problem_of, statements
-from tests.integration.progress.conftest import add_group, build_course, build_path, enroll, enrolled
+from tests.integration.progress.conftest import add_group, build_course, build_path, enroll, enrolled, set_path_due
 
 BUDGET = 100 * 1024
 
@@ -36,7 +36,8 @@ async def test_the_learners_home(org, make_user, engine, signed_in):
     soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)
     await enroll(engine, org.tenant, learner.id, due.id, due_at=soon, source="assigned")
     await enroll(engine, org.tenant, learner.id, later.id, due_at=soon + datetime.timedelta(days=60))
-    await build_path(engine, org.tenant, [started.id, due.id], user_id=learner.id)
+    path_id = await build_path(engine, org.tenant, [started.id, due.id], user_id=learner.id)
+    await set_path_due(engine, org.tenant, path_id, soon - datetime.timedelta(days=5))  # overdue
     async with signed_in(learner) as client:
         empty = await client.get("/learn")
         assert "Nothing started yet." in empty.text and 'href="/courses"' in empty.text
@@ -49,6 +50,7 @@ async def test_the_learners_home(org, make_user, engine, signed_in):
             assert f'href="/learn/courses/{started.id}/lessons/{started.lessons[0]}">Continue' in text
             due_section = text.split("Assigned and due soon")[1].split("</section>")[0]
             assert "Due course" in due_section and "Later course" not in due_section
+            assert f'href="/paths/{path_id}"' in due_section and "Overdue since" in due_section
             assert 'value="50"' in text and "Streak: 1 day" in text and "My learning paths" in text
     # staff keep their own home: the admin dashboard
     async with signed_in(org.admin) as client:

@@ -43,9 +43,13 @@ async def home_context(request: Request, db_session: Any, page: int = 1) -> dict
     now = service.now_utc()
     courses, total = await service.my_courses(db_session, user.id, page=page, per_page=COURSES_PER_PAGE)
     paths, paths_total = await service.my_paths(db_session, user.id, per_page=PATHS_PER_PAGE)
+    soon = now + datetime.timedelta(days=service.DUE_SOON_DAYS)
     return {
         "resume": await service.continue_line(db_session, user.id),
         "due": await service.due_soon(db_session, user.id, now),
+        # paths come soonest due first, so the first page holds those due soon
+        "paths_due": [p for p in paths if p.enrollment.status == "active" and p.enrollment.due_at is not None
+                      and p.enrollment.due_at <= soon],
         "courses": courses,
         "paging": page_info(total, page, COURSES_PER_PAGE),
         "paths": paths,

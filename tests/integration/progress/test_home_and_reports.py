@@ -39,8 +39,8 @@ async def test_the_learners_home(org, make_user, engine, signed_in):
     path_id = await build_path(engine, org.tenant, [started.id, due.id], user_id=learner.id)
     await set_path_due(engine, org.tenant, path_id, soon - datetime.timedelta(days=5))  # overdue
     async with signed_in(learner) as client:
-        empty = await client.get("/learn")
-        assert "Nothing started yet." in empty.text and 'href="/courses"' in empty.text
+        fresh = await client.get("/learn")  # enrolled, nothing started: start one
+        assert re.search(r'href="/learn/courses/[0-9a-f-]+">Start</a>', fresh.text) and 'href="/courses"' in fresh.text
         await post_form(client, started.lesson_url(0) + "/complete")
         for path in ("/learn", "/"):  # a learner's "/" is their learning home
             home = await client.get(path)
@@ -51,7 +51,10 @@ async def test_the_learners_home(org, make_user, engine, signed_in):
             due_section = text.split("Assigned and due soon")[1].split("</section>")[0]
             assert "Due course" in due_section and "Later course" not in due_section
             assert f'href="/paths/{path_id}"' in due_section and "Overdue since" in due_section
-            assert 'value="50"' in text and "Streak: 1 day" in text and "My learning paths" in text
+            assert 'value="50"' in text and "1 day in a row" in text and "My learning paths" in text
+    nobody = await make_user(org.tenant)
+    async with signed_in(nobody) as client:
+        assert "Nothing started yet." in (await client.get("/")).text
     # staff keep their own home: the admin dashboard
     async with signed_in(org.admin) as client:
         assert "Continue where you left off" not in (await client.get("/")).text

@@ -89,13 +89,13 @@ async def test_streak_over_local_days_in_nairobi(org, make_user, engine, signed_
         clock.set(datetime.datetime(2026, 3, 10, 22, 0, tzinfo=UTC))  # 01:00 on the 11th in Nairobi
         await post_form(client, course.lesson_url(1) + "/complete")
         home = await client.get("/learn")
-        assert "Streak: 2 days" in home.text
+        assert "2 days in a row" in home.text
         clock.set(datetime.datetime(2026, 3, 12, 12, 0, tzinfo=UTC))  # the 12th: today can still count
-        assert "Streak: 2 days" in (await client.get("/learn")).text
+        assert "2 days in a row" in (await client.get("/learn")).text
         clock.set(datetime.datetime(2026, 3, 13, 12, 0, tzinfo=UTC))  # the 12th was missed
-        assert "Streak: 0 days" in (await client.get("/learn")).text
+        assert "0 days in a row" in (await client.get("/learn")).text
         await post_form(client, course.lesson_url(2) + "/complete")
-        assert "Streak: 1 day" in (await client.get("/learn")).text
+        assert "1 day in a row" in (await client.get("/learn")).text
     [stats] = await fetch(engine, org.tenant, LearnerStats, user_id=learner.id)
     assert (stats.streak_days, stats.best_streak, stats.last_active_on) == (1, 2, datetime.date(2026, 3, 13))
     days = sorted((d.day, d.lessons_completed) for d in await fetch(engine, org.tenant, LearningDay,

@@ -70,6 +70,12 @@ def test_a_learner_completes_a_course_on_a_phone(create_tenant, new_page, settin
     expect(page.locator("#course-done")).to_contain_text("100 %")
     expect(page.locator("#course-done")).to_contain_text("Streak: 1 day")
     assert page.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth")
+    # the course page, then Back: the whole lesson page again (not the swapped fragment from the cache)
+    page.locator("nav.breadcrumb").get_by_role("link", name="Soil and water").click()
+    expect(page.get_by_role("link", name="Review")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lesson 2")
+    expect(page.locator("header").get_by_role("link", name="My learning")).to_be_visible()
     page.locator("header").get_by_role("link", name="My learning").click()
     expect(page.locator("#learn-streak")).to_contain_text("1 day in a row")
     assert errors == []  # lesson.js ran without a script error, under the CSP

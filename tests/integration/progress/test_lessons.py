@@ -31,6 +31,7 @@ async def test_an_enrolled_learner_reads_goes_next_and_completes_the_course(org,
         # next/previous are HTMX swaps of #lesson-view: the fragment, without the layout
         swap = await client.get(course.lesson_url(1), headers={"HX-Request": "true", "HX-Target": "lesson-view"})
         assert swap.status_code == 200 and 'id="lesson-view"' in swap.text and "<html" not in swap.text
+        assert "HX-Request" in swap.headers["vary"] and "HX-Request" in page.headers["vary"]  # Back gets the page
         assert 'rel="prev"' in swap.text and "Body of lesson 2" in swap.text
         for index in range(3):
             done = await post_form(client, course.lesson_url(index) + "/complete")

@@ -31,6 +31,7 @@ from tajiconnect.web.paging import PageParam, page_info
 COURSES_PER_PAGE = 10
 PATHS_PER_PAGE = 10
 LESSON_FRAGMENT = "lesson-view"
+VARY = "HX-Request, HX-Target"
 
 
 def _not_found(exc: ProgressError) -> NotFoundException:
@@ -88,7 +89,7 @@ class LearnPages(Controller):
     async def home(self, request: HTMXRequest, db_session: DbSession, page: PageParam = 1) -> Template:
         fragment = wants_fragment(request, "learn-courses")
         return Template("learn/_courses.html" if fragment else "learn/home.html",
-                        context=await home_context(request, db_session, page))
+                        context=await home_context(request, db_session, page), headers={"vary": VARY})
 
     @get("/courses/{course_id:str}", name="learn.course")
     async def course(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template:
@@ -160,7 +161,8 @@ class LearnPages(Controller):
         fragment = wants_fragment(request, LESSON_FRAGMENT)
         context["fragment"] = fragment
         template = "learn/_lesson.html" if fragment else "learn/lesson.html"
-        headers = {}
+        # The same address answers the page or the fragment: caches (the browser's Back button) must keep both apart.
+        headers = {"vary": VARY}
         if kind == "embed" and (policy := embed_policy(view.lesson.url)):
             headers["content-security-policy"] = policy
         return Template(template, context=context, headers=headers)

@@ -1,5 +1,5 @@
-"""A learner on a 390 px phone: from their home to a course, reads a text lesson, goes next (an HTMX swap, the
-layout is not reloaded), completes the course and sees 100 % and their streak."""
+"""A learner on a 390 px phone: from their home to a course, reads a text lesson (lesson.js sends its heartbeat),
+goes next (an HTMX swap, the layout is not reloaded), completes the course and sees 100 % and their streak."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def test_a_learner_completes_a_course_on_a_phone(create_tenant, new_page, settin
     page.get_by_role("link", name="Start").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Lesson 1")
     expect(page.locator(".lesson-body")).to_have_text("Healthy soil holds water.")
+    lesson_url = page.url
     page.evaluate("() => { window.__sameDocument = true; }")
     page.get_by_role("button", name="Mark as complete").click()
     expect(page.locator("#lesson-complete")).to_contain_text("Completed")
@@ -83,3 +84,9 @@ def test_a_learner_completes_a_course_on_a_phone(create_tenant, new_page, settin
     expect(row).to_contain_text("Completed")
     expect(row.locator("progress")).to_have_attribute("value", "100")
     assert page.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth")
+    # 30 s on a lesson page: lesson.js sends a heartbeat, with the CSRF header the app expects (fake timers)
+    page.clock.install()
+    page.goto(lesson_url)
+    with page.expect_response(lambda r: r.url.endswith("/beat")) as beat:
+        page.clock.run_for(31_000)
+    assert beat.value.status == 200 and beat.value.json()["recorded"] is True

@@ -7,10 +7,17 @@ test client runs one request at a time, which would hide a race."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from sqlalchemy import delete, select
+
+from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.courses.models import Lesson
 from tajiconnect.domains.enrollments.models import Enrollment
 from tajiconnect.domains.paths.models import PathEnrollment
+from tajiconnect.domains.progress import service
 from tests.integration.conftest import bearer_for
+from tests.integration.groups.conftest import tenant_session
 from tests.integration.progress.conftest import build_course, build_path, completions, enroll, fetch
 from tests.integration.seats.test_seat_limits import live_client, served
 
@@ -70,3 +77,37 @@ async def test_concurrent_course_completions_complete_the_path_once(org, make_us
     [pe] = await fetch(engine, org.tenant, PathEnrollment, user_id=learner.id)
     assert (pe.courses_completed, pe.progress_percent, pe.status) == (3, 100, "completed")
     assert pe.completed_at is not None
+
+
+async def test_recompute_after_the_course_changes(org, make_user, engine):
+    """The builder adds a lesson: every current enrollment's figures follow, in one statement; a completed course
+    stays completed and keeps its one completion row."""
+    done_all, partial = await make_user(org.tenant), await make_user(org.tenant)
+    course = await build_course(engine, org.tenant, kinds=("text", "text"))
+    for learner in (done_all, partial):
+        await enroll(engine, org.tenant, learner.id, course.id)
+    async with tenant_session(engine, org.tenant) as session:
+        users = {u.id: u for u in await _users(session, [done_all.id, partial.id])}
+        for lesson in course.lessons:
+            await service.complete_lesson(session, users[done_all.id], lesson)
+        await service.complete_lesson(session, users[partial.id], course.lessons[0])
+    async with tenant_session(engine, org.tenant) as session:
+        session.add(Lesson(course_id=course.id, module_id=course.modules[0], title="New", kind="text", position=9))
+        session.add(Lesson(course_id=course.id, module_id=course.modules[0], title="Quiz", kind="quiz", position=10))
+        await session.flush()
+        assert await service.recompute_course_progress(session, course.id) == 2
+        assert await service.recompute_course_progress(session, course.id) == 0  # already in step
+    rows = {e.user_id: e for e in await fetch(engine, org.tenant, Enrollment, course_id=course.id)}
+    assert (rows[done_all.id].progress_percent, rows[done_all.id].lessons_completed, rows[done_all.id].status) == (
+        66, 2, "completed")
+    assert (rows[partial.id].progress_percent, rows[partial.id].lessons_completed) == (33, 1)
+    async with tenant_session(engine, org.tenant) as session:
+        await session.execute(delete(Lesson).where(Lesson.course_id == course.id, Lesson.title == "New"))
+        await service.recompute_course_progress(session, course.id)
+    rows = {e.user_id: e for e in await fetch(engine, org.tenant, Enrollment, course_id=course.id)}
+    assert rows[done_all.id].progress_percent == 100 and rows[partial.id].progress_percent == 50
+    assert len(await completions(engine, org.tenant, done_all.id)) == 1
+
+
+async def _users(session: Any, ids: list[Any]) -> list[User]:
+    return list((await session.scalars(select(User).where(User.id.in_(ids)))).all())

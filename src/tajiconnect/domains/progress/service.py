@@ -464,6 +464,37 @@ async def course_counts(session: AsyncSession, course_id: uuid.UUID, user_id: uu
     return int(done), int(total)
 
 
+_RECOMPUTE = text(
+    """
+    UPDATE enrollments e
+    SET lessons_completed = t.done,
+        progress_percent = CASE WHEN t.total = 0 THEN 0 ELSE (100 * LEAST(t.done, t.total)) / t.total END,
+        updated_at = now()
+    FROM (
+        SELECT en.id,
+               count(lp.completed_at) AS done,
+               (SELECT count(*) FROM lessons l WHERE l.course_id = :course_id AND l.kind = ANY(:kinds)) AS total
+        FROM enrollments en
+        LEFT JOIN lessons l ON l.course_id = en.course_id AND l.kind = ANY(:kinds)
+        LEFT JOIN lesson_progress lp ON lp.lesson_id = l.id AND lp.user_id = en.user_id
+        WHERE en.course_id = :course_id AND en.withdrawn_at IS NULL
+        GROUP BY en.id
+    ) t
+    WHERE e.id = t.id AND (e.lessons_completed, e.progress_percent) IS DISTINCT FROM
+          (t.done, CASE WHEN t.total = 0 THEN 0 ELSE (100 * LEAST(t.done, t.total)) / t.total END)
+    """
+)
+
+
+async def recompute_course_progress(session: AsyncSession, course_id: uuid.UUID) -> int:
+    """Bring every current enrollment's ``lessons_completed`` and ``progress_percent`` in step with the course's
+    lessons, in one statement; how many changed. For the course builder after adding, removing or changing the
+    kind of a lesson. A completed enrollment stays completed (its completion is a fact in the outbox); new
+    completions only ever come from a learner's own action (:func:`complete_lesson`)."""
+    result = await session.execute(_RECOMPUTE, {"course_id": course_id, "kinds": sorted(rules.COUNTED_KINDS)})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def _record_completion(
     session: AsyncSession, user_id: uuid.UUID, now: datetime.datetime, *, course_id: uuid.UUID | None = None,
     path_id: uuid.UUID | None = None,

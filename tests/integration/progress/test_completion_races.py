@@ -111,3 +111,20 @@ async def test_recompute_after_the_course_changes(org, make_user, engine):
 
 async def _users(session: Any, ids: list[Any]) -> list[User]:
     return list((await session.scalars(select(User).where(User.id.in_(ids)))).all())
+
+
+async def test_a_grade_completes_a_quiz_which_counts_only_once_its_kind_counts(org, make_user, engine, monkeypatch):
+    """The seam for the assessments work: ``by="grade"`` completes a quiz; it counts once its kind is counted."""
+    from tajiconnect.domains.progress import rules
+
+    learner = await make_user(org.tenant)
+    course = await build_course(engine, org.tenant, kinds=("text", "quiz"))
+    await enroll(engine, org.tenant, learner.id, course.id)
+    async with tenant_session(engine, org.tenant) as session:
+        [user] = await _users(session, [learner.id])
+        text_done = await service.complete_lesson(session, user, course.lessons[0])
+        assert text_done.course_completed and text_done.lessons_total == 1  # the quiz does not count yet
+        monkeypatch.setattr(rules, "COUNTED_KINDS", rules.COUNTED_KINDS | {"quiz"})
+        graded = await service.complete_lesson(session, user, course.lessons[1], by="grade")
+    assert (graded.completed_by, graded.lessons_completed, graded.lessons_total) == ("grade", 2, 2)
+    assert len(await completions(engine, org.tenant, learner.id)) == 1

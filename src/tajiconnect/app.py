@@ -27,7 +27,7 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
-from tajiconnect.domains.courses.api import CoursesApi, LessonsWriteApi, ModulesApi
+from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
 from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
@@ -35,6 +35,8 @@ from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
+from tajiconnect.domains.progress.api import LearningApi
+from tajiconnect.domains.progress.pages import LearnPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.logs import configure_logging
@@ -143,7 +145,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CourseReviewPages,
             CoursesApi,
             ModulesApi,
-            LessonsWriteApi,
+            LessonsApi,
+            LearnPages,
+            LearningApi,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).

@@ -480,7 +480,7 @@ _RECOMPUTE = text(
         FROM enrollments en
         LEFT JOIN lessons l ON l.course_id = en.course_id AND l.kind = ANY(:kinds)
         LEFT JOIN lesson_progress lp ON lp.lesson_id = l.id AND lp.user_id = en.user_id
-        WHERE en.course_id = :course_id AND en.withdrawn_at IS NULL
+        WHERE en.course_id = :course_id AND en.withdrawn_at IS NULL AND en.status = 'active'
         GROUP BY en.id
     ) t
     WHERE e.id = t.id AND (e.lessons_completed, e.progress_percent) IS DISTINCT FROM
@@ -490,12 +490,29 @@ _RECOMPUTE = text(
 
 
 async def recompute_course_progress(session: AsyncSession, course_id: uuid.UUID) -> int:
-    """Bring every current enrollment's ``lessons_completed`` and ``progress_percent`` in step with the course's
-    lessons, in one statement; how many changed. For the course builder after adding, removing or changing the
-    kind of a lesson. A completed enrollment stays completed (its completion is a fact in the outbox); new
-    completions only ever come from a learner's own action (:func:`complete_lesson`)."""
+    """Bring every active enrollment's ``lessons_completed`` and ``progress_percent`` in step with the course's
+    lessons, in one statement; how many changed. For the course builder after adding or removing lessons.
+
+    * A completed enrollment stays completed at 100 % (its completion is a fact in the outbox): lessons added
+      later are extra reading for them.
+    * An active learner who has now done every remaining lesson (the staff removed the last one they lacked)
+      completes the course here, with its one outbox row and their paths, as if they had finished it themselves.
+    """
     result = await session.execute(_RECOMPUTE, {"course_id": course_id, "kinds": sorted(rules.COUNTED_KINDS)})
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    changed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if changed:
+        now = now_utc()
+        finished = (await session.execute(
+            update(Enrollment)
+            .where(Enrollment.course_id == course_id, Enrollment.status == "active",
+                   Enrollment.withdrawn_at.is_(None), Enrollment.progress_percent == 100)
+            .values(status="completed", completed_at=now)
+            .returning(Enrollment.user_id)
+        )).scalars().all()
+        for user_id in finished:
+            await _record_completion(session, user_id, now, course_id=course_id)
+            await _update_paths(session, user_id, course_id, now)
+    return changed
 
 
 async def _record_completion(

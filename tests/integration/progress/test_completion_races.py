@@ -80,8 +80,8 @@ async def test_concurrent_course_completions_complete_the_path_once(org, make_us
 
 
 async def test_recompute_after_the_course_changes(org, make_user, engine):
-    """The builder adds a lesson: every current enrollment's figures follow, in one statement; a completed course
-    stays completed and keeps its one completion row."""
+    """The builder adds a lesson: every active enrollment's figures follow, in one statement; a completed course
+    stays completed at 100 % and keeps its one completion row."""
     done_all, partial = await make_user(org.tenant), await make_user(org.tenant)
     course = await build_course(engine, org.tenant, kinds=("text", "text"))
     for learner in (done_all, partial):
@@ -95,11 +95,11 @@ async def test_recompute_after_the_course_changes(org, make_user, engine):
         session.add(Lesson(course_id=course.id, module_id=course.modules[0], title="New", kind="text", position=9))
         session.add(Lesson(course_id=course.id, module_id=course.modules[0], title="Quiz", kind="quiz", position=10))
         await session.flush()
-        assert await service.recompute_course_progress(session, course.id) == 2
+        assert await service.recompute_course_progress(session, course.id) == 1  # the completed one is left alone
         assert await service.recompute_course_progress(session, course.id) == 0  # already in step
     rows = {e.user_id: e for e in await fetch(engine, org.tenant, Enrollment, course_id=course.id)}
     assert (rows[done_all.id].progress_percent, rows[done_all.id].lessons_completed, rows[done_all.id].status) == (
-        66, 2, "completed")
+        100, 2, "completed")
     assert (rows[partial.id].progress_percent, rows[partial.id].lessons_completed) == (33, 1)
     async with tenant_session(engine, org.tenant) as session:
         await session.execute(delete(Lesson).where(Lesson.course_id == course.id, Lesson.title == "New"))

@@ -33,6 +33,7 @@ from tajiconnect.domains.courses.service import (
     ReviewRefused,
     StaleRevision,
 )
+from tajiconnect.domains.progress.api import NOT_OPEN, LessonContent, lesson_content
 from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
 from tajiconnect.web.paging import PageParam
 
@@ -578,15 +579,29 @@ class ModulesApi(Controller):
             raise http_error(exc) from exc
 
 
-class LessonsWriteApi(Controller):
+class LessonsApi(Controller):
+    """Every method of ``/api/v1/lessons/{id}`` (Litestar wants one controller per path): reading belongs to the
+    learning side (``progress.api.lesson_content``), editing to the course's staff."""
+
     path = "/api/v1/lessons"
     tags = ["courses"]
-    guards = [AUTHOR]
+    guards = [requires_user]
     security = REQUIRES_BEARER
+
+    @get(
+        "/{lesson_id:str}",
+        name="api.lessons.get",
+        summary="A lesson's content for someone who may open it",
+        tags=["learning"],
+        **problems(*GUARDED, 404, notes={404: NOT_OPEN}),
+    )
+    async def get_lesson(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> LessonContent:
+        return await lesson_content(request, db_session, lesson_id)
 
     @patch(
         "/{lesson_id:str}",
         name="api.lessons.update",
+        guards=[AUTHOR],
         summary="Edit a lesson, or move it to another module of its course",
         **problems(*BODY, *GUARDED, 404, notes=WRITE, idempotent=True),
     )
@@ -605,6 +620,7 @@ class LessonsWriteApi(Controller):
     @delete(
         "/{lesson_id:str}",
         name="api.lessons.delete",
+        guards=[AUTHOR],
         summary="Delete a lesson",
         status_code=HTTP_204_NO_CONTENT,
         **problems(*GUARDED, 404, notes=WRITE),

@@ -41,6 +41,7 @@ from tajiconnect.domains.courses.models import (
 )
 from tajiconnect.domains.enrollments.models import Enrollment
 from tajiconnect.domains.groups.models import Group
+from tajiconnect.domains.progress.service import recompute_course_progress
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.i18n import _
 
@@ -640,6 +641,7 @@ async def delete_module(session: AsyncSession, acting: Acting, module_id: Any) -
     await session.delete(module)
     await session.flush()
     await _renumber_modules(session, course.id)
+    await recompute_course_progress(session, course.id)  # learners' percentages follow the shorter course
     await record(session, acting.actor, "course.module_deleted", target_type="course", target_id=course.id,
                  module=module.title, lessons=lessons)
     return course.id
@@ -778,6 +780,7 @@ async def add_lesson(
     await _apply_lesson(session, lesson, {"title": title, **changes})
     session.add(lesson)
     await session.flush()
+    await recompute_course_progress(session, course.id)  # learners' percentages follow the longer course
     return lesson
 
 
@@ -798,6 +801,7 @@ async def delete_lesson(session: AsyncSession, acting: Acting, lesson_id: Any) -
     await session.delete(lesson)
     await session.flush()
     await _renumber_lessons(session, module_id)
+    await recompute_course_progress(session, course.id)
     await record(session, acting.actor, "course.lesson_deleted", target_type="course", target_id=course.id,
                  lesson=lesson.title, kind=lesson.kind)
     return course.id

@@ -69,9 +69,13 @@ async def build_course(
 
 
 async def add_file(engine: AsyncEngine, tenant: TenantRef, purpose: str, details: dict[str, Any]) -> uuid.UUID:
+    prefix = f"tenants/{tenant.id}/files/{uuid.uuid4()}/"
+    # Rendered pages are renditions next to the original, as the storage service records them (docs/storage.md).
+    renditions = {f"page-{n}": {"key": f"{prefix}page-{n}", "content_type": "image/webp", "size": 1}
+                  for n in range(1, int(details.get("pages", 0)) + 1)} if details.get("pages_ready") else {}
     async with tenant_session(engine, tenant) as session:
-        file = StoredFile(purpose=purpose, status="ready", backend="local",
-                          key=f"tenants/x/files/{uuid.uuid4()}/original", details=details,
+        file = StoredFile(purpose=purpose, status="ready", backend="local", key=f"{prefix}original",
+                          details=details, renditions=renditions,
                           content_type="application/pdf" if purpose == "document" else "video/mp4")
         session.add(file)
         await session.flush()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 import msgspec
 from litestar import Request, Router
@@ -266,7 +266,36 @@ class ClosedStructSchemaPlugin(StructSchemaPlugin):
         schema.additional_properties = False
         for member in (schema.properties or {}).values():
             forbid_nul(member)  # request bodies: the input guard refuses NUL in their strings
+        restore_zero_bounds(field_definition.type_, schema)
         return schema
+
+
+_ZERO_BOUNDS = (("ge", "minimum"), ("le", "maximum"), ("gt", "exclusive_minimum"), ("lt", "exclusive_maximum"))
+
+
+def _metas(annotation: Any) -> list[msgspec.Meta]:
+    """Every ``msgspec.Meta`` in an annotation, through unions and ``Annotated``."""
+    found: list[msgspec.Meta] = []
+    if get_origin(annotation) is Annotated:
+        found.extend(m for m in get_args(annotation)[1:] if isinstance(m, msgspec.Meta))
+        return found + _metas(get_args(annotation)[0])
+    for arg in get_args(annotation):
+        found.extend(_metas(arg))
+    return found
+
+
+def restore_zero_bounds(struct: Any, schema: Schema) -> None:
+    """Litestar drops a bound of 0 (``Meta(ge=0)``) from a field that may also be null or unset (it tests the
+    bound for truth); put it back, so the schema states every limit the server enforces."""
+    properties = schema.properties or {}
+    for field in msgspec.structs.fields(struct):
+        member = properties.get(field.encode_name)
+        if not isinstance(member, Schema):
+            continue
+        for meta in _metas(field.type):
+            for attribute, key in _ZERO_BOUNDS:
+                if getattr(meta, attribute, None) == 0 and getattr(member, key, None) is None:
+                    setattr(member, key, 0.0)
 
 
 class SelfHostedSwagger(SwaggerRenderPlugin):

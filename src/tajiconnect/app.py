@@ -27,12 +27,17 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.catalog.pages import CatalogPages
+from tajiconnect.domains.enrollments.api import EnrollmentsApi
+from tajiconnect.domains.enrollments.teaching import TeachingPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
+from tajiconnect.domains.paths.api import PathsApi
+from tajiconnect.domains.paths.pages import PathBuilderPages, PathPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.logs import configure_logging
@@ -136,6 +141,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PairingCodesApi,
             ImportsApi,
             RosterApi,
+            CatalogPages,
+            PathPages,
+            PathBuilderPages,
+            TeachingPages,
+            EnrollmentsApi,
+            PathsApi,
             PlatformPages,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],

@@ -1,0 +1,267 @@
+"""The catalog pages: ``/courses`` (search, filters, type-ahead), ``/courses/{id}`` (the course page, enroll,
+withdraw) and ``/courses/{id}/assign`` (staff hand the course to teams and learners).
+
+A course the member does not find (or open, when enrolled in a hidden one), another tenant's included, is a 404.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy import any_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tajiconnect.db.session import DbSession
+from tajiconnect.domains.accounts.auth import actor_of
+from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.accounts.policies import requires_user
+from tajiconnect.domains.catalog import search
+from tajiconnect.domains.courses.access import catalog_filter, is_staff, open_filter
+from tajiconnect.domains.courses.models import LEVELS, Course, CourseModule, Lesson
+from tajiconnect.domains.enrollments import service as enrollments
+from tajiconnect.domains.enrollments.service import (
+    Acting,
+    EnrollmentConflict,
+    EnrollmentError,
+    EnrollmentForbidden,
+    EnrollmentNotFound,
+)
+from tajiconnect.domains.groups import service as groups
+from tajiconnect.i18n import _
+from tajiconnect.web.forms import Form, see_other
+from tajiconnect.web.htmx import wants_fragment
+from tajiconnect.web.paging import PageParam, page_info
+
+PER_PAGE = 12
+ASSIGNMENTS_SHOWN = 50
+
+
+def acting(request: Request) -> Acting:
+    return Acting(request.scope["user"], actor_of(request))
+
+
+def _choice(value: str | None, limit: int = 80) -> str | None:
+    value = (value or "").strip()
+    return value[:limit] or None
+
+
+def refuse(exc: EnrollmentError) -> None:
+    """404 and 403 are pages of their own; the rest is shown on the form."""
+    if isinstance(exc, EnrollmentNotFound) and exc.field is None:
+        raise NotFoundException(detail=str(exc)) from exc
+    if isinstance(exc, EnrollmentForbidden):
+        raise PermissionDeniedException(detail=str(exc)) from exc
+
+
+def parse_due(value: str) -> datetime.datetime | None:
+    """A due date from a date input (end of that day, UTC), ``None`` when empty; ``ValueError`` when malformed."""
+    value = value.strip()
+    if not value:
+        return None
+    day = datetime.date.fromisoformat(value)
+    if not 2000 <= day.year <= 2200:
+        raise ValueError(value)
+    return datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=datetime.UTC)
+
+
+async def assign_targets(session: AsyncSession, user: Any) -> tuple[list[Any], list[User]]:
+    """Groups the caller may assign to (tree order) and the learners they may pick (first 500 by name)."""
+    nodes = [n for n in await groups.visible_groups(session, user) if n.group.archived_at is None]
+    learners = await session.scalars(
+        select(User)
+        .where(User.status != "deactivated", any_(User.roles) == "student",
+               enrollments.in_learner_scope(user, User.id))
+        .order_by(User.name).limit(500)
+    )
+    return nodes, list(learners.all())
+
+
+class CatalogPages(Controller):
+    path = "/courses"
+    guards = [requires_user]
+    include_in_schema = False
+
+    @get("/", name="catalog.index")
+    async def index(
+        self,
+        request: HTMXRequest,
+        db_session: DbSession,
+        q: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        level: FromQuery[str | None] = None,
+        language: FromQuery[str | None] = None,
+        tag: FromQuery[str | None] = None,
+        page: PageParam = 1,
+    ) -> Template:
+        user = request.scope["user"]
+        query = search.CatalogQuery(
+            q=(q or "")[: search.QUERY_MAX], category=_choice(category), level=level if level in LEVELS else None,
+            language=_choice(language, 10), tag=_choice(tag), page=page, per_page=PER_PAGE,
+        )
+        results = await search.search(db_session, user, query)
+        filters = {"q": query.q, "category": query.category or "", "level": query.level or "",
+                   "language": query.language or "", "tag": query.tag or ""}
+        context = {
+            "results": results, "filters": filters, "paging": page_info(results.total, page, PER_PAGE),
+            "levels": LEVELS,
+        }
+        if wants_fragment(request, "catalog-results"):
+            return Template("catalog/_results.html", context=context)
+        context["facets"] = await search.facets(db_session, user)
+        return Template("catalog/index.html", context=context)
+
+    @get("/suggest", name="catalog.suggest")
+    async def suggest(self, request: Request, db_session: DbSession, q: FromQuery[str | None] = None) -> Template:
+        found = await search.suggestions(db_session, request.scope["user"], q or "")
+        return Template("catalog/_suggestions.html", context={"suggestions": found, "q": q or ""})
+
+    # --- one course ---------------------------------------------------------------------------------------------
+
+    async def _course(self, session: AsyncSession, user: Any, course_id: str) -> Course:
+        key = enrollments._uuid(course_id)
+        course = None
+        if key is not None:
+            course = await session.scalar(
+                select(Course).where(Course.id == key, or_(catalog_filter(user), open_filter(user)))
+            )
+        if course is None:
+            raise NotFoundException(detail="No such course.")
+        return course
+
+    async def _page(
+        self, request: Request, session: AsyncSession, course_id: str, *, notice: str | None = None,
+        errors: dict[str, str] | None = None, status: int = 200,
+    ) -> Template:
+        user = request.scope["user"]
+        course = await self._course(session, user, course_id)
+        modules = list((await session.scalars(
+            select(CourseModule).where(CourseModule.course_id == course.id).order_by(CourseModule.position)
+        )).all())
+        lessons = list((await session.scalars(
+            select(Lesson).where(Lesson.course_id == course.id).order_by(Lesson.position)
+        )).all())
+        by_module: dict[uuid.UUID, list[Lesson]] = {}
+        for lesson in lessons:
+            by_module.setdefault(lesson.module_id, []).append(lesson)
+        prereqs: list[Course] = []
+        if course.prerequisite_ids:
+            prereqs = list((await session.scalars(
+                select(Course).where(Course.id.in_(course.prerequisite_ids)).order_by(Course.title)
+            )).all())
+        done = await enrollments.completed_course_ids(session, user.id, course.prerequisite_ids or [])
+        enrollment = await enrollments.current_enrollment(session, user.id, course.id)
+        refusal = None if enrollment else await enrollments.self_enroll_refusal(session, user, course)
+        staff = is_staff(user, course)
+        can_assign = enrollments.may_assign(user) and course.status == "published"
+        assignments: list[Any] = []
+        if can_assign:
+            assignments, _total = await enrollments.list_assignments(
+                session, user, course_id=course.id, per_page=ASSIGNMENTS_SHOWN
+            )
+        context = {
+            "course": course, "modules": [(m, by_module.get(m.id, [])) for m in modules],
+            "lesson_count": len(lessons), "prereqs": [(p, p.id in done) for p in prereqs],
+            "enrollment": enrollment, "refusal": refusal, "is_staff": staff, "can_assign": can_assign,
+            "assignments": assignments, "notice": notice, "errors": errors or {},
+            "overdue": enrollment is not None and enrollments.is_overdue(enrollment.due_at, enrollment.status),
+            "rating": round(course.rating_sum / course.rating_count, 1) if course.rating_count else None,
+        }
+        return Template("catalog/course.html", context=context, status_code=status)
+
+    @get("/{course_id:str}", name="catalog.course")
+    async def course(
+        self, request: Request, db_session: DbSession, course_id: FromPath[str], notice: FromQuery[str | None] = None
+    ) -> Template:
+        return await self._page(request, db_session, course_id, notice=notice)
+
+    @post("/{course_id:str}/enroll", name="catalog.enroll")
+    async def enroll(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
+        try:
+            enrollment, _new = await enrollments.enroll_self(db_session, acting(request), course_id)
+        except EnrollmentError as exc:
+            refuse(exc)
+            return await self._page(request, db_session, course_id, errors={"enroll": str(exc)},
+                                    status=409 if isinstance(exc, EnrollmentConflict) else 422)
+        return see_other(f"/courses/{enrollment.course_id}", notice="enrolled")
+
+    @post("/{course_id:str}/withdraw", name="catalog.withdraw")
+    async def withdraw(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
+        course = await self._course(db_session, request.scope["user"], course_id)
+        try:
+            await enrollments.withdraw_from_course(db_session, acting(request), course.id)
+        except EnrollmentError as exc:
+            refuse(exc)
+            return await self._page(request, db_session, course_id, errors={"enroll": str(exc)}, status=409)
+        return see_other(f"/courses/{course.id}", notice="withdrawn")
+
+    # --- assigning ---------------------------------------------------------------------------------------------
+
+    async def _assign_page(
+        self, request: Request, session: AsyncSession, course: Course, form: Form, status: int = 200
+    ) -> Template:
+        nodes, learners = await assign_targets(session, request.scope["user"])
+        return Template(
+            "catalog/assign.html",
+            context={"subject": course, "kind": "course", "action": f"/courses/{course.id}/assign",
+                     "back": f"/courses/{course.id}", "nodes": nodes, "learners": learners,
+                     "form": form.data, "errors": form.errors},
+            status_code=status,
+        )
+
+    async def _assignable(self, request: Request, session: AsyncSession, course_id: str) -> Course:
+        user = request.scope["user"]
+        if not enrollments.may_assign(user):
+            raise PermissionDeniedException()
+        try:
+            return await enrollments.findable_course(session, user, course_id)
+        except EnrollmentNotFound as exc:
+            raise NotFoundException(detail=str(exc)) from exc
+
+    @get("/{course_id:str}/assign", name="catalog.assign.page")
+    async def assign_page(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template:
+        course = await self._assignable(request, db_session, course_id)
+        return await self._assign_page(request, db_session, course, Form())
+
+    @post("/{course_id:str}/assign", name="catalog.assign")
+    async def assign(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
+        course = await self._assignable(request, db_session, course_id)
+        form = await Form.read(request)
+        try:
+            due = parse_due(form.get("due_at"))
+        except ValueError:
+            form.error("due_at", _("Enter a date."))
+            return await self._assign_page(request, db_session, course, form, 422)
+        try:
+            await enrollments.assign(
+                db_session, acting(request), course_id=course.id, group_ids=form.getlist("team_ids"),
+                user_ids=form.getlist("user_ids"), due_at=due,
+            )
+        except EnrollmentError as exc:
+            refuse(exc)
+            form.error(exc.field or "form", str(exc))
+            return await self._assign_page(
+                request, db_session, course, form, 409 if isinstance(exc, EnrollmentConflict) else 422
+            )
+        return see_other(f"/courses/{course.id}", notice="assigned")
+
+    @post("/{course_id:str}/assignments/{assignment_id:str}/end", name="catalog.assignment.end")
+    async def end_assignment(
+        self, request: Request, db_session: DbSession, course_id: FromPath[str], assignment_id: FromPath[str]
+    ) -> Template | Redirect:
+        course = await self._assignable(request, db_session, course_id)
+        try:
+            assignment = await enrollments.get_assignment(db_session, request.scope["user"], assignment_id)
+            if assignment.course_id != course.id:
+                raise EnrollmentNotFound("No such assignment.")
+            await enrollments.end_assignment(db_session, acting(request), assignment.id)
+        except EnrollmentError as exc:
+            refuse(exc)
+            return await self._page(request, db_session, course_id, errors={"form": str(exc)}, status=409)
+        return see_other(f"/courses/{course.id}", notice="assignment_ended")

@@ -278,6 +278,7 @@ class PathsApi(Controller):
         "/{path_id:str}/publish",
         name="api.paths.publish",
         summary="Publish a path",
+        status_code=200,
         **problems(*GUARDED, 404, 409, notes={
             403: EDIT_403,
             409: "No stage, an empty stage, or unpublished courses (named in `detail`).",

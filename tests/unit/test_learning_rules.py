@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from tajiconnect.domains.catalog.search import prefix_query
 from tajiconnect.domains.catalog.pages import parse_due
+from tajiconnect.domains.catalog.search import prefix_query
 from tajiconnect.domains.enrollments.service import is_overdue
 from tajiconnect.domains.enrollments.teaching import _safe
 from tajiconnect.domains.paths.service import StageLock, percent, stage_locks

@@ -56,7 +56,9 @@ async def give_seats(engine: Any, tenant: TenantRef, *ids: uuid.UUID) -> None:
     await db(engine, tenant, go)
 
 
-async def make_group(engine: Any, tenant: TenantRef, name: str, *, leaders: tuple = (), members: tuple = ()) -> uuid.UUID:
+async def make_group(
+    engine: Any, tenant: TenantRef, name: str, *, leaders: tuple = (), members: tuple = ()
+) -> uuid.UUID:
     async def go(s: Any) -> uuid.UUID:
         group = Group(name=name, kind="team", depth=0)
         s.add(group)
@@ -92,7 +94,8 @@ async def make_course(
 async def complete(engine: Any, tenant: TenantRef, user_id: uuid.UUID, course_id: uuid.UUID) -> None:
     """What the progress service does on a course's completion (its part, stood in for here)."""
     async def go(s: Any) -> None:
-        s.add(LearningCompletion(user_id=user_id, course_id=course_id, completed_at=datetime.datetime.now(datetime.UTC)))
+        now = datetime.datetime.now(datetime.UTC)
+        s.add(LearningCompletion(user_id=user_id, course_id=course_id, completed_at=now))
         await s.execute(
             update(Enrollment)
             .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.withdrawn_at.is_(None))
@@ -102,7 +105,9 @@ async def complete(engine: Any, tenant: TenantRef, user_id: uuid.UUID, course_id
     await db(engine, tenant, go)
 
 
-async def enrollments_of(engine: Any, tenant: TenantRef, user_id: uuid.UUID, course_id: uuid.UUID | None = None) -> list:
+async def enrollments_of(
+    engine: Any, tenant: TenantRef, user_id: uuid.UUID, course_id: uuid.UUID | None = None
+) -> list:
     """(course_id, source, status, withdrawn?) of every enrollment of the user, oldest first."""
     async def go(s: Any) -> list:
         stmt = select(Enrollment).where(Enrollment.user_id == user_id).order_by(Enrollment.created_at, Enrollment.id)

@@ -121,7 +121,8 @@ async def test_path_builder_pages(signed_in, engine, company):
         assert made.status_code == 303
         url = made.headers["location"].split("?")[0]
         stages = f"{url}/stages"
-        assert (await post_form(client, stages, {"op": "add_stage", "title": "S1", "requires_previous": "1"})).status_code == 303
+        added = await post_form(client, stages, {"op": "add_stage", "title": "S1", "requires_previous": "1"})
+        assert added.status_code == 303
         assert (await post_form(client, stages, {"op": "add_stage", "title": "S2"})).status_code == 303
         for course in (one, two):
             response = await post_form(client, stages, {"op": "add_course", "stage": "0", "course_id": str(course)})

@@ -62,8 +62,7 @@ def prefix_query(q: str) -> str | None:
 
 def prefix_match(q: str) -> ColumnElement[bool]:
     tsq = prefix_query(q)
-    needle = "%" + q.replace("\\", "").replace("%", "").replace("_", "") + "%"
-    title = Course.title.ilike(needle)
+    title = func.lower(Course.title).contains(q.strip().lower(), autoescape=True)
     if tsq is None:
         return title
     return or_(Course.search_vector.op("@@")(func.to_tsquery(_config("simple"), tsq)), title)

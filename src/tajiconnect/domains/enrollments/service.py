@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select, text, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
@@ -645,10 +645,10 @@ async def list_enrollments(
     if status:
         where.append(Enrollment.status == status)
     if q:
-        needle = f"%{q.lower()}%"
-        where.append(or_(User.name.ilike(needle), User.email.ilike(needle)))
+        needle = q.strip().lower()
+        where.append(or_(User.email.contains(needle, autoescape=True),
+                         func.lower(User.name).contains(needle, autoescape=True)))
     base = select(Enrollment, User).join(User, User.id == Enrollment.user_id).where(*where)
-    from sqlalchemy import func
 
     total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     rows = await session.execute(
@@ -668,8 +668,6 @@ async def list_assignments(
     per_page: int = 25,
 ) -> tuple[list[tuple[LearningAssignment, str | None]], int]:
     """Assignments the caller may see, with their target's name (group name or learner email)."""
-    from sqlalchemy import func
-
     where: list[Any] = [assignment_scope(user)]
     if course_id is not None:
         where.append(LearningAssignment.course_id == course_id)

@@ -169,7 +169,7 @@ async def list_paths(
     if status:
         where.append(LearningPath.status == status)
     if q:
-        where.append(LearningPath.title.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
+        where.append(func.lower(LearningPath.title).contains(q.strip().lower(), autoescape=True))
     total = int(await session.scalar(select(func.count()).select_from(LearningPath).where(*where)) or 0)
     rows = await session.scalars(
         select(LearningPath).where(*where).order_by(func.lower(LearningPath.title), LearningPath.id)

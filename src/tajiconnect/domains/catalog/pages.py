@@ -83,6 +83,45 @@ async def assign_targets(session: AsyncSession, user: Any) -> tuple[list[Any], l
     return nodes, list(learners.all())
 
 
+async def assign_page(
+    request: Request, session: AsyncSession, subject: Any, kind: str, form: Form, status: int = 200
+) -> Template:
+    """The Assign form of a course or path (``kind``: ``courses`` or ``paths``, the section of its address)."""
+    nodes, learners = await assign_targets(session, request.scope["user"])
+    back = f"/{kind}/{subject.id}"
+    return Template(
+        "catalog/assign.html",
+        context={"subject": subject, "action": f"{back}/assign", "back": back, "nodes": nodes,
+                 "learners": learners, "form": form.data, "errors": form.errors},
+        status_code=status,
+    )
+
+
+async def submit_assignment(
+    request: Request, session: AsyncSession, subject: Any, kind: str, **target: Any
+) -> Template | Redirect:
+    """Read the Assign form and assign (``course_id=`` or ``path_id=``): back to the subject's page with a notice,
+    or the form again with its errors."""
+    form = await Form.read(request)
+    try:
+        due = parse_due(form.get("due_at"))
+    except ValueError:
+        form.error("due_at", _("Enter a date."))
+        return await assign_page(request, session, subject, kind, form, 422)
+    try:
+        await enrollments.assign(
+            session, acting(request), group_ids=form.getlist("team_ids"), user_ids=form.getlist("user_ids"),
+            due_at=due, **target,
+        )
+    except EnrollmentError as exc:
+        refuse(exc)
+        form.error(exc.field or "form", str(exc))
+        return await assign_page(
+            request, session, subject, kind, form, 409 if isinstance(exc, EnrollmentConflict) else 422
+        )
+    return see_other(f"/{kind}/{subject.id}", notice="assigned")
+
+
 class CatalogPages(Controller):
     path = "/courses"
     guards = [requires_user]
@@ -203,18 +242,6 @@ class CatalogPages(Controller):
 
     # --- assigning ---------------------------------------------------------------------------------------------
 
-    async def _assign_page(
-        self, request: Request, session: AsyncSession, course: Course, form: Form, status: int = 200
-    ) -> Template:
-        nodes, learners = await assign_targets(session, request.scope["user"])
-        return Template(
-            "catalog/assign.html",
-            context={"subject": course, "kind": "course", "action": f"/courses/{course.id}/assign",
-                     "back": f"/courses/{course.id}", "nodes": nodes, "learners": learners,
-                     "form": form.data, "errors": form.errors},
-            status_code=status,
-        )
-
     async def _assignable(self, request: Request, session: AsyncSession, course_id: str) -> Course:
         user = request.scope["user"]
         if not enrollments.may_assign(user):
@@ -227,29 +254,12 @@ class CatalogPages(Controller):
     @get("/{course_id:str}/assign", name="catalog.assign.page")
     async def assign_page(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template:
         course = await self._assignable(request, db_session, course_id)
-        return await self._assign_page(request, db_session, course, Form())
+        return await assign_page(request, db_session, course, "courses", Form())
 
     @post("/{course_id:str}/assign", name="catalog.assign")
     async def assign(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
         course = await self._assignable(request, db_session, course_id)
-        form = await Form.read(request)
-        try:
-            due = parse_due(form.get("due_at"))
-        except ValueError:
-            form.error("due_at", _("Enter a date."))
-            return await self._assign_page(request, db_session, course, form, 422)
-        try:
-            await enrollments.assign(
-                db_session, acting(request), course_id=course.id, group_ids=form.getlist("team_ids"),
-                user_ids=form.getlist("user_ids"), due_at=due,
-            )
-        except EnrollmentError as exc:
-            refuse(exc)
-            form.error(exc.field or "form", str(exc))
-            return await self._assign_page(
-                request, db_session, course, form, 409 if isinstance(exc, EnrollmentConflict) else 422
-            )
-        return see_other(f"/courses/{course.id}", notice="assigned")
+        return await submit_assignment(request, db_session, course, "courses", course_id=course.id)
 
     @post("/{course_id:str}/assignments/{assignment_id:str}/end", name="catalog.assignment.end")
     async def end_assignment(

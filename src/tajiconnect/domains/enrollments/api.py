@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
@@ -19,6 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, Meta, UnsetType
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
@@ -42,8 +44,8 @@ Ids = Annotated[list[uuid.UUID], Meta(max_length=service.MAX_TARGETS)]
 
 
 class EnrollRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """Staff: ``user_ids`` and/or ``team_ids`` (with an optional ``due_at``) assign the course. A learner enrolls
-    themself with an empty body (or none)."""
+    """Staff: ``user_ids`` and/or ``team_ids`` (with an optional ``due_at``) assign the course or path. A member
+    enrolls themself with an empty body (or none)."""
 
     user_ids: Ids | UnsetType = UNSET
     team_ids: Ids | UnsetType = UNSET
@@ -149,6 +151,30 @@ def acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
 
+SelfEnroll = Callable[[AsyncSession, Acting], Awaitable[tuple[Any, bool]]]
+
+
+async def enroll_or_assign(
+    session: AsyncSession, request: Request, data: EnrollRequest | None, enroll_self: SelfEnroll, **subject: Any
+) -> tuple[Any, bool, service.Assigned | None]:
+    """The flow both enrollment endpoints share: an empty body enrolls the caller (``enroll_self``: ``(row, new,
+    None)``), targets assign ``subject`` (``course_id=`` or ``path_id=``: ``(None, False, assigned)``)."""
+    who = acting(request)
+    users = [] if data is None or data.user_ids is UNSET else data.user_ids
+    teams = [] if data is None or data.team_ids is UNSET else data.team_ids
+    try:
+        if not users and not teams:
+            row, new = await enroll_self(session, who)
+            return row, new, None
+        done = await service.assign(
+            session, who, user_ids=users, group_ids=teams, due_at=data.due_at if data is not None else None,
+            **subject,
+        )
+    except EnrollmentError as exc:
+        raise http_error(exc) from exc
+    return None, False, done
+
+
 NOTES_409 = (
     "The current state refuses it: the course is not published, not open to self-enrollment (assignment only), a "
     "prerequisite course is not completed (`missing` lists their titles), the learner has no seat, or a team is "
@@ -183,19 +209,11 @@ class EnrollmentsApi(Controller):
         self, request: Request, db_session: DbSession, course_id: FromPath[str],
         data: JSONBody[EnrollRequest | None] = None,
     ) -> Enrolled:
-        who = acting(request)
-        users = [] if data is None or data.user_ids is UNSET else data.user_ids
-        teams = [] if data is None or data.team_ids is UNSET else data.team_ids
-        try:
-            if not users and not teams:
-                enrollment, _new = await service.enroll_self(db_session, who, course_id)
-                return Enrolled(enrollment=enrollment_json(enrollment), assignments=[], enrolled=int(_new))
-            done = await service.assign(
-                db_session, who, course_id=course_id, user_ids=users, group_ids=teams,
-                due_at=data.due_at if data is not None else None,
-            )
-        except EnrollmentError as exc:
-            raise http_error(exc) from exc
+        row, new, done = await enroll_or_assign(
+            db_session, request, data, lambda s, who: service.enroll_self(s, who, course_id), course_id=course_id
+        )
+        if done is None:
+            return Enrolled(enrollment=enrollment_json(row), assignments=[], enrolled=int(new))
         return Enrolled(enrollment=None, assignments=[assignment_json(a) for a in done.assignments],
                         enrolled=done.enrolled)
 

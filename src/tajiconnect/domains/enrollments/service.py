@@ -94,6 +94,18 @@ def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
         return None
 
 
+async def find_one(session: AsyncSession, model: Any, key: Any, *where: Any, message: str) -> Any:
+    """The row of ``model`` with id ``key`` that also meets ``where`` (the caller's scope), else
+    :class:`EnrollmentNotFound` with ``message`` (a malformed id, another tenant's, or one out of scope alike)."""
+    ident = _uuid(key)
+    found = None
+    if ident is not None:
+        found = await session.scalar(select(model).where(model.id == ident, *where))
+    if found is None:
+        raise EnrollmentNotFound(message)
+    return found
+
+
 def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
@@ -140,10 +152,7 @@ def in_learner_scope(user: Any, column: Any) -> ColumnElement[bool]:
 
 async def findable_course(session: AsyncSession, user: Any, course_id: uuid.UUID | str) -> Course:
     """A course the member finds in the catalog (or edits); other tenants' ids and hidden courses are not found."""
-    key = _uuid(course_id)
-    course = await session.scalar(select(Course).where(Course.id == key, catalog_filter(user))) if key else None
-    if course is None:
-        raise EnrollmentNotFound(_("No such course."))
+    course: Course = await find_one(session, Course, course_id, catalog_filter(user), message=_("No such course."))
     return course
 
 
@@ -526,14 +535,9 @@ def assignment_scope(user: Any) -> ColumnElement[bool]:
 
 
 async def get_assignment(session: AsyncSession, user: Any, assignment_id: uuid.UUID | str) -> LearningAssignment:
-    key = _uuid(assignment_id)
-    found = None
-    if key is not None:
-        found = await session.scalar(
-            select(LearningAssignment).where(LearningAssignment.id == key, assignment_scope(user))
-        )
-    if found is None:
-        raise EnrollmentNotFound(_("No such assignment."))
+    found: LearningAssignment = await find_one(
+        session, LearningAssignment, assignment_id, assignment_scope(user), message=_("No such assignment.")
+    )
     return found
 
 
@@ -571,12 +575,9 @@ def enrollment_scope(user: Any) -> ColumnElement[bool]:
 
 
 async def get_enrollment(session: AsyncSession, user: Any, enrollment_id: uuid.UUID | str) -> Enrollment:
-    key = _uuid(enrollment_id)
-    found = None
-    if key is not None:
-        found = await session.scalar(select(Enrollment).where(Enrollment.id == key, enrollment_scope(user)))
-    if found is None:
-        raise EnrollmentNotFound(_("No such enrollment."))
+    found: Enrollment = await find_one(
+        session, Enrollment, enrollment_id, enrollment_scope(user), message=_("No such enrollment.")
+    )
     return found
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from litestar import Controller, Request, get
-from litestar.params import FromQuery
+from litestar.exceptions import NotFoundException
 from litestar.response import Stream, Template
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -183,39 +183,27 @@ class TeachingPages(Controller):
     guards = [requires_permission(Permission.VIEW_PROGRESS)]
     include_in_schema = False
 
-    async def _query(
-        self, session: AsyncSession, viewer: Any, mode: str | None, group: str | None, course: str | None,
-        path: str | None, status: str | None, overdue: str | None,
-    ) -> ProgressQuery:
+    async def _query(self, request: Request, session: AsyncSession) -> ProgressQuery:
+        """The filters, from the query string (the page and the CSV read the same ones)."""
+        params = request.query_params
+        course, path, group = params.get("course"), params.get("path"), params.get("group")
+        status = params.get("status")
         query = ProgressQuery(
-            mode="path" if mode == "path" else "course", course_id=_uuid(course) if course else None,
+            mode="path" if params.get("mode") == "path" else "course", course_id=_uuid(course) if course else None,
             path_id=_uuid(path) if path else None, status=status if status in STATUSES else None,
-            overdue=overdue == "1",
+            overdue=params.get("overdue") == "1",
         )
         if group:
             try:
-                query.group_id = (await groups.get_group(session, viewer, group)).id
+                query.group_id = (await groups.get_group(session, request.scope["user"], group)).id
             except groups.GroupNotFound:
-                from litestar.exceptions import NotFoundException
-
                 raise NotFoundException(detail=_("No such group.")) from None
         return query
 
     @get("/", name="teach.progress")
-    async def progress(
-        self,
-        request: Request,
-        db_session: DbSession,
-        mode: FromQuery[str | None] = None,
-        group: FromQuery[str | None] = None,
-        course: FromQuery[str | None] = None,
-        path: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        overdue: FromQuery[str | None] = None,
-        page: PageParam = 1,
-    ) -> Template:
+    async def progress(self, request: Request, db_session: DbSession, page: PageParam = 1) -> Template:
         viewer = request.scope["user"]
-        query = await self._query(db_session, viewer, mode, group, course, path, status, overdue)
+        query = await self._query(request, db_session)
         rows, total = await page_of(db_session, viewer, query, page)
         nodes = await groups.visible_groups(db_session, viewer)
         courses = (await db_session.execute(
@@ -236,19 +224,9 @@ class TeachingPages(Controller):
         })
 
     @get("/export.csv", name="teach.progress.csv")
-    async def export(
-        self,
-        request: Request,
-        db_session: DbSession,
-        mode: FromQuery[str | None] = None,
-        group: FromQuery[str | None] = None,
-        course: FromQuery[str | None] = None,
-        path: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        overdue: FromQuery[str | None] = None,
-    ) -> Stream:
+    async def export(self, request: Request, db_session: DbSession) -> Stream:
         viewer = request.scope["user"]
-        query = await self._query(db_session, viewer, mode, group, course, path, status, overdue)
+        query = await self._query(request, db_session)
         schema = require_tenant().schema
         name = f"progress-{query.mode}-{datetime.date.today().isoformat()}.csv"
         return Stream(

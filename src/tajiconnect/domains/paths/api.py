@@ -19,7 +19,14 @@ from msgspec import UNSET, Meta, UnsetType
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.enrollments import service as enrollments
-from tajiconnect.domains.enrollments.api import Assignment, Ids, acting, assignment_json, http_error
+from tajiconnect.domains.enrollments.api import (
+    Assignment,
+    EnrollRequest,
+    acting,
+    assignment_json,
+    enroll_or_assign,
+    http_error,
+)
 from tajiconnect.domains.enrollments.service import EnrollmentError
 from tajiconnect.domains.paths import service
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage, PathStatus
@@ -96,15 +103,6 @@ class StagesIn(msgspec.Struct, forbid_unknown_fields=True):
     """All the stages, in order (they replace the current ones)."""
 
     stages: Annotated[list[StageIn], Meta(max_length=service.MAX_STAGES)]
-
-
-class PathEnrollRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """Staff: ``user_ids`` and/or ``team_ids`` (optional ``due_at``) assign the path. A member joins a path open to
-    self-enrollment with an empty body (or none)."""
-
-    user_ids: Ids | UnsetType = UNSET
-    team_ids: Ids | UnsetType = UNSET
-    due_at: datetime.datetime | None = None
 
 
 class PathEnrollmentInfo(msgspec.Struct):
@@ -304,21 +302,13 @@ class PathsApi(Controller):
     )
     async def enroll(
         self, request: Request, db_session: DbSession, path_id: FromPath[str],
-        data: JSONBody[PathEnrollRequest | None] = None,
+        data: JSONBody[EnrollRequest | None] = None,
     ) -> PathEnrolled:
-        who = acting(request)
-        users = [] if data is None or data.user_ids is UNSET else data.user_ids
-        teams = [] if data is None or data.team_ids is UNSET else data.team_ids
-        try:
-            if not users and not teams:
-                row, new = await service.enroll_self(db_session, who, path_id)
-                return PathEnrolled(enrollment=path_enrollment_json(row), assignments=[], enrolled=int(new))
-            done = await enrollments.assign(
-                db_session, who, path_id=path_id, user_ids=users, group_ids=teams,
-                due_at=data.due_at if data is not None else None,
-            )
-        except EnrollmentError as exc:
-            raise http_error(exc) from exc
+        row, new, done = await enroll_or_assign(
+            db_session, request, data, lambda s, who: service.enroll_self(s, who, path_id), path_id=path_id
+        )
+        if done is None:
+            return PathEnrolled(enrollment=path_enrollment_json(row), assignments=[], enrolled=int(new))
         return PathEnrolled(enrollment=None, assignments=[assignment_json(a) for a in done.assignments],
                             enrolled=done.enrolled)
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.policies import Permission, requires_permission, requires_user
-from tajiconnect.domains.catalog.pages import acting, assign_targets, parse_due, refuse
+from tajiconnect.domains.catalog.pages import acting, assign_page, refuse, submit_assignment
 from tajiconnect.domains.courses.access import catalog_filter
 from tajiconnect.domains.courses.models import Course
 from tajiconnect.domains.enrollments import service as enrollments
@@ -92,39 +92,15 @@ class PathPages(Controller):
             raise PermissionDeniedException()
         return await self._path(session, request.scope["user"], path_id)
 
-    async def _assign_page(
-        self, request: Request, session: AsyncSession, path: LearningPath, form: Form, status: int = 200
-    ) -> Template:
-        nodes, learners = await assign_targets(session, request.scope["user"])
-        return Template("catalog/assign.html", context={
-            "subject": path, "kind": "path", "action": f"/paths/{path.id}/assign", "back": f"/paths/{path.id}",
-            "nodes": nodes, "learners": learners, "form": form.data, "errors": form.errors,
-        }, status_code=status)
-
     @get("/{path_id:str}/assign", name="paths.assign.page")
     async def assign_page(self, request: Request, db_session: DbSession, path_id: FromPath[str]) -> Template:
         path = await self._assignable(request, db_session, path_id)
-        return await self._assign_page(request, db_session, path, Form())
+        return await assign_page(request, db_session, path, "paths", Form())
 
     @post("/{path_id:str}/assign", name="paths.assign")
     async def assign(self, request: Request, db_session: DbSession, path_id: FromPath[str]) -> Template | Redirect:
         path = await self._assignable(request, db_session, path_id)
-        form = await Form.read(request)
-        try:
-            due = parse_due(form.get("due_at"))
-        except ValueError:
-            form.error("due_at", _("Enter a date."))
-            return await self._assign_page(request, db_session, path, form, 422)
-        try:
-            await enrollments.assign(
-                db_session, acting(request), path_id=path.id, group_ids=form.getlist("team_ids"),
-                user_ids=form.getlist("user_ids"), due_at=due,
-            )
-        except EnrollmentError as exc:
-            refuse(exc)
-            form.error(exc.field or "form", str(exc))
-            return await self._assign_page(request, db_session, path, form, _status(exc))
-        return see_other(f"/paths/{path.id}", notice="assigned")
+        return await submit_assignment(request, db_session, path, "paths", path_id=path.id)
 
 
 class PathBuilderPages(Controller):

@@ -123,12 +123,9 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 
 async def get_path(session: AsyncSession, user: Any, path_id: uuid.UUID | str) -> LearningPath:
-    key = _uuid(path_id)
-    path = None
-    if key is not None:
-        path = await session.scalar(select(LearningPath).where(LearningPath.id == key, visible_filter(user)))
-    if path is None:
-        raise EnrollmentNotFound(_("No such learning path."))
+    path: LearningPath = await enrollments.find_one(
+        session, LearningPath, path_id, visible_filter(user), message=_("No such learning path.")
+    )
     return path
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.integration.learning.conftest import make_course
+from tests.integration.learning.conftest import db, make_course
 
 
 def titles(html: str) -> list[str]:
@@ -53,7 +53,13 @@ async def test_search_stems_in_each_course_language(signed_in, shelf):
         assert "No course matches." in await find(q="zzzz")
 
 
-async def test_filters_rating_and_type_ahead(signed_in, shelf):
+async def _join(session, group_id, user_id):
+    from tajiconnect.domains.groups.models import GroupMembership
+
+    session.add(GroupMembership(group_id=group_id, user_id=user_id, role="member"))
+
+
+async def test_filters_rating_and_type_ahead(signed_in, engine, shelf):
     async with signed_in(shelf.learners[0]) as client:
         page = await client.get("/courses")
         assert titles(page.text) == [
@@ -77,7 +83,11 @@ async def test_filters_rating_and_type_ahead(signed_in, shelf):
         assert "Secret" not in suggest.text
         assert (await client.get("/courses/suggest", params={"q": "k"})).text.strip() == ""
         assert (await client.get("/courses", params={"page": "0"})).status_code == 400
-    # A member of the support team finds the course made visible to it.
+    # A member of the support team finds the course made visible to it; nobody else does (above).
+    supporter = shelf.outsider
+    await db(engine, shelf.tenant, lambda s: _join(s, shelf.other_team_id, supporter.id))
+    async with signed_in(supporter) as client:
+        assert "Programming for the support team" in (await client.get("/courses", params={"q": "programming"})).text
     async with signed_in(shelf.admin) as client:
         page = await client.get("/courses", params={"q": "programming"})
         assert "Programming for the support team" in page.text  # admins find every published course

@@ -30,7 +30,7 @@ async def test_path_api_crud_stages_publish_and_assign(browser, engine, company)
         learner = await bearer_for(client, company.learners[0])
         problem_of(await client.post("/api/v1/paths", headers=learner, json={"title": "Mine"}), 403)
         path = await _path(client, manager)
-        assert (path["status"], path["stages"], path["self_enroll"]) == ("draft", [], False)
+        assert (path["status"], path["stages"], path["enrollment"]) == ("draft", [], "assigned")
         # A learner does not see a draft.
         problem_of(await client.get(f"/api/v1/paths/{path['id']}", headers=learner), 404)
 
@@ -89,7 +89,7 @@ async def test_stage_locks_on_the_path_page_and_self_enrollment(browser, signed_
     learner = company.learners[1]
     async with browser(t) as client:
         admin = await bearer_for(client, company.admin)
-        path = await _path(client, admin, "Open path", self_enroll=True)
+        path = await _path(client, admin, "Open path", enrollment="self")
         await client.put(f"/api/v1/paths/{path['id']}/stages", headers=admin, json={"stages": [
             {"title": "Stage one", "course_ids": [str(first)]},
             {"title": "Stage two", "course_ids": [str(second)], "requires_previous": True},
@@ -107,6 +107,17 @@ async def test_stage_locks_on_the_path_page_and_self_enrollment(browser, signed_
         page = await client.get(f"/paths/{path['id']}")
         assert "Locked" not in page.text and f'href="/learn/courses/{second}"' in page.text
     assert {r[1] for r in await enrollments_of(engine, t, learner.id)} == {"path"}
+    # Withdrawing from the path keeps it as history; its course enrollments stay.
+    async with browser(t) as client:
+        own = await bearer_for(client, learner)
+        joined = (await client.post(f"/api/v1/paths/{path['id']}/enrollments", headers=own)).json()
+        row = joined["enrollment"]["id"]
+        other = await bearer_for(client, company.learners[2])
+        problem_of(await client.delete(f"/api/v1/paths/enrollments/{row}", headers=other), 404)
+        assert (await client.delete(f"/api/v1/paths/enrollments/{row}", headers=own)).status_code == 204
+        problem_of(await client.delete(f"/api/v1/paths/enrollments/{row}", headers=own), 409)
+    assert await path_enrollments_of(engine, t, learner.id) == [(uuid.UUID(path["id"]), "self", "withdrawn")]
+    assert len(await enrollments_of(engine, t, learner.id)) == 2
 
 
 async def test_path_builder_pages(signed_in, engine, company):

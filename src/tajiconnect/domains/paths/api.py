@@ -40,6 +40,11 @@ Summary = Annotated[str, Meta(max_length=service.SUMMARY_MAX)]
 Description = Annotated[str, Meta(max_length=service.DESCRIPTION_MAX)]
 Language = Annotated[str, Meta(min_length=2, max_length=service.LANGUAGE_MAX, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")]
 PathStatusChange = Literal["published", "archived"]
+# A string rather than a boolean: Litestar converts request bodies leniently, so a JSON ``0`` would pass as false.
+EnrollmentMode = Annotated[
+    Literal["self", "assigned"],
+    Meta(description="`self`: members may join the path themselves; `assigned`: only by assignment."),
+]
 
 
 class Stage(msgspec.Struct):
@@ -59,7 +64,7 @@ class Path(msgspec.Struct):
     description: str
     language: str
     status: PathStatus
-    self_enroll: bool
+    enrollment: EnrollmentMode
     owner_id: uuid.UUID | None
     published_at: Timestamp | None
     created_at: Timestamp
@@ -78,7 +83,7 @@ class PathCreate(msgspec.Struct, forbid_unknown_fields=True):
     summary: Summary = ""
     description: Description = ""
     language: Language = "en"
-    self_enroll: bool = False
+    enrollment: EnrollmentMode = "assigned"
 
 
 class PathPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -89,7 +94,7 @@ class PathPatch(msgspec.Struct, forbid_unknown_fields=True):
     summary: Summary | UnsetType = UNSET
     description: Description | UnsetType = UNSET
     language: Language | UnsetType = UNSET
-    self_enroll: bool | UnsetType = UNSET
+    enrollment: EnrollmentMode | UnsetType = UNSET
     status: PathStatusChange | UnsetType = UNSET
 
 
@@ -134,7 +139,7 @@ def path_json(p: LearningPath, stages: list[PathStage] | None = None) -> Path:
     return Path(
         id=p.id, title=p.title, summary=p.summary, description=p.description, language=p.language,
         status=p.status,  # type: ignore[arg-type]
-        self_enroll=p.self_enroll, owner_id=p.owner_id, published_at=_ts(p.published_at),
+        enrollment="self" if p.self_enroll else "assigned", owner_id=p.owner_id, published_at=_ts(p.published_at),
         created_at=p.created_at.isoformat(),
         stages=None if stages is None else [
             Stage(id=s.id, title=s.title, position=s.position, course_ids=list(s.course_ids),
@@ -190,7 +195,7 @@ class PathsApi(Controller):
         try:
             path = await service.create_path(
                 db_session, acting(request), title=data.title, summary=data.summary, description=data.description,
-                language=data.language, self_enroll=data.self_enroll,
+                language=data.language, self_enroll=data.enrollment == "self",
             )
         except EnrollmentError as exc:
             raise http_error(exc) from exc
@@ -225,7 +230,7 @@ class PathsApi(Controller):
                 summary=None if data.summary is UNSET else data.summary,
                 description=None if data.description is UNSET else data.description,
                 language=None if data.language is UNSET else data.language,
-                self_enroll=None if data.self_enroll is UNSET else data.self_enroll,
+                self_enroll=None if data.enrollment is UNSET else data.enrollment == "self",
             )
             if data.status == "published":
                 path = await service.publish(db_session, who, path.id)

@@ -96,6 +96,8 @@ async def test_stage_locks_on_the_path_page_and_self_enrollment(browser, signed_
         ]})
         assert (await client.post(f"/api/v1/paths/{path['id']}/publish", headers=admin)).status_code == 200
     async with signed_in(learner) as client:
+        listing = await client.get("/paths", headers={"HX-Request": "true", "HX-Target": "path-results"})
+        assert "<html" not in listing.text and f'href="/paths/{path["id"]}"' in listing.text
         page = await client.get(f"/paths/{path['id']}")
         assert page.status_code == 200 and "Join this path" in page.text
         joined = await post_form(client, f"/paths/{path['id']}/enroll")

@@ -43,6 +43,9 @@ async def test_teaching_view_and_csv(browser, signed_in, engine, company, make_u
         assert rows[0][:3] == ["learner", "email", "subject"]
         assert len(rows) == 3 and {r[3] for r in rows[1:]} == {"active"} and rows[1][2] == "'=Risky title"
         assert {r[-1] for r in rows[1:]} == {"yes"}
+        fragment = await client.get("/teach/progress", params={"page": "1"},
+                                    headers={"HX-Request": "true", "HX-Target": "progress-results"})
+        assert "<html" not in fragment.text and fragment.text.count(">=Risky title</a>") == 3
         paths = await client.get("/teach/progress", params={"mode": "path"})
         assert "No learner matches these filters." in paths.text
     async with signed_in(company.admin) as client:

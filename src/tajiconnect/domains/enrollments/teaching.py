@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Stream, Template
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -36,6 +37,7 @@ from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathS
 from tajiconnect.domains.paths.service import visible_filter
 from tajiconnect.i18n import _
 from tajiconnect.tenancy.context import require_tenant
+from tajiconnect.web.htmx import wants_fragment
 from tajiconnect.web.paging import PageParam, page_info
 
 PER_PAGE = 50
@@ -201,10 +203,18 @@ class TeachingPages(Controller):
         return query
 
     @get("/", name="teach.progress")
-    async def progress(self, request: Request, db_session: DbSession, page: PageParam = 1) -> Template:
+    async def progress(self, request: HTMXRequest, db_session: DbSession, page: PageParam = 1) -> Template:
         viewer = request.scope["user"]
         query = await self._query(request, db_session)
         rows, total = await page_of(db_session, viewer, query, page)
+        context: dict[str, Any] = {"rows": rows, "paging": page_info(total, page, PER_PAGE), "hours": hours}
+        filters = {
+            "mode": query.mode, "group": str(query.group_id or ""), "course": str(query.course_id or ""),
+            "path": str(query.path_id or ""), "status": query.status or "", "overdue": "1" if query.overdue else "",
+        }
+        context.update(filters=filters, query_string="&".join(f"{k}={v}" for k, v in filters.items() if v))
+        if wants_fragment(request, "progress-results"):
+            return Template("teach/_progress_rows.html", context=context)
         nodes = await groups.visible_groups(db_session, viewer)
         courses = (await db_session.execute(
             select(Course.id, Course.title).where(catalog_filter(viewer)).order_by(Course.title).limit(500)
@@ -213,15 +223,8 @@ class TeachingPages(Controller):
             select(LearningPath.id, LearningPath.title).where(visible_filter(viewer)).order_by(LearningPath.title)
             .limit(500)
         )).all()
-        filters = {
-            "mode": query.mode, "group": str(query.group_id or ""), "course": str(query.course_id or ""),
-            "path": str(query.path_id or ""), "status": query.status or "", "overdue": "1" if query.overdue else "",
-        }
-        qs = "&".join(f"{k}={v}" for k, v in filters.items() if v)
-        return Template("teach/progress.html", context={
-            "rows": rows, "paging": page_info(total, page, PER_PAGE), "filters": filters, "query_string": qs,
-            "nodes": nodes, "courses": courses, "paths": paths, "statuses": STATUSES, "hours": hours,
-        })
+        context.update(nodes=nodes, courses=courses, paths=paths, statuses=STATUSES)
+        return Template("teach/progress.html", context=context)
 
     @get("/export.csv", name="teach.progress.csv")
     async def export(self, request: Request, db_session: DbSession) -> Stream:

@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from tajiconnect.domains.paths import service
 from tajiconnect.domains.paths.models import LearningPath
 from tajiconnect.i18n import _
 from tajiconnect.web.forms import Form, render_form, see_other
+from tajiconnect.web.htmx import wants_fragment
 from tajiconnect.web.paging import PageParam, page_info
 
 PER_PAGE = 25
@@ -43,13 +45,14 @@ class PathPages(Controller):
 
     @get("/", name="paths.index")
     async def index(
-        self, request: Request, db_session: DbSession, q: FromQuery[str | None] = None, page: PageParam = 1
+        self, request: HTMXRequest, db_session: DbSession, q: FromQuery[str | None] = None, page: PageParam = 1
     ) -> Template:
         needle = (q or "").strip()[:100]
         rows, total = await service.list_paths(
             db_session, request.scope["user"], q=needle or None, status="published", page=page, per_page=PER_PAGE
         )
-        return Template("paths/index.html", context={
+        template = "paths/_list.html" if wants_fragment(request, "path-results") else "paths/index.html"
+        return Template(template, context={
             "paths": rows, "filters": {"q": needle}, "paging": page_info(total, page, PER_PAGE),
         })
 
@@ -109,12 +112,13 @@ class PathBuilderPages(Controller):
     include_in_schema = False
 
     @get("/", name="teach.paths.index")
-    async def index(self, request: Request, db_session: DbSession, page: PageParam = 1,
+    async def index(self, request: HTMXRequest, db_session: DbSession, page: PageParam = 1,
                     notice: FromQuery[str | None] = None) -> Template:
         rows, total = await service.list_paths(
             db_session, request.scope["user"], mine=True, page=page, per_page=PER_PAGE
         )
-        return Template("paths/teach_index.html", context={
+        template = "paths/_teach_list.html" if wants_fragment(request, "teach-paths") else "paths/teach_index.html"
+        return Template(template, context={
             "paths": rows, "paging": page_info(total, page, PER_PAGE), "notice": notice,
         })
 

@@ -421,17 +421,32 @@ def _typed(stmt: Any, params: dict[str, Any]) -> Any:
     return stmt.bindparams(*(bindparam(k, type_=ARRAY(Uuid)) for k in params))
 
 
-# Who an assignment reaches: a group's current members (learners, not deactivated), or its one learner. One row
-# per (assignment, learner). Learners an assignment already enrolled once (withdrawn since, say) are left alone.
-_TARGETS = """
-    SELECT a.id AS assignment_id, a.course_id, a.path_id, a.due_at, a.assigned_by_email,
-           coalesce(m.user_id, a.user_id) AS user_id,
-           CASE WHEN a.group_id IS NULL THEN 'assigned' ELSE 'group' END AS source
-    FROM learning_assignments a
-    LEFT JOIN group_memberships m ON m.group_id = a.group_id AND m.ended_at IS NULL AND m.role = 'member'
-    JOIN users u ON u.id = coalesce(m.user_id, a.user_id) AND u.status <> 'deactivated'
-    WHERE a.ended_at IS NULL AND (a.group_id IS NULL OR m.user_id IS NOT NULL)
-"""
+# One row per (assignment, learner) with what an enrollment takes from its assignment; ``{user}`` is the learner.
+_COLUMNS = """a.id AS assignment_id, a.course_id, a.path_id, a.due_at, a.assigned_by_email, {user} AS user_id,
+           CASE WHEN a.group_id IS NULL THEN 'assigned' ELSE 'group' END AS source"""
+_LEARNER = "coalesce(m.user_id, a.user_id)"
+
+
+def _reached_but_not_yet(subject: str, table: str, extra_reach: str, extra_done: str) -> str:
+    """SQL: the (assignment, learner) rows current assignments of ``subject`` (``course``/``path``) reach (a group's
+    current members, learners, not deactivated; or the one learner), EXCEPT those the assignment already enrolled
+    once in ``table`` (even if withdrawn since: an assignment never re-enrolls someone withdrawn).
+
+    A set difference rather than a correlated ``NOT EXISTS``: PostgreSQL runs it with a hash whatever its row
+    estimates say (rows written moments ago in the same transaction, by an import, have no statistics yet)."""
+    only_direct = " AND e.path_id IS NULL" if table == "enrollments" else ""
+    return f"""
+        SELECT {_COLUMNS.format(user=_LEARNER)}
+        FROM learning_assignments a
+        LEFT JOIN group_memberships m ON m.group_id = a.group_id AND m.ended_at IS NULL AND m.role = 'member'
+        JOIN users u ON u.id = {_LEARNER} AND u.status <> 'deactivated'
+        WHERE a.ended_at IS NULL AND a.{subject}_id IS NOT NULL AND (a.group_id IS NULL OR m.user_id IS NOT NULL)
+              {extra_reach}
+        EXCEPT
+        SELECT {_COLUMNS.format(user="e.user_id")}
+        FROM {table} e JOIN learning_assignments a ON a.id = e.assignment_id
+        WHERE a.ended_at IS NULL AND a.{subject}_id IS NOT NULL{only_direct} {extra_done}
+    """
 
 
 async def _enroll_assigned(
@@ -443,17 +458,14 @@ async def _enroll_assigned(
 ) -> int:
     """Enroll everyone the chosen current assignments reach (courses directly; paths: the path and its courses).
     Three statements whatever the number of people. Returns the number of new enrollments (courses and paths)."""
-    extra, params = _filters(
-        assignment_ids=assignment_ids, group_ids=group_ids, user_ids=user_ids, learner="coalesce(m.user_id, a.user_id)"
-    )
+    reach, params = _filters(assignment_ids=assignment_ids, group_ids=group_ids, user_ids=user_ids, learner=_LEARNER)
+    done, _same = _filters(assignment_ids=assignment_ids, group_ids=group_ids, user_ids=user_ids, learner="e.user_id")
     courses = _typed(text(f"""
         INSERT INTO enrollments ({_ENROLL_COLUMNS})
         SELECT DISTINCT ON (t.course_id, t.user_id) {UUID7_SQL}, t.course_id, t.user_id, t.source, t.assignment_id,
                NULL, t.assigned_by_email, t.due_at, 'active', 0, 0, 0, now(), now()
-        FROM ({_TARGETS} AND a.course_id IS NOT NULL{extra}) t
+        FROM ({_reached_but_not_yet("course", "enrollments", reach, done)}) t
         JOIN courses c ON c.id = t.course_id AND c.status = 'published'
-        WHERE NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.assignment_id = t.assignment_id
-                          AND e.user_id = t.user_id AND e.path_id IS NULL)
         ORDER BY t.course_id, t.user_id, t.due_at NULLS LAST
         {_ON_CONFLICT_COURSE}
         RETURNING id
@@ -464,10 +476,8 @@ async def _enroll_assigned(
                                       progress_percent, courses_completed, created_at, updated_at)
         SELECT DISTINCT ON (t.path_id, t.user_id) {UUID7_SQL}, t.path_id, t.user_id, t.source, t.assignment_id,
                t.assigned_by_email, t.due_at, 'active', 0, 0, now(), now()
-        FROM ({_TARGETS} AND a.path_id IS NOT NULL{extra}) t
+        FROM ({_reached_but_not_yet("path", "path_enrollments", reach, done)}) t
         JOIN learning_paths p ON p.id = t.path_id AND p.status = 'published'
-        WHERE NOT EXISTS (SELECT 1 FROM path_enrollments e WHERE e.assignment_id = t.assignment_id
-                          AND e.user_id = t.user_id)
         ORDER BY t.path_id, t.user_id, t.due_at NULLS LAST
         {_ON_CONFLICT_PATH}
         RETURNING id

@@ -75,7 +75,7 @@ def test_manager_assigns_a_course_to_a_team_and_a_member_sees_it(create_tenant, 
     manager.get_by_label("Due date (optional)").fill("2031-05-31")
     manager.get_by_role("button", name="Assign", exact=True).click()
     expect(manager.get_by_role("status")).to_have_text("The assignment was saved and its learners enrolled.")
-    expect(manager.locator("#course-assignments")).to_contain_text("Field sales")
+    expect(manager.locator("#subject-assignments")).to_contain_text("Field sales")
 
     learner = new_page()
     sign_in(learner, org.base_url, f"lea@{org.slug}.example", E2E_PASSWORD)

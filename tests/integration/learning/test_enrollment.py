@@ -137,6 +137,10 @@ async def test_staff_withdraw_keeps_history_and_assignment_does_not_re_enroll(br
         items = (await client.get(f"/api/v1/courses/{course}/enrollments", headers=manager,
                                   params={"q": "Learner 0"})).json()["items"]
         [row] = items
+        # The learner cannot drop what was assigned to them; their manager can.
+        own = await bearer_for(client, learner)
+        body = problem_of(await client.delete(f"/api/v1/enrollments/{row['id']}", headers=own), 403)
+        assert "assigned to you" in body["detail"]
         assert (await client.delete(f"/api/v1/enrollments/{row['id']}", headers=manager)).status_code == 204
         problem_of(await client.delete(f"/api/v1/enrollments/{row['id']}", headers=manager), 409)
         # A membership change elsewhere re-runs the sync: the withdrawn learner stays withdrawn.
@@ -145,7 +149,6 @@ async def test_staff_withdraw_keeps_history_and_assignment_does_not_re_enroll(br
                           json={"user_id": str(learner.id)})
         assert await enrollments_of(engine, t, learner.id, course) == [(course, "group", "withdrawn", True)]
         # The learner enrolls again themself: a new row.
-        own = await bearer_for(client, learner)
         assert (await client.post(f"/api/v1/courses/{course}/enrollments", headers=own)).status_code == 201
         history = (await client.get(f"/api/v1/courses/{course}/enrollments", headers=own)).json()
         assert [i["status"] for i in history["items"]] == ["active", "withdrawn"]
@@ -197,10 +200,10 @@ async def test_assign_form_for_a_team(signed_in, engine, company):
                                {"team_ids": str(company.team_id), "due_at": "2031-03-01"})
         assert done.status_code == 303
         page = await client.get(f"/courses/{course}")
-        assert 'id="course-assignments"' in page.text and "2031-03-01" in page.text
+        assert 'id="subject-assignments"' in page.text and "2031-03-01" in page.text
     async with signed_in(company.learners[0]) as client:
         page = await client.get(f"/courses/{course}")
-        assert "Due 2031-03-01" in page.text
+        assert "Due 2031-03-01" in page.text and "Withdraw from this course" not in page.text
         assert (await client.get(f"/courses/{course}/assign")).status_code == 403
 
 

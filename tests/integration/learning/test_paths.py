@@ -3,6 +3,7 @@ enrollment, stage locks on the path page, the builder pages, permissions."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from tests.integration.conftest import audit_entries, bearer_for, post_form, problem_of
@@ -152,5 +153,15 @@ async def test_path_builder_pages(signed_in, engine, company):
         assert (await post_form(client, stages, {"op": "edit_stage", "stage": "9", "title": "x"})).status_code == 422
     async with signed_in(company.manager) as client:  # not the owner
         assert (await client.get(url)).status_code == 403
+        # ...but assigns the published path from its page, and ends the assignment there.
+        path_page = url.replace("/teach/paths/", "/paths/")
+        done = await post_form(client, f"{path_page}/assign", {"team_ids": str(company.team_id)})
+        assert done.status_code == 303
+        page = await client.get(path_page)
+        assert 'id="subject-assignments"' in page.text and "Sales" in page.text
+        end = re.search(r'action="(/paths/[^"]+/assignments/[^"]+/end)"', page.text).group(1)
+        assert (await post_form(client, end)).status_code == 303
+        assert 'id="subject-assignments"' not in (await client.get(path_page)).text
+        assert (await post_form(client, end)).status_code == 409  # already ended
     async with signed_in(company.learners[0]) as client:
         assert (await client.get("/teach/paths")).status_code == 403

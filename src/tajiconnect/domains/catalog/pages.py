@@ -122,6 +122,21 @@ async def submit_assignment(
     return see_other(f"/{kind}/{subject.id}", notice="assigned")
 
 
+async def end_assignment_of(
+    request: Request, session: AsyncSession, assignment_id: str, **subject: Any
+) -> EnrollmentError | None:
+    """End one of the subject's assignments (``course_id=`` or ``path_id=``); the refusal, if any, for the page."""
+    try:
+        assignment = await enrollments.get_assignment(session, request.scope["user"], assignment_id)
+        if any(getattr(assignment, key) != value for key, value in subject.items()):
+            raise EnrollmentNotFound(_("No such assignment."))
+        await enrollments.end_assignment(session, acting(request), assignment.id)
+    except EnrollmentError as exc:
+        refuse(exc)
+        return exc
+    return None
+
+
 class CatalogPages(Controller):
     path = "/courses"
     guards = [requires_user]
@@ -266,12 +281,7 @@ class CatalogPages(Controller):
         self, request: Request, db_session: DbSession, course_id: FromPath[str], assignment_id: FromPath[str]
     ) -> Template | Redirect:
         course = await self._assignable(request, db_session, course_id)
-        try:
-            assignment = await enrollments.get_assignment(db_session, request.scope["user"], assignment_id)
-            if assignment.course_id != course.id:
-                raise EnrollmentNotFound("No such assignment.")
-            await enrollments.end_assignment(db_session, acting(request), assignment.id)
-        except EnrollmentError as exc:
-            refuse(exc)
-            return await self._page(request, db_session, course_id, errors={"form": str(exc)}, status=409)
+        refusal = await end_assignment_of(request, db_session, assignment_id, course_id=course.id)
+        if refusal is not None:
+            return await self._page(request, db_session, course_id, errors={"form": str(refusal)}, status=409)
         return see_other(f"/courses/{course.id}", notice="assignment_ended")

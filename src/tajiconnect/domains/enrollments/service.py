@@ -592,8 +592,8 @@ async def get_enrollment(session: AsyncSession, user: Any, enrollment_id: uuid.U
 
 
 async def withdraw(session: AsyncSession, acting: Acting, enrollment_id: uuid.UUID | str) -> Enrollment:
-    """Withdraw an enrollment (kept as history). A learner withdraws themself; staff withdraw the learners they
-    follow (audited)."""
+    """Withdraw an enrollment (kept as history). A learner withdraws themself from what they chose (source
+    ``self``); staff withdraw the learners they follow (audited)."""
     enrollment = await get_enrollment(session, acting.user, enrollment_id)
     return await _withdraw(session, acting, enrollment)
 
@@ -611,8 +611,11 @@ async def _withdraw(session: AsyncSession, acting: Acting, enrollment: Enrollmen
     if enrollment.withdrawn_at is not None:
         raise EnrollmentConflict(_("This enrollment was already withdrawn."))
     own = enrollment.user_id == acting.user.id
-    if not own and not (may_assign(acting.user) or manages_all(acting.user)):
+    staff = may_assign(acting.user) or manages_all(acting.user)
+    if not own and not staff:
         raise EnrollmentForbidden(_("You may not withdraw other people."))
+    if own and not staff and enrollment.source != "self":
+        raise EnrollmentForbidden(_("This course was assigned to you: ask your manager or teacher to withdraw you."))
     await session.refresh(enrollment, with_for_update=True)
     if enrollment.withdrawn_at is not None:
         raise EnrollmentConflict(_("This enrollment was already withdrawn."))

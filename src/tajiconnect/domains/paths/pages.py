@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.policies import Permission, requires_permission, requires_user
-from tajiconnect.domains.catalog.pages import acting, assign_page, refuse, submit_assignment
+from tajiconnect.domains.catalog.pages import acting, assign_page, end_assignment_of, refuse, submit_assignment
 from tajiconnect.domains.courses.access import catalog_filter
 from tajiconnect.domains.courses.models import Course
 from tajiconnect.domains.enrollments import service as enrollments
@@ -69,10 +69,13 @@ class PathPages(Controller):
         user = request.scope["user"]
         path = await self._path(session, user, path_id)
         view = await service.path_view(session, user, path)
+        can_assign = enrollments.may_assign(user) and path.status == "published"
+        assignments: list[Any] = []
+        if can_assign:
+            assignments, _total = await enrollments.list_assignments(session, user, path_id=path.id, per_page=50)
         return Template("paths/detail.html", context={
             "view": view, "path": path, "notice": notice, "errors": errors or {},
-            "can_edit": service.may_edit(user, path),
-            "can_assign": enrollments.may_assign(user) and path.status == "published",
+            "can_edit": service.may_edit(user, path), "can_assign": can_assign, "assignments": assignments,
         }, status_code=status)
 
     @get("/{path_id:str}", name="paths.detail")
@@ -104,6 +107,17 @@ class PathPages(Controller):
     async def assign(self, request: Request, db_session: DbSession, path_id: FromPath[str]) -> Template | Redirect:
         path = await self._assignable(request, db_session, path_id)
         return await submit_assignment(request, db_session, path, "paths", path_id=path.id)
+
+
+    @post("/{path_id:str}/assignments/{assignment_id:str}/end", name="paths.assignment.end")
+    async def end_assignment(
+        self, request: Request, db_session: DbSession, path_id: FromPath[str], assignment_id: FromPath[str]
+    ) -> Template | Redirect:
+        path = await self._assignable(request, db_session, path_id)
+        refusal = await end_assignment_of(request, db_session, assignment_id, path_id=path.id)
+        if refusal is not None:
+            return await self._page(request, db_session, path_id, errors={"form": str(refusal)}, status=409)
+        return see_other(f"/paths/{path.id}", notice="assignment_ended")
 
 
 class PathBuilderPages(Controller):

@@ -186,7 +186,7 @@ class CatalogPages(Controller):
                 select(Course).where(Course.id == key, or_(catalog_filter(user), open_filter(user)))
             )
         if course is None:
-            raise NotFoundException(detail="No such course.")
+            raise NotFoundException(detail=_("No such course."))
         return course
 
     async def _page(

@@ -175,6 +175,15 @@ async def test_leaders_assign_only_to_their_groups_and_learners(browser, engine,
         problem_of(await client.post(url, headers=learner, json={"user_ids": [str(company.learners[1].id)]}), 403)
         ok = await client.post(url, headers=manager, json={"user_ids": [str(company.learners[2].id)]})
         assert ok.status_code == 201 and ok.json()["enrolled"] == 1
+        # A hidden course is never found, but an enrolled learner still opens it and their enrollment.
+        hidden = await make_course(engine, t, "Hidden but assigned", visibility="hidden")
+        admin = await bearer_for(client, company.admin)
+        await client.post(f"/api/v1/courses/{hidden}/enrollments", headers=admin,
+                          json={"user_ids": [str(company.learners[0].id)]})
+        mine = await client.get(f"/api/v1/courses/{hidden}/enrollments", headers=learner)
+        assert mine.status_code == 200 and mine.json()["total"] == 1
+        other = await bearer_for(client, company.learners[1])
+        problem_of(await client.get(f"/api/v1/courses/{hidden}/enrollments", headers=other), 404)
         admin = await bearer_for(client, company.admin)
         ok = await client.post(url, headers=admin, json={"user_ids": [str(company.outsider.id)],
                                                          "team_ids": [str(company.other_team_id)]})

@@ -15,7 +15,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy import any_, or_, select
+from sqlalchemy import any_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
@@ -23,7 +23,7 @@ from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.catalog import search
-from tajiconnect.domains.courses.access import catalog_filter, is_staff, open_filter
+from tajiconnect.domains.courses.access import is_staff
 from tajiconnect.domains.courses.models import LEVELS, Course, CourseModule, Lesson
 from tajiconnect.domains.enrollments import service as enrollments
 from tajiconnect.domains.enrollments.service import (
@@ -179,15 +179,10 @@ class CatalogPages(Controller):
     # --- one course ---------------------------------------------------------------------------------------------
 
     async def _course(self, session: AsyncSession, user: Any, course_id: str) -> Course:
-        key = enrollments._uuid(course_id)
-        course = None
-        if key is not None:
-            course = await session.scalar(
-                select(Course).where(Course.id == key, or_(catalog_filter(user), open_filter(user)))
-            )
-        if course is None:
-            raise NotFoundException(detail=_("No such course."))
-        return course
+        try:
+            return await enrollments.visible_course(session, user, course_id)
+        except EnrollmentNotFound as exc:
+            raise NotFoundException(detail=str(exc)) from exc
 
     async def _page(
         self, request: Request, session: AsyncSession, course_id: str, *, notice: str | None = None,

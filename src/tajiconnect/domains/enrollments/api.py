@@ -237,7 +237,7 @@ class EnrollmentsApi(Controller):
     ) -> EnrollmentPage:
         user = request.scope["user"]
         try:
-            course = await service.findable_course(db_session, user, course_id)
+            course = await service.visible_course(db_session, user, course_id)
         except EnrollmentError as exc:
             raise http_error(exc) from exc
         rows, total = await service.list_enrollments(

@@ -35,7 +35,7 @@ from sqlalchemy.types import Uuid
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, can
 from tajiconnect.domains.audit.service import Actor, record
-from tajiconnect.domains.courses.access import catalog_filter, is_staff, manages_all
+from tajiconnect.domains.courses.access import catalog_filter, is_staff, manages_all, open_filter
 from tajiconnect.domains.courses.models import Course
 from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment
 from tajiconnect.domains.groups import service as groups
@@ -153,6 +153,14 @@ def in_learner_scope(user: Any, column: Any) -> ColumnElement[bool]:
 async def findable_course(session: AsyncSession, user: Any, course_id: uuid.UUID | str) -> Course:
     """A course the member finds in the catalog (or edits); other tenants' ids and hidden courses are not found."""
     course: Course = await find_one(session, Course, course_id, catalog_filter(user), message=_("No such course."))
+    return course
+
+
+async def visible_course(session: AsyncSession, user: Any, course_id: uuid.UUID | str) -> Course:
+    """A course the member finds in the catalog, teaches, or opens (enrolled, hidden courses included)."""
+    course: Course = await find_one(
+        session, Course, course_id, or_(catalog_filter(user), open_filter(user)), message=_("No such course.")
+    )
     return course
 
 

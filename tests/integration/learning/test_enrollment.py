@@ -199,6 +199,13 @@ async def test_assign_form_for_a_team(signed_in, engine, company):
         assert f'href="/courses/{course}/assign"' in page.text
         form = await client.get(f"/courses/{course}/assign")
         assert form.status_code == 200 and "Sales" in form.text and "Support" not in form.text
+        assert "Learner 2" in form.text and "Olga Outsider" not in form.text  # only learners of the team
+        hx = {"HX-Request": "true", "HX-Target": "assign-learners"}
+        found = await client.get(f"/courses/{course}/assign", params={"find": "learner 1"}, headers=hx)
+        assert "<html" not in found.text and "Learner 1" in found.text and "Learner 2" not in found.text
+        kept = await client.get(f"/courses/{course}/assign", headers=hx,
+                                params={"find": "learner 1", "user_ids": str(company.learners[2].id)})
+        assert 'checked> Learner 2' in kept.text and "Learner 1" in kept.text
         bad = await post_form(client, f"/courses/{course}/assign", {"team_ids": str(company.team_id), "due_at": "x"})
         assert bad.status_code == 422
         none = await post_form(client, f"/courses/{course}/assign", {})

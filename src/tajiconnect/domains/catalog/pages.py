@@ -15,7 +15,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy import any_, select
+from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.session import DbSession
@@ -71,30 +71,39 @@ def parse_due(value: str) -> datetime.datetime | None:
     return datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=datetime.UTC)
 
 
-async def assign_targets(session: AsyncSession, user: Any) -> tuple[list[Any], list[User]]:
-    """Groups the caller may assign to (tree order) and the learners they may pick (first 500 by name)."""
-    nodes = [n for n in await groups.visible_groups(session, user) if n.group.archived_at is None]
-    learners = await session.scalars(
-        select(User)
-        .where(User.status != "deactivated", any_(User.roles) == "student",
-               enrollments.in_learner_scope(user, User.id))
-        .order_by(User.name).limit(500)
-    )
-    return nodes, list(learners.all())
+LEARNERS_SHOWN = 50
+
+
+async def learner_choices(session: AsyncSession, user: Any, find: str, chosen: list[str]) -> list[tuple[User, bool]]:
+    """The learners the Assign form offers: those already ticked (kept across searches), then up to
+    :data:`LEARNERS_SHOWN` whose name or email contains ``find``; only learners the caller may assign to."""
+    scope = [User.status != "deactivated", any_(User.roles) == "student", enrollments.in_learner_scope(user, User.id)]
+    ids = [key for key in (enrollments._uuid(c) for c in chosen[: enrollments.MAX_TARGETS]) if key is not None]
+    ticked = list((await session.scalars(select(User).where(User.id.in_(ids), *scope).order_by(User.name))).all())
+    needle = find.strip().lower()[:100]
+    stmt = select(User).where(*scope, User.id.not_in(ids)).order_by(User.name).limit(LEARNERS_SHOWN)
+    if needle:
+        stmt = stmt.where(or_(User.email.contains(needle, autoescape=True),
+                              func.lower(User.name).contains(needle, autoescape=True)))
+    return [(u, True) for u in ticked] + [(u, False) for u in (await session.scalars(stmt)).all()]
 
 
 async def assign_page(
     request: Request, session: AsyncSession, subject: Any, kind: str, form: Form, status: int = 200
 ) -> Template:
-    """The Assign form of a course or path (``kind``: ``courses`` or ``paths``, the section of its address)."""
-    nodes, learners = await assign_targets(session, request.scope["user"])
+    """The Assign form of a course or path (``kind``: ``courses`` or ``paths``, the section of its address). An
+    HTMX search of learners (``find``) answers the learners fragment only."""
+    user = request.scope["user"]
+    find = form.get("find") or request.query_params.get("find", "")
+    chosen = form.getlist("user_ids") or request.query_params.getall("user_ids", [])
     back = f"/{kind}/{subject.id}"
-    return Template(
-        "catalog/assign.html",
-        context={"subject": subject, "action": f"{back}/assign", "back": back, "nodes": nodes,
-                 "learners": learners, "form": form.data, "errors": form.errors},
-        status_code=status,
-    )
+    context = {"subject": subject, "action": f"{back}/assign", "back": back, "find": find,
+               "learners": await learner_choices(session, user, find, chosen), "form": form.data,
+               "errors": form.errors}
+    if isinstance(request, HTMXRequest) and wants_fragment(request, "assign-learners"):
+        return Template("catalog/_learners.html", context=context)
+    context["nodes"] = [n for n in await groups.visible_groups(session, user) if n.group.archived_at is None]
+    return Template("catalog/assign.html", context=context, status_code=status)
 
 
 async def submit_assignment(
@@ -262,7 +271,7 @@ class CatalogPages(Controller):
             raise NotFoundException(detail=str(exc)) from exc
 
     @get("/{course_id:str}/assign", name="catalog.assign.page")
-    async def assign_page(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template:
+    async def assign_page(self, request: HTMXRequest, db_session: DbSession, course_id: FromPath[str]) -> Template:
         course = await self._assignable(request, db_session, course_id)
         return await assign_page(request, db_session, course, "courses", Form())
 

@@ -99,7 +99,7 @@ class PathPages(Controller):
         return await self._path(session, request.scope["user"], path_id)
 
     @get("/{path_id:str}/assign", name="paths.assign.page")
-    async def assign_page(self, request: Request, db_session: DbSession, path_id: FromPath[str]) -> Template:
+    async def assign_page(self, request: HTMXRequest, db_session: DbSession, path_id: FromPath[str]) -> Template:
         path = await self._assignable(request, db_session, path_id)
         return await assign_page(request, db_session, path, "paths", Form())
 

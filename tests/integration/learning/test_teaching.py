@@ -48,6 +48,22 @@ async def test_teaching_view_and_csv(browser, signed_in, engine, company, make_u
         assert "<html" not in fragment.text and fragment.text.count(">=Risky title</a>") == 3
         paths = await client.get("/teach/progress", params={"mode": "path"})
         assert "No learner matches these filters." in paths.text
+    # Per path: its enrollments, with the time and last activity of its courses summed.
+    async with browser(t) as client:
+        admin = await bearer_for(client, company.admin)
+        path = (await client.post("/api/v1/paths", headers=admin, json={"title": "Risk path"})).json()
+        await client.put(f"/api/v1/paths/{path['id']}/stages", headers=admin,
+                         json={"stages": [{"title": "Only", "course_ids": [str(course)]}]})
+        await client.post(f"/api/v1/paths/{path['id']}/publish", headers=admin)
+        await client.post(f"/api/v1/paths/{path['id']}/enrollments", headers=admin,
+                          json={"team_ids": [str(company.team_id)]})
+    async with signed_in(company.manager) as client:
+        paths = await client.get("/teach/progress", params={"mode": "path", "path": path["id"]})
+        assert paths.text.count(">Risk path</a>") == 3 and "Eve Elsewhere" not in paths.text
+        assert "1.5" in paths.text and "2026-01-02 03:04" in paths.text  # Learner 0's course time, through the path
+        export = await client.get("/teach/progress/export.csv", params={"mode": "path"})
+        rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+        assert len(rows) == 4 and {r[2] for r in rows[1:]} == {"Risk path"}
     async with signed_in(company.admin) as client:
         page = await client.get("/teach/progress")
         assert "Eve Elsewhere" in page.text

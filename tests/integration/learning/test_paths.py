@@ -73,12 +73,18 @@ async def test_path_api_crud_stages_publish_and_assign(browser, engine, company)
         body = problem_of(await client.post(f"/api/v1/paths/{path['id']}/enrollments", headers=outsider), 409)
         assert "assignment only" in body["detail"]
         problem_of(await client.delete(f"/api/v1/paths/{path['id']}", headers=manager), 409)
+        # A course added to the published path reaches the learners already on it.
+        extra = await make_course(engine, t, "Closing deals")
+        stages["stages"][1]["course_ids"].append(str(extra))
+        changed = await client.put(f"/api/v1/paths/{path['id']}/stages", headers=manager, json=stages)
+        assert changed.status_code == 200
+        assert [r[1] for r in await enrollments_of(engine, t, company.learners[2].id, extra)] == ["path"]
         archived = await client.patch(f"/api/v1/paths/{path['id']}", headers=manager, json={"status": "archived"})
         assert archived.json()["status"] == "archived"
     for person in company.learners:
         assert await path_enrollments_of(engine, t, person.id) == [(uuid.UUID(path["id"]), "group", "active")]
         rows = await enrollments_of(engine, t, person.id)
-        assert sorted((r[0], r[1]) for r in rows) == sorted([(intro, "path"), (pitch, "path")])
+        assert sorted((r[0], r[1]) for r in rows) == sorted([(intro, "path"), (pitch, "path"), (extra, "path")])
     actions = {e.action for e in await audit_entries(engine, t)}
     assert {"path.created", "path.published", "path.archived", "learning.assigned"} <= actions
 

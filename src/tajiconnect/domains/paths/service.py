@@ -294,6 +294,13 @@ async def set_stages(
     session.add_all(rows)
     path.updated_at = enrollments.now()
     await session.flush()
+    if path.status == "published":
+        # Learners already on the path are enrolled in the courses it gains (set-based, once each).
+        current = list((await session.scalars(
+            select(PathEnrollment.id).where(PathEnrollment.path_id == path.id, PathEnrollment.withdrawn_at.is_(None))
+        )).all())
+        if current:
+            await enrollments.enroll_path_courses(session, path_enrollment_ids=current)
     return rows
 
 

@@ -69,6 +69,9 @@ async def test_path_api_crud_stages_publish_and_assign(browser, engine, company)
         # Already enrolled: the current enrollment again; someone else: assignment only.
         mine = await client.post(f"/api/v1/paths/{path['id']}/enrollments", headers=learner)
         assert mine.json()["enrollment"]["overdue"] is True and mine.json()["enrolled"] == 0
+        body = problem_of(await client.delete(f"/api/v1/paths/enrollments/{mine.json()['enrollment']['id']}",
+                                              headers=learner), 403)
+        assert "assigned to you" in body["detail"]
         outsider = await bearer_for(client, company.outsider)
         body = problem_of(await client.post(f"/api/v1/paths/{path['id']}/enrollments", headers=outsider), 409)
         assert "assignment only" in body["detail"]

@@ -254,7 +254,10 @@ class EnrollmentsApi(Controller):
         status_code=HTTP_204_NO_CONTENT,
         **problems(
             *GUARDED, 404, 409,
-            notes={409: "The enrollment was already withdrawn."},
+            notes={
+                403: "A learner cannot withdraw from a course assigned to them. The organization may be suspended.",
+                409: "The enrollment was already withdrawn.",
+            },
             idempotent=True,
         ),
     )

@@ -322,7 +322,10 @@ class PathsApi(Controller):
         name="api.paths.withdraw",
         summary="Withdraw a path enrollment (kept in the history; course enrollments stay)",
         status_code=HTTP_204_NO_CONTENT,
-        **problems(*GUARDED, 404, 409, notes={409: "Already withdrawn."}, idempotent=True),
+        **problems(*GUARDED, 404, 409, notes={
+            403: "A learner cannot withdraw from a path assigned to them. The organization may be suspended.",
+            409: "Already withdrawn.",
+        }, idempotent=True),
     )
     async def withdraw(self, request: Request, db_session: DbSession, enrollment_id: FromPath[str]) -> None:
         try:

@@ -373,7 +373,8 @@ async def enroll_self(session: AsyncSession, acting: Acting, path_id: uuid.UUID 
 
 
 async def withdraw(session: AsyncSession, acting: Acting, path_enrollment_id: uuid.UUID | str) -> PathEnrollment:
-    """Withdraw a path enrollment (kept as history; its course enrollments stay, with their progress)."""
+    """Withdraw a path enrollment (kept as history; its course enrollments stay, with their progress). A learner
+    withdraws from a path they joined themselves; staff withdraw the learners they follow."""
     key = _uuid(path_enrollment_id)
     row = await session.get(PathEnrollment, key) if key else None
     user = acting.user
@@ -387,6 +388,8 @@ async def withdraw(session: AsyncSession, acting: Acting, path_enrollment_id: uu
         )
         if not allowed:
             raise EnrollmentNotFound(_("No such enrollment."))
+    if own and row.source != "self" and not enrollments.may_assign(user):
+        raise EnrollmentForbidden(_("This path was assigned to you: ask your manager or teacher to withdraw you."))
     if row.withdrawn_at is not None:
         raise EnrollmentConflict(_("This enrollment was already withdrawn."))
     row.withdrawn_at, row.withdrawn_by_email, row.status = enrollments.now(), acting.actor.email, "withdrawn"

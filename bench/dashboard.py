@@ -31,64 +31,24 @@ import platform
 import random
 import secrets
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from common import (
+    Results,
+    backend_pids,
+    backend_ticks,
+    configure_environment,
+    percentile,
+    with_database,
+)
 
 BASE_DOMAIN = "dashbench.test"
 ADMIN_PASSWORD = "bench-password-0123456789"  # noqa: S105
 SLUG = "dashbench"
 TARGET_MS = 100.0
 BATCH = 2_000
-
-
-def with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-class Results:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, str, str]] = []
-
-    def add(self, label: str, value: str, target: str = "", ok: bool | None = None) -> None:
-        verdict = "" if ok is None else ("met" if ok else "MISSED")
-        self.rows.append((label, value, target, verdict))
-        print(f"  {label}: {value}" + (f"   (target {target}: {verdict})" if target else ""), flush=True)
-
-    def table(self) -> str:
-        rows = [("Figure", "Value", "Target", "Verdict"), *self.rows]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-
-        def line(r: tuple[str, ...]) -> str:
-            return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-
-        sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-        return "\n".join([line(rows[0]), sep, *(line(r) for r in rows[1:])])
-
-
-def configure_environment(db_url: str) -> None:
-    """The app's settings come from the environment: this database, a host name of our own, no outside mail."""
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["TAJI_BASE_DOMAIN"] = BASE_DOMAIN
-    os.environ["TAJI_PUBLIC_SCHEME"] = "https"
-    os.environ["TAJI_SECRET_KEY"] = "bench-" + secrets.token_hex(16)
-    os.environ["TAJI_QUEUE_NAME"] = f"bench-{secrets.token_hex(4)}"
-    os.environ["TAJI_LOG_LEVEL"] = "WARNING"
-    os.environ.pop("REDIS_URL", None)
 
 
 # ------------------------------------------------------------------------------------------------ the tenant
@@ -217,29 +177,6 @@ async def populate(sa_url: str, learners: int, groups: int, results: Results) ->
 # ----------------------------------------------------------------------------------------------- the requests
 
 
-async def backend_pids(engine: Any) -> list[int]:
-    """The server processes behind the app's pooled connections (this throwaway database has no others)."""
-    from sqlalchemy import text
-
-    async with engine.connect() as conn:
-        rows = await conn.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ))
-        return [int(pid) for (pid,) in rows.all()] + [int(await conn.scalar(text("SELECT pg_backend_pid()")))]
-
-
-def backend_ticks(pids: list[int]) -> int | None:
-    """CPU time (user + system, in clock ticks) the server processes ``pids`` used so far; None if unreadable."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total
-
-
 async def measure(tenant: Any, requests: int, results: Results) -> None:
     import httpx
     from sqlalchemy import event
@@ -351,7 +288,7 @@ async def measure(tenant: Any, requests: int, results: Results) -> None:
     results.add("Reference: /account/profile CPU of the app process, median",
                 f"{statistics.median(profile_cpu):,.1f} ms")
     results.add("Shown: seats used / members / groups",
-                f"{f"{board.usage.used:,}" if board.usage else '-'} / {board.members:,} / {board.groups}")
+                f"{format(board.usage.used, ',') if board.usage else '-'} / {board.members:,} / {board.groups}")
     print("\n  Statements of the last request:")
     for n, statement in enumerate(listing, 1):
         print(f"    {n:2d}. {' '.join(statement.split())[:150]}")
@@ -393,7 +330,7 @@ def main() -> int:
     results = Results()
     started = time.perf_counter()
     try:
-        configure_environment(db_url)
+        configure_environment(db_url, BASE_DOMAIN)
         from tajiconnect.db.base import load_models
         from tajiconnect.db.migrate import sync_engine, upgrade_all
 

@@ -28,6 +28,8 @@ from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.domains.catalog.pages import CatalogPages
+from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
+from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
 from tajiconnect.domains.enrollments.api import EnrollmentsApi
 from tajiconnect.domains.enrollments.teaching import TeachingPages
 from tajiconnect.domains.groups.api import TeamsApi
@@ -38,6 +40,8 @@ from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
 from tajiconnect.domains.paths.api import PathsApi
 from tajiconnect.domains.paths.pages import PathBuilderPages, PathPages
+from tajiconnect.domains.progress.api import LearningApi
+from tajiconnect.domains.progress.pages import LearnPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.logs import configure_logging
@@ -148,6 +152,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EnrollmentsApi,
             PathsApi,
             PlatformPages,
+            TeachCoursePages,
+            CourseReviewPages,
+            CoursesApi,
+            ModulesApi,
+            LessonsApi,
+            LearnPages,
+            LearningApi,
         ],
         plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).

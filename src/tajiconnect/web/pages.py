@@ -10,6 +10,7 @@ from litestar.response import File, Redirect, Template
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.dashboard import service as dashboard
+from tajiconnect.domains.progress import pages as learn
 from tajiconnect.tenancy.branding import TENANTS_DIR
 from tajiconnect.tenancy.context import current_tenant
 from tajiconnect.tenancy.middleware import TenantSuspendedError
@@ -23,7 +24,7 @@ GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
 @get("/", opt={"host": "any"}, name="home", include_in_schema=False)
 async def home(request: Request, db_session: DbSession) -> Template | Redirect:
     """``/`` is the landing page on the apex host and the organization's home on a tenant host; an organization
-    admin's home is the admin dashboard."""
+    admin's home is the admin dashboard, a learner's (roles only learner-ish) their learning home (``/learn``)."""
     tenant = current_tenant()
     if tenant is None:
         state = request.scope["state"]
@@ -38,6 +39,8 @@ async def home(request: Request, db_session: DbSession) -> Template | Redirect:
     user = request.scope.get("user")
     if user is not None and user.is_active and user.has_role("org_admin"):
         return Template("home/dashboard.html", context={"tenant": tenant, "board": await dashboard.load(db_session)})
+    if user is not None and user.is_active and learn.is_learner_only(user):
+        return Template("learn/home.html", context=await learn.home_context(request, db_session))
     return Template("home/index.html", context={"tenant": tenant})
 
 

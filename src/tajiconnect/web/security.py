@@ -5,9 +5,13 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from tajiconnect.domains.courses.markdown import frame_hosts
+
+# ``frame-src``: exactly the hosts lesson embeds may load from (courses/markdown.py, ``TAJI_EMBED_HOSTS``).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'; "
+    f"frame-src {' '.join('https://' + host for host in frame_hosts()) or chr(39) + 'none' + chr(39)}"
 )
 
 HEADERS = {

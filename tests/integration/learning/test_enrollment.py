@@ -53,7 +53,8 @@ async def test_self_enrollment_rules(browser, engine, company, make_user):
 
 async def test_course_page_explains_and_enrolls(signed_in, engine, company):
     t = company.tenant
-    basics = await make_course(engine, t, "Safety basics", summary="Stay safe", estimated_minutes=90)
+    basics = await make_course(engine, t, "Safety basics", summary="Stay safe", estimated_minutes=90,
+                               description="Wear **boots**.\n\n<script>alert(1)</script>")
     advanced = await make_course(engine, t, "Advanced safety", prerequisite_ids=[basics])
     async with signed_in(company.learners[1]) as client:
         page = await client.get(f"/courses/{advanced}")
@@ -65,6 +66,7 @@ async def test_course_page_explains_and_enrolls(signed_in, engine, company):
         assert refused.status_code == 409 and "Safety basics" in refused.text
         page = await client.get(f"/courses/{basics}")
         assert "1 h 30 min" in page.text and "Stay safe" in page.text
+        assert "<strong>boots</strong>" in page.text and "<script>alert" not in page.text
         enrolled = await post_form(client, f"/courses/{basics}/enroll")
         assert enrolled.status_code == 303 and enrolled.headers["location"] == f"/courses/{basics}?notice=enrolled"
         page = await client.get(f"/courses/{basics}?notice=enrolled")

@@ -9,12 +9,11 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.tenancy.context import tenant_context
-from tests.integration.conftest import create_member, seed_audit, set_user, sign_in
+from tests.integration.conftest import create_member, seed_audit, set_user, sign_in, statements
 from tests.integration.seats.conftest import add_learner
 
 NOW = datetime.datetime.now(datetime.UTC)
@@ -154,32 +153,13 @@ async def test_a_fixed_number_of_statements_whatever_the_size(signed_in, new_org
     """No statement per learner, group or entry: more of everything, the same statements."""
     org = await new_org("dashn1", seats=1000, kind="company")
 
-    async def statements(client: Any) -> int:
-        """Statements of a dashboard request: the fewest of three (the host-to-tenant cache is refreshed every
-        few seconds, which adds a lookup to one request now and then)."""
-        counts = []
-        for _ in range(3):
-            seen: list[str] = []
-
-            def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-                seen.append(statement)  # noqa: B023 (used before the loop moves on)
-
-            sync_engine = client.app.state.engine.sync_engine
-            event.listen(sync_engine, "before_cursor_execute", count)
-            try:
-                assert (await client.get("/")).status_code == 200
-            finally:
-                event.remove(sync_engine, "before_cursor_execute", count)
-            counts.append(len(seen))
-        return min(counts)
-
     async with signed_in(org.admin) as client:
         await client.get("/")  # caches warm (tenant lookup, templates)
-        small = await statements(client)
+        small = await statements(client, "/")
         members = [(await add_learner(engine, org.tenant, name=f"w{i}", password=None)).id for i in range(30)]
         await add_groups(engine, org.tenant, [(f"Dept {i}", "department", None, members[i:i + 5], False)
                                               for i in range(12)])
         await seed_audit(engine, org.tenant, "test.more", 40, email=None, ip=None)
-        large = await statements(client)
+        large = await statements(client, "/")
     assert small == large
     assert large <= 7, large  # the session, the member and the organization settings; the dashboard: one

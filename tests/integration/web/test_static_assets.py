@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tajiconnect.domains.courses.markdown import frame_hosts
 from tajiconnect.web.assets import IMMUTABLE, SHORT, STATIC_DIR, fingerprint, static_url
 from tajiconnect.web.security import CONTENT_SECURITY_POLICY
 from tests.conftest import BASE_DOMAIN
@@ -190,4 +191,6 @@ async def test_the_api_ui_uses_same_origin_files_only(client_for, alpha, path):
     assert csp == CONTENT_SECURITY_POLICY
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["script-src"] == "'self'" and directives["default-src"] == "'self'"
-    assert "http" not in csp  # no other origin anywhere
+    # No other origin anywhere, except the embed hosts lessons may frame (courses/markdown.py), over https only.
+    assert directives["frame-src"] == " ".join(f"https://{host}" for host in frame_hosts())
+    assert "http" not in csp.replace(f"frame-src {directives['frame-src']}", "")

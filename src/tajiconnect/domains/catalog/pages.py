@@ -7,7 +7,6 @@ A course the member does not find (or open, when enrolled in a hidden one), anot
 from __future__ import annotations
 
 import datetime
-import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -23,8 +22,10 @@ from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.catalog import search
+from tajiconnect.domains.courses import markdown
+from tajiconnect.domains.courses import service as course_service
 from tajiconnect.domains.courses.access import is_staff
-from tajiconnect.domains.courses.models import LEVELS, Course, CourseModule, Lesson
+from tajiconnect.domains.courses.models import LEVELS, Course
 from tajiconnect.domains.enrollments import service as enrollments
 from tajiconnect.domains.enrollments.service import (
     Acting,
@@ -199,15 +200,7 @@ class CatalogPages(Controller):
     ) -> Template:
         user = request.scope["user"]
         course = await self._course(session, user, course_id)
-        modules = list((await session.scalars(
-            select(CourseModule).where(CourseModule.course_id == course.id).order_by(CourseModule.position)
-        )).all())
-        lessons = list((await session.scalars(
-            select(Lesson).where(Lesson.course_id == course.id).order_by(Lesson.position)
-        )).all())
-        by_module: dict[uuid.UUID, list[Lesson]] = {}
-        for lesson in lessons:
-            by_module.setdefault(lesson.module_id, []).append(lesson)
+        modules = await course_service.outline(session, course.id)
         prereqs: list[Course] = []
         if course.prerequisite_ids:
             prereqs = list((await session.scalars(
@@ -224,8 +217,10 @@ class CatalogPages(Controller):
                 session, user, course_id=course.id, per_page=ASSIGNMENTS_SHOWN
             )
         context = {
-            "course": course, "modules": [(m, by_module.get(m.id, [])) for m in modules],
-            "lesson_count": len(lessons), "prereqs": [(p, p.id in done) for p in prereqs],
+            "course": course, "modules": [(m.module, m.lessons) for m in modules],
+            "lesson_count": sum(len(m.lessons) for m in modules),
+            "description_html": markdown.render(course.description) if course.description else "",
+            "prereqs": [(p, p.id in done) for p in prereqs],
             "enrollment": enrollment, "refusal": refusal, "is_staff": staff, "can_assign": can_assign,
             "assignments": assignments, "notice": notice, "errors": errors or {},
             "overdue": enrollment is not None and enrollments.is_overdue(enrollment.due_at, enrollment.status),

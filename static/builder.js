@@ -1,0 +1,76 @@
+// The course builder (/teach/courses/<id>): drag and drop reordering, and focus kept on the button used after an
+// in-place update (static/htmx-refusals.js lets HTMX show 422/409 fragments). Keyboard users have Move up/down.
+(function () {
+  "use strict";
+
+  // After the outline is replaced, put focus back where the person was (the same button, or the new item).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var outline = document.getElementById("outline");
+    if (!outline || !outline.contains(event.detail.elt) && event.detail.elt !== outline) return;
+    var id = outline.getAttribute("data-focus");
+    var target = id && document.getElementById(id);
+    if (target) target.focus();
+  });
+
+  var dragged = null;
+
+  function listOf(item) {
+    return item && item.parentElement;
+  }
+
+  function sendOrder(list) {
+    var ids = [];
+    for (var i = 0; i < list.children.length; i++) {
+      var id = list.children[i].getAttribute("data-id");
+      if (id) ids.push(id);
+    }
+    window.htmx.ajax("POST", list.getAttribute("data-order-url"), {
+      source: list, target: "#outline", swap: "outerHTML", values: { ids: ids }
+    });
+  }
+
+  document.addEventListener("dragstart", function (event) {
+    var item = event.target.closest && event.target.closest("li[draggable=true]");
+    if (!item) return;
+    dragged = item;
+    item.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", item.getAttribute("data-id"));
+    event.stopPropagation();
+  });
+
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("dragging");
+    dragged = null;
+  });
+
+  function dropTarget(event) {
+    if (!dragged) return null;
+    var kind = dragged.classList.contains("lesson") ? "lesson" : "module";
+    var over = event.target.closest && event.target.closest("li." + kind);
+    if (over && over !== dragged) return { item: over, list: over.parentElement };
+    // A lesson dropped on a module's (possibly empty) lesson list.
+    var list = kind === "lesson" && event.target.closest && event.target.closest("ol.lessons");
+    return list ? { item: null, list: list } : null;
+  }
+
+  document.addEventListener("dragover", function (event) {
+    if (dropTarget(event)) event.preventDefault();
+  });
+
+  document.addEventListener("drop", function (event) {
+    var where = dropTarget(event);
+    if (!where) return;
+    event.preventDefault();
+    var from = listOf(dragged);
+    if (where.item) {
+      var box = where.item.getBoundingClientRect();
+      var after = event.clientY > box.top + box.height / 2;
+      where.list.insertBefore(dragged, after ? where.item.nextSibling : where.item);
+    } else {
+      where.list.appendChild(dragged);
+    }
+    sendOrder(where.list);
+    if (from !== where.list && from && from.children.length === 0) { /* the source module's list is now empty */ }
+  });
+})();

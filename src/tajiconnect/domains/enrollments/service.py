@@ -34,12 +34,13 @@ from sqlalchemy.types import Uuid
 
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, can
-from tajiconnect.domains.audit.service import Actor, record
+from tajiconnect.domains.audit.service import record
 from tajiconnect.domains.courses.access import catalog_filter, is_staff, manages_all, open_filter
 from tajiconnect.domains.courses.models import Course
 from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment
 from tajiconnect.domains.groups import service as groups
 from tajiconnect.domains.groups.models import Group, GroupMembership
+from tajiconnect.domains.groups.service import Acting  # who acts: the member and the audit actor
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment
 from tajiconnect.domains.progress.models import LearningCompletion
 from tajiconnect.i18n import _
@@ -77,12 +78,6 @@ class EnrollmentConflict(EnrollmentError):
     def __init__(self, message: str, field: str | None = None, missing: Sequence[str] = ()) -> None:
         super().__init__(message, field)
         self.missing = list(missing)
-
-
-@dataclass(frozen=True)
-class Acting:
-    user: Any
-    actor: Actor
 
 
 def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:

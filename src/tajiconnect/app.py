@@ -28,14 +28,19 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
 from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
+from tajiconnect.domains.enrollments.api import EnrollmentsApi
+from tajiconnect.domains.enrollments.teaching import TeachingPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
+from tajiconnect.domains.paths.api import PathsApi
+from tajiconnect.domains.paths.pages import PathBuilderPages, PathPages
 from tajiconnect.domains.progress.api import LearningApi
 from tajiconnect.domains.progress.pages import LearnPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
@@ -149,6 +154,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UploadsApi,
             UploadPages,
             serve_file,
+            CatalogPages,
+            PathPages,
+            PathBuilderPages,
+            TeachingPages,
+            EnrollmentsApi,
+            PathsApi,
             PlatformPages,
             TeachCoursePages,
             CourseReviewPages,

@@ -96,10 +96,12 @@ class InvalidRequestProblem(Problem, kw_only=True):
 
 class ConflictProblem(Problem, kw_only=True):
     """409: ``field`` names the input in conflict, when there is one (``email``: already a member);
-    ``missing_seats``, when a change needs seats: how many more it would need (0: the license gives none)."""
+    ``missing_seats``, when a change needs seats: how many more it would need (0: the license gives none);
+    ``missing``, when an enrollment waits for prerequisites: the titles of the courses still to complete."""
 
     field: str | UnsetType = UNSET
     missing_seats: int | UnsetType = UNSET
+    missing: list[str] | UnsetType = UNSET
 
 
 class OAuthProblem(Problem, kw_only=True):

@@ -668,6 +668,15 @@ async def current_membership(
     return await session.scalar(stmt)
 
 
+async def _sync_learning(
+    session: AsyncSession, *, group_ids: list[uuid.UUID], user_ids: list[uuid.UUID] | None
+) -> None:
+    """New members get what their group is assigned (courses, paths): the enrollment service, set-based."""
+    from tajiconnect.domains.enrollments.service import sync_group_assignments
+
+    await sync_group_assignments(session, group_ids=group_ids, user_ids=user_ids)
+
+
 async def add_member(
     session: AsyncSession, acting: Acting, group_id: uuid.UUID | str, user_id: uuid.UUID | str, role: str = "member"
 ) -> GroupMembership:
@@ -683,6 +692,8 @@ async def add_member(
     membership = GroupMembership(group_id=group.id, user_id=person.id, role=role, added_by_email=acting.actor.email)
     session.add(membership)
     await session.flush()
+    if role == "member":
+        await _sync_learning(session, group_ids=[group.id], user_ids=[person.id])
     await record(
         session, acting.actor, "group.member.added", subject_email=person.email, target_type="group",
         target_id=group.id, group=group.name, role=role,
@@ -744,6 +755,8 @@ async def move_member(
     )
     session.add(membership)
     await session.flush()
+    if membership.role == "member":
+        await _sync_learning(session, group_ids=[target.id], user_ids=[person.id])
     await record(
         session, acting.actor, "group.member.moved", subject_email=person.email, target_type="group",
         target_id=target.id, group=target.name, from_group=group.name, from_group_id=str(group.id), role=ended.role,
@@ -972,6 +985,8 @@ async def add_members_bulk(
             .returning(memberships.c.user_id)
         )
         added.update((await session.scalars(stmt)).all())
+    if added and role == "member":
+        await _sync_learning(session, group_ids=[group.id], user_ids=list(added))
     eligible_set = set(eligible)
     return BulkAdded(
         added=[uid for uid in eligible if uid in added],

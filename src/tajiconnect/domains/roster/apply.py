@@ -186,6 +186,11 @@ async def write_plan(
     for start in range(0, len(memberships), CHUNK * 5):
         await bulk.insert(session, "group_memberships", memberships[start : start + CHUNK * 5],
                           on_conflict="ON CONFLICT DO NOTHING")
+    if memberships:
+        # What the groups are assigned reaches their new members: one set-based statement per kind, not per row.
+        from tajiconnect.domains.enrollments.service import sync_group_assignments
+
+        await sync_group_assignments(session, group_ids=list({cast(uuid.UUID, m["group_id"]) for m in memberships}))
 
     links = [
         {"id": _id(), "parent_id": parent_id, "learner_id": learner_id, "source": "import",

@@ -65,6 +65,7 @@ from tajiconnect.web.input_guard import InputGuardMiddleware
 from tajiconnect.web.openapi import BEARER, BEARER_SCHEME, ClosedStructSchemaPlugin, SelfHostedSwagger
 from tajiconnect.web.pages import favicon, home, static_file, tenant_static
 from tajiconnect.web.security import content_security_policy, security_headers
+from tajiconnect.web.strict_body import strict_json_body
 from tajiconnect.web.templating import template_config
 from tajiconnect.worker import load_tasks
 
@@ -175,6 +176,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
         dependencies={"db_session": Provide(provide_db_session)},
         after_request=commit_before_answer,
+        # JSON bodies are checked strictly against the handler's type (0 is not false): web/strict_body.py.
+        before_request=strict_json_body,
         # Order: open the request's transaction holder, resolve the host (400 when bad; enters the tenant and its
         # language, so every later refusal is explained in it), refuse malformed input, check the CSRF pair (bound
         # to that host), then find who is calling. Nothing reads the body or the database before the guard.

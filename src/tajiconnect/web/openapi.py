@@ -134,6 +134,12 @@ SCHEMAS: dict[int, type[Problem]] = {400: InvalidRequestProblem, 409: ConflictPr
 # What every API operation can answer: malformed input, refused at the door (400: web/input_guard.py), and the
 # database out of reach (503: web/errors.py::database_error_handler). ``problems()`` always adds them.
 ALWAYS = (400, 503)
+# "Holds a character that is not white space", meaning the same to msgspec (Python's ``re``) and to clients
+# (ECMA-262, as JSON Schema reads ``pattern``): ``\S`` differs between them (Python counts \x1c-\x1f and \x85 as
+# space, ECMA counts \ufeff), so a schema-valid name could be refused. The class lists the union of both.
+NOT_BLANK = (
+    r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+)
 # What a guarded operation can always answer: no token (401); no permission, 2FA enrolment due or suspended (403).
 GUARDED = (401, 403)
 # What an operation that reads a JSON body can answer about it: it does not validate (400) or is too large (413).
@@ -268,7 +274,7 @@ class ClosedStructSchemaPlugin(StructSchemaPlugin):
         schema.additional_properties = False
         for member in (schema.properties or {}).values():
             forbid_nul(member)  # request bodies: the input guard refuses NUL in their strings
-        restore_zero_bounds(field_definition.type_, schema)
+        restore_lost_bounds(field_definition.type_, schema)
         return schema
 
 
@@ -286,9 +292,31 @@ def _metas(annotation: Any) -> list[msgspec.Meta]:
     return found
 
 
-def restore_zero_bounds(struct: Any, schema: Schema) -> None:
-    """Litestar drops a bound of 0 (``Meta(ge=0)``) from a field that may also be null or unset (it tests the
-    bound for truth); put it back, so the schema states every limit the server enforces."""
+def _list_items(annotation: Any) -> Any:
+    """The element annotation of the ``list[...]`` in an annotation (through unions and ``Annotated``), if any."""
+    if get_origin(annotation) is Annotated:
+        return _list_items(get_args(annotation)[0])
+    if get_origin(annotation) is list:
+        return get_args(annotation)[0]
+    for arg in get_args(annotation):
+        found = _list_items(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _items_schemas(member: Schema) -> list[Schema]:
+    found = [member.items] if isinstance(member.items, Schema) else []
+    for option in member.one_of or []:
+        if isinstance(option, Schema) and isinstance(option.items, Schema):
+            found.append(option.items)
+    return found
+
+
+def restore_lost_bounds(struct: Any, schema: Schema) -> None:
+    """Put back the limits Litestar leaves out of a struct's schema, so it states every limit the server enforces:
+    a bound of 0 (``Meta(ge=0)``) on a field that may also be null or unset (Litestar tests the bound for truth),
+    and the limits of a list's elements (``list[Annotated[str, Meta(max_length=40)]]``) inside a union."""
     properties = schema.properties or {}
     for field in msgspec.structs.fields(struct):
         member = properties.get(field.encode_name)
@@ -298,6 +326,15 @@ def restore_zero_bounds(struct: Any, schema: Schema) -> None:
             for attribute, key in _ZERO_BOUNDS:
                 if getattr(meta, attribute, None) == 0 and getattr(member, key, None) is None:
                     setattr(member, key, 0.0)
+        element = _list_items(field.type)
+        if element is None:
+            continue
+        for meta in _metas(element):
+            for items in _items_schemas(member):
+                for attribute in ("max_length", "min_length", "pattern"):
+                    value = getattr(meta, attribute, None)
+                    if value is not None and getattr(items, attribute, None) is None:
+                        setattr(items, attribute, value)
 
 
 class SelfHostedSwagger(SwaggerRenderPlugin):

@@ -29,7 +29,16 @@ from tajiconnect.domains.audit.service import record
 from tajiconnect.domains.licensing.seats import SeatError, SeatLimitError
 from tajiconnect.tenancy.context import require_tenant
 from tajiconnect.web.errors import problem
-from tajiconnect.web.openapi import BEARER_OPTIONAL, BODY, GUARDED, REQUIRES_BEARER, SUSPENDED, Timestamp, problems
+from tajiconnect.web.openapi import (
+    BEARER_OPTIONAL,
+    BODY,
+    GUARDED,
+    NOT_BLANK,
+    REQUIRES_BEARER,
+    SUSPENDED,
+    Timestamp,
+    problems,
+)
 from tajiconnect.web.paging import PageParam
 
 # Body members: msgspec validates these constraints (a 400 problem listing each failure) and Litestar documents
@@ -38,7 +47,7 @@ Email = Annotated[str, Meta(max_length=320)]
 NewEmail = Annotated[str, Meta(max_length=320, extra_json_schema={"extra": {"format": "email"}})]
 Name = Annotated[str, Meta(max_length=200)]
 # Not blank: at least one character that ``str.strip()`` keeps (``\S`` and ``str.isspace`` agree in Python).
-NonBlankName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
+NonBlankName = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 Roles = Annotated[list[Role], Meta(min_length=1)]
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Members per page.")]
 SearchText = Annotated[str | None, Parameter(max_length=100, description="Part of the name or email, any case.")]

@@ -34,10 +34,10 @@ from tajiconnect.domains.courses.service import (
     StaleRevision,
 )
 from tajiconnect.domains.progress.api import NOT_OPEN, LessonContent, lesson_content
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
 from tajiconnect.web.paging import PageParam
 
-Title = Annotated[str, Meta(min_length=1, max_length=service.TITLE_MAX, pattern=r"\S")]
+Title = Annotated[str, Meta(min_length=1, max_length=service.TITLE_MAX, pattern=NOT_BLANK)]
 Summary = Annotated[str, Meta(max_length=service.SUMMARY_MAX)]
 Description = Annotated[str, Meta(max_length=service.DESCRIPTION_MAX)]
 Body = Annotated[str, Meta(max_length=service.BODY_MAX)]
@@ -54,7 +54,15 @@ PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 Filter = Annotated[str | None, Parameter(max_length=80)]
 
 NOT_FOUND = "No such course (module, lesson) here, or not one the caller may edit."
-NOTES_409 = "The course's current state refuses the change: `field` names the input (`revision`: stale)."
+NOTES_409 = (
+    "The organization's current data refuses the change: `field` names the input (`revision`: stale; a team,"
+    " course, member or file that is not one of this organization or not of the right kind; a prerequisite cycle)."
+)
+LESSON_409 = (
+    "`field` names the input the lesson refuses: an address for a kind other than link or embed, or one whose host"
+    " is not allowed; a file for a kind other than video or document, or one that is not a ready upload of the"
+    " right kind; another module that is not of this course."
+)
 
 
 class CourseOut(msgspec.Struct):
@@ -548,8 +556,8 @@ class ModulesApi(Controller):
         name="api.modules.lessons.create",
         summary="Add a lesson at the end of a module",
         status_code=HTTP_201_CREATED,
-        **problems(*BODY, *GUARDED, 404, 409, notes={**WRITE, 409: "The course has the most lessons allowed."},
-                   idempotent=True),
+        **problems(*BODY, *GUARDED, 404, 409, notes={
+            **WRITE, 409: f"The course has the most lessons allowed, or: {LESSON_409}"}, idempotent=True),
     )
     async def add_lesson(
         self, request: Request, db_session: DbSession, module_id: FromPath[str], data: JSONBody[LessonIn]
@@ -603,7 +611,7 @@ class LessonsApi(Controller):
         name="api.lessons.update",
         guards=[AUTHOR],
         summary="Edit a lesson, or move it to another module of its course",
-        **problems(*BODY, *GUARDED, 404, notes=WRITE, idempotent=True),
+        **problems(*BODY, *GUARDED, 404, 409, notes={**WRITE, 409: LESSON_409}, idempotent=True),
     )
     async def update_lesson(
         self, request: Request, db_session: DbSession, lesson_id: FromPath[str], data: JSONBody[LessonPatch]

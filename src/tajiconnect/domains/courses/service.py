@@ -323,7 +323,7 @@ async def _check_prerequisites(session: AsyncSession, course: Course, ids: list[
     added = _new(ids, course.prerequisite_ids)
     found = set((await session.scalars(select(Course.id).where(Course.id.in_(added)))).all())
     if found != set(added):
-        raise CourseError(_("A prerequisite is not a course of this organization."), "prerequisite_ids")
+        raise CourseConflict(_("A prerequisite is not a course of this organization."), "prerequisite_ids")
     # A cycle: a chosen prerequisite requires (directly or not) this course. One recursive query.
     chain = text(
         "WITH RECURSIVE reach(id) AS ("
@@ -342,7 +342,7 @@ async def _check_groups(session: AsyncSession, ids: list[uuid.UUID]) -> None:
         return
     found = set((await session.scalars(select(Group.id).where(Group.id.in_(ids)))).all())
     if found != set(ids):
-        raise CourseError(_("A chosen team or class is not one of this organization."), "visible_group_ids")
+        raise CourseConflict(_("A chosen team or class is not one of this organization."), "visible_group_ids")
 
 
 async def _check_teachers(session: AsyncSession, ids: list[uuid.UUID]) -> None:
@@ -351,7 +351,7 @@ async def _check_teachers(session: AsyncSession, ids: list[uuid.UUID]) -> None:
     rows = (await session.execute(select(User.id, User.roles, User.status).where(User.id.in_(ids)))).all()
     ok = {r.id for r in rows if r.status == "active" and set(r.roles or ()) & set(TEACHING_ROLES)}
     if ok != set(ids):
-        raise CourseError(
+        raise CourseConflict(
             _("Co-teachers must be active members who are teachers, managers or admins."), "teacher_ids"
         )
 
@@ -363,7 +363,7 @@ async def _check_file(session: AsyncSession, file_id: uuid.UUID, purposes: Seque
         )
     )
     if found is None:
-        raise CourseError(_("This file is not an uploaded file of the right kind."), field_name)
+        raise CourseConflict(_("This file is not an uploaded file of the right kind."), field_name)
 
 
 # --- courses --------------------------------------------------------------------------------------------------
@@ -457,7 +457,7 @@ async def _apply(session: AsyncSession, course: Course, changes: dict[str, Any])
         else:
             cover_id = parse_id(cover)
             if cover_id is None:
-                raise CourseError(_("This is not a valid choice."), "cover_file_id")
+                raise CourseConflict(_("This is not a valid choice."), "cover_file_id")
             if cover_id != course.cover_file_id:
                 await _check_file(session, cover_id, COVER_PURPOSES, "cover_file_id")
             course.cover_file_id = cover_id
@@ -735,24 +735,24 @@ async def _apply_lesson(session: AsyncSession, lesson: Lesson, changes: dict[str
             try:
                 lesson.url = embed_url(str(raw))
             except EmbedRefused as exc:
-                raise CourseError(str(exc), "url") from exc
+                raise CourseConflict(str(exc), "url") from exc
         elif lesson.kind == "link":
             try:
                 lesson.url = link_url(str(raw))
             except EmbedRefused as exc:
-                raise CourseError(str(exc), "url") from exc
+                raise CourseConflict(str(exc), "url") from exc
         else:
-            raise CourseError(_("Only link and embed lessons have an address."), "url")
+            raise CourseConflict(_("Only link and embed lessons have an address."), "url")
     if "file_id" in changes:
         raw = changes["file_id"]
         if raw in (None, ""):
             lesson.file_id = None
         elif lesson.kind not in FILE_PURPOSES:
-            raise CourseError(_("Only video and document lessons have a file."), "file_id")
+            raise CourseConflict(_("Only video and document lessons have a file."), "file_id")
         else:
             file_id = parse_id(raw)
             if file_id is None:
-                raise CourseError(_("This is not a valid choice."), "file_id")
+                raise CourseConflict(_("This is not a valid choice."), "file_id")
             if file_id != lesson.file_id:
                 await _check_file(session, file_id, FILE_PURPOSES[lesson.kind], "file_id")
             lesson.file_id = file_id

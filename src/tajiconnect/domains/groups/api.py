@@ -25,12 +25,12 @@ from tajiconnect.domains.groups import service
 from tajiconnect.domains.groups.models import GroupKind, MembershipRole
 from tajiconnect.domains.groups.pages import acting, requires_groups
 from tajiconnect.domains.groups.service import GroupConflict, GroupError, GroupForbidden, GroupNode, GroupNotFound
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
 from tajiconnect.web.paging import PageParam
 
-Name = Annotated[str, Meta(min_length=1, max_length=service.NAME_MAX, pattern=r"\S")]
+Name = Annotated[str, Meta(min_length=1, max_length=service.NAME_MAX, pattern=NOT_BLANK)]
 Description = Annotated[str, Meta(max_length=service.DESCRIPTION_MAX)]
-ExternalId = Annotated[str, Meta(min_length=1, max_length=service.EXTERNAL_ID_MAX, pattern=r"\S")]
+ExternalId = Annotated[str, Meta(min_length=1, max_length=service.EXTERNAL_ID_MAX, pattern=NOT_BLANK)]
 # A string rather than a boolean: Litestar converts request bodies leniently, so a JSON ``0`` would pass as false.
 TeamStatus = Literal["active", "archived"]
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]

@@ -30,12 +30,12 @@ from tajiconnect.domains.enrollments.api import (
 from tajiconnect.domains.enrollments.service import EnrollmentError
 from tajiconnect.domains.paths import service
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage, PathStatus
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 SearchText = Annotated[str | None, Parameter(max_length=100, description="Part of the title, any case.")]
-Title = Annotated[str, Meta(min_length=1, max_length=service.TITLE_MAX, pattern=r"\S")]
+Title = Annotated[str, Meta(min_length=1, max_length=service.TITLE_MAX, pattern=NOT_BLANK)]
 Summary = Annotated[str, Meta(max_length=service.SUMMARY_MAX)]
 Description = Annotated[str, Meta(max_length=service.DESCRIPTION_MAX)]
 Language = Annotated[str, Meta(min_length=2, max_length=service.LANGUAGE_MAX, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")]

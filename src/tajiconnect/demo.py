@@ -78,12 +78,25 @@ async def seed_demo(engine: AsyncEngine) -> DemoResult:
             await seats.assign(session, learners, reason="assigned", actor_email=None)
             await seed_groups(session, spec.get("groups", []), {u.email: u for u in members})
             await _link_parents(session, spec.get("parent_links", []), {u.email: u for u in members})
+            await _seed_learning(session, {u.email: u for u in members})
     logins = [DemoLogin(u["roles"][0], u["email"], u["password"]) for u in users]
     operator = spec.get("operator")
     if operator:
         await _ensure_operator(engine, operator)
         logins.append(DemoLogin("operator", operator["email"], operator["password"]))
     return DemoResult(slug=DEMO_SLUG, created=created, logins=logins)
+
+
+async def _seed_learning(session: AsyncSession, people: dict[str, User]) -> None:
+    """Courses, a path, progress and reviews (``learning.toml``), made once through the product's own services."""
+    from tajiconnect.demo_learning import learning_definition, seed_learning
+    from tajiconnect.domains.storage.service import Storage
+    from tajiconnect.settings import get_settings
+    from tajiconnect.tenancy.branding import TENANTS_DIR
+
+    spec = learning_definition(DEMO_SLUG)
+    storage = Storage.from_settings(get_settings())
+    await seed_learning(session, storage, spec, people, TENANTS_DIR / DEMO_SLUG / "media")
 
 
 async def _link_parents(session: AsyncSession, links: list[dict], by_email: dict[str, User]) -> None:

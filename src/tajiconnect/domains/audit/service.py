@@ -35,6 +35,14 @@ class Actor:
 SYSTEM = Actor(email="system")
 
 
+@dataclass(frozen=True)
+class Acting:
+    """Who acts in a service call: the signed-in member (whose roles decide) and the audit actor (email, address)."""
+
+    user: Any  # a User (or anything with id, email, roles, is_active)
+    actor: Actor
+
+
 async def record(
     target: AsyncEngine | AsyncSession,
     actor: Actor,

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, can
-from tajiconnect.domains.audit.service import Actor, record
+from tajiconnect.domains.audit.service import Acting, record
 from tajiconnect.domains.courses import access
 from tajiconnect.domains.courses.markdown import EmbedRefused, embed_url, link_url, render
 from tajiconnect.domains.courses.models import (
@@ -105,14 +105,6 @@ class NotPublishable(CourseConflict):
 
 class ReviewRefused(CourseError):
     """Only learners enrolled (now or before, completed) may review a course."""
-
-
-@dataclass
-class Acting:
-    """Who acts: the signed-in member (roles decide) and the audit actor."""
-
-    user: Any
-    actor: Actor
 
 
 @dataclass

@@ -38,7 +38,7 @@ from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
 from tajiconnect.domains.accounts.models import User
-from tajiconnect.domains.audit.service import Actor, record
+from tajiconnect.domains.audit.service import Acting, record
 from tajiconnect.domains.groups.models import KINDS_BY_TENANT, MAX_DEPTH, Group, GroupMembership
 from tajiconnect.i18n import _
 from tajiconnect.tenancy.context import require_tenant
@@ -74,14 +74,6 @@ class GroupNotFound(GroupError):
 
 class GroupForbidden(GroupError):
     """The caller sees the group but may not make this change (a leader changing the structure or leaders)."""
-
-
-@dataclass(frozen=True)
-class Acting:
-    """Who acts: the signed-in member (roles decide) and the audit actor (email, address)."""
-
-    user: Any  # a User (or anything with id, email, roles, is_active)
-    actor: Actor
 
 
 # --- words and kinds ------------------------------------------------------------------------------------------

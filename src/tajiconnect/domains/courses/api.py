@@ -33,7 +33,7 @@ from tajiconnect.domains.courses.service import (
     ReviewRefused,
     StaleRevision,
 )
-from tajiconnect.domains.progress.api import NOT_OPEN, LessonContent, lesson_content
+from tajiconnect.domains.progress.api import LOCKED, NOT_OPEN, LessonContent, lesson_content
 from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
 from tajiconnect.web.paging import PageParam
 
@@ -601,7 +601,7 @@ class LessonsApi(Controller):
         name="api.lessons.get",
         summary="A lesson's content for someone who may open it",
         tags=["learning"],
-        **problems(*GUARDED, 404, notes={404: NOT_OPEN}),
+        **problems(*GUARDED, 404, 409, notes={404: NOT_OPEN, 409: LOCKED}),
     )
     async def get_lesson(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> LessonContent:
         return await lesson_content(request, db_session, lesson_id)

@@ -31,6 +31,7 @@ Seconds = Annotated[int, Meta(ge=0, le=service.MAX_POSITION_SECONDS, description
 PageNumber = Annotated[int, Meta(ge=1, le=service.MAX_PAGE, description="Document page seen, from 1.")]
 PATHS_LIMIT = 100
 
+LOCKED = "The course came with a learning path whose earlier stages are not complete yet (the detail names it)."
 NOT_OPEN = (
     "No such lesson that the caller may open: not enrolled in its course, a draft (staff only), another "
     "organization's, or not a lesson id."
@@ -222,7 +223,8 @@ class LearningApi(Controller):
         status_code=200,
         **problems(
             *GUARDED, 404, 409,
-            notes={404: NOT_OPEN, 409: "A quiz or assignment is completed by its grade, not by the learner."},
+            notes={404: NOT_OPEN,
+                   409: f"A quiz or assignment is completed by its grade, not by the learner; or: {LOCKED}"},
             idempotent=True,
         ),
     )
@@ -240,7 +242,7 @@ class LearningApi(Controller):
         description=f"Send one every {rules.BEAT_INTERVAL} s while the lesson is visible. Several tabs or devices "
         "share one clock, so time is never counted twice.",
         status_code=200,
-        **problems(*GUARDED, 404, notes={404: NOT_OPEN}, idempotent=True),
+        **problems(*GUARDED, 404, 409, notes={404: NOT_OPEN, 409: LOCKED}, idempotent=True),
     )
     async def heartbeat(self, request: Request, db_session: DbSession, lesson_id: FromPath[str]) -> BeatResult:
         try:
@@ -260,7 +262,7 @@ class LearningApi(Controller):
                 400: "The body does not validate (`seconds` 0-86400, `page` 1-10000), or the lesson's kind needs the "
                 "other member (`field` names it).",
                 404: NOT_OPEN,
-                409: "Only video and document lessons keep a position.",
+                409: f"Only video and document lessons keep a position; or: {LOCKED}",
             },
             idempotent=True,
         ),

@@ -101,11 +101,13 @@ class LearnPages(Controller):
         modules = await service.outline(db_session, course.id, user.id)
         counted = [lesson for module in modules for lesson in module.lessons if lesson.counted]
         done = sum(1 for lesson in counted if lesson.completed)
+        preview = enrollment is None or course.status == "draft"
         return Template(
             "learn/course.html",
             context={
                 "course": course,
                 "enrollment": enrollment,
+                "locked_by": None if preview else await service.stage_lock(db_session, user.id, course.id, enrollment),
                 "preview": enrollment is None or course.status == "draft",
                 "modules": modules,
                 "done": done,
@@ -170,15 +172,21 @@ class LearnPages(Controller):
     @get("/courses/{course_id:str}/lessons/{lesson_id:str}", name="learn.lesson")
     async def lesson(
         self, request: HTMXRequest, db_session: DbSession, course_id: FromPath[str], lesson_id: FromPath[str]
-    ) -> Template:
-        view = await self._lesson(request, db_session, course_id, lesson_id)
+    ) -> Template | Redirect:
+        try:
+            view = await self._lesson(request, db_session, course_id, lesson_id)
+        except service.StageLocked:  # the course page says what opens it
+            return Redirect(f"/learn/courses/{course_id}", status_code=303)
         return await self._render(request, db_session, view)
 
     @post("/courses/{course_id:str}/lessons/{lesson_id:str}/complete", name="learn.lesson.complete")
     async def complete(
         self, request: HTMXRequest, db_session: DbSession, course_id: FromPath[str], lesson_id: FromPath[str]
     ) -> Template | Redirect:
-        view = await self._lesson(request, db_session, course_id, lesson_id)
+        try:
+            view = await self._lesson(request, db_session, course_id, lesson_id)
+        except service.StageLocked:
+            return Redirect(f"/learn/courses/{course_id}", status_code=303)
         try:
             outcome = await service.complete_lesson(db_session, request.scope["user"], view.lesson.id)
         except ProgressConflict as exc:
@@ -196,6 +204,8 @@ class LearnPages(Controller):
             beat = await service.heartbeat(db_session, request.scope["user"], lesson_id)
         except ProgressNotFound as exc:
             raise _not_found(exc) from exc
+        except ProgressConflict as exc:  # a course its path still locks
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
         return Response({"recorded": beat.recorded, "credited_seconds": beat.credited_seconds,
                          "streak_days": beat.streak_days})
 

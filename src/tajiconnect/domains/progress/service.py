@@ -67,6 +67,10 @@ class ProgressConflict(ProgressError):
     status = 409
 
 
+class StageLocked(ProgressConflict):
+    """The learner has the course through a learning path whose earlier stages are not complete yet."""
+
+
 def now_utc() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
@@ -121,7 +125,24 @@ async def open_lesson(session: AsyncSession, user: Any, lesson_id: uuid.UUID | s
         raise ProgressNotFound(_("No such lesson."))
     lesson, course, enrollment, progress, file = row
     preview = enrollment is None or course.status == "draft"
+    if not preview:
+        locked_by = await stage_lock(session, user.id, course.id, enrollment)
+        if locked_by is not None:
+            raise StageLocked(_("This course opens when you complete the earlier stages of “%(path)s”.")
+                              % {"path": locked_by})
     return LessonView(lesson, course, enrollment, progress, file, preview)
+
+
+async def stage_lock(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID, enrollment: Any) -> str | None:
+    """The title of the learning path whose unfinished earlier stages still lock this course for the learner, or
+    None. Only an enrollment made through a path is locked by it (one made otherwise opens the course anyway)."""
+    if enrollment is None or enrollment.path_id is None:
+        return None
+    from tajiconnect.domains.paths.service import locked_course_ids  # paths build on enrollments, which build on us
+
+    if course_id not in await locked_course_ids(session, user_id, [enrollment.path_id]):
+        return None
+    return await session.scalar(select(LearningPath.title).where(LearningPath.id == enrollment.path_id))
 
 
 async def open_course(session: AsyncSession, user: Any, course_id: uuid.UUID | str) -> tuple[Course, Enrollment | None]:

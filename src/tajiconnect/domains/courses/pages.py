@@ -57,7 +57,7 @@ def is_htmx(request: Request) -> bool:
 
 def kind_labels() -> dict[str, str]:
     return {
-        "text": _("Text"), "video": _("Video"), "document": _("Document"), "link": _("Link"),
+        "text": _("Text"), "video": _("Video"), "document": _("Document"), "link": _("Web link"),
         "embed": _("Embed"), "quiz": _("Quiz"), "assignment": _("Assignment"),
     }
 

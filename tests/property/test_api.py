@@ -24,6 +24,7 @@ from tajiconnect.domains.accounts.models import ROLES, RefreshToken, User
 from tajiconnect.domains.accounts.service import AccountError, normalize_email
 from tajiconnect.domains.accounts.tokens import issue_pair
 from tajiconnect.tenancy.context import tenant_context
+from tajiconnect.web.openapi import NOT_BLANK
 from tests.integration.conftest import PASSWORD, bearer, bearer_for, create_member, load_user
 from tests.property.support import (
     BAD_EMAILS,
@@ -292,7 +293,7 @@ async def test_update_body(api_env, engine, kind, text, body, content_type, key)
 
     ok_json, value = decoded(body)
     shaped = ok_json and members_match(value, {
-        "name": lambda v: v is None or (is_str(v, 200, 1) and re.search(r"\S", v) is not None),
+        "name": lambda v: v is None or (is_str(v, 200, 1) and re.search(NOT_BLANK, v) is not None),
         "roles": lambda v: v is None or is_roles(v),
     }, set())
     if not (shaped and key_ok):

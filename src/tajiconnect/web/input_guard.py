@@ -206,6 +206,7 @@ class InputGuardMiddleware(ASGIMiddleware):
         except UnicodeDecodeError as exc:
             raise MalformedInputError(detail=NOT_UTF8["address"]) from exc
         check_text(path, "address")
+        check_text(scope["path"], "address")  # what routing reads, should a server have decoded it differently
         check_query(scope.get("query_string", b""), "query string")
         check_integer_params(scope)
         content_type = _content_type(scope)

@@ -45,7 +45,7 @@ async def test_token_response_is_an_oauth2_token_response(browser, org, make_use
     assert mine.status_code == 200
     assert mine.json()["email"] == member.email
     assert mine.json()["roles"] == ["teacher", "parent"]
-    assert mine.json()["permissions"] == ["users.view"]
+    assert mine.json()["permissions"] == ["courses.author", "learning.assign", "progress.view", "users.view"]
     [(stored,)] = await tenant_sql(
         engine, org.tenant, "SELECT token_hash FROM refresh_tokens WHERE user_id = :u", u=member.id
     )

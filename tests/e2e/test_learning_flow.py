@@ -71,7 +71,9 @@ def test_build_assign_and_complete_a_course(create_tenant, new_page, settings):
     teacher.get_by_role("button", name="Add lesson").click()
     lesson = teacher.locator("li.lesson", has_text="Boil it")
     lesson.get_by_role("link", name="Edit").click()
+    # The draft saves itself while the teacher types (only the status line changes).
     lesson.get_by_label("Text (Markdown)").fill("Bring water to a **rolling boil** for one minute.")
+    expect(lesson.get_by_role("status")).to_have_text("Saved")
     lesson.get_by_role("button", name="Save lesson").click()
     expect(lesson.get_by_role("status")).to_have_text("Saved")
     teacher.get_by_role("button", name="Publish").click()

@@ -198,3 +198,28 @@ async def test_my_courses_is_paginated_and_searchable(signed_in, engine, academy
         assert found.text.lstrip().startswith('<div id="course-list">')
         assert re.findall(r'<a href="/teach/courses/[0-9a-f-]+">(Course \d+)</a>', found.text) == ["Course 07"]
         assert (await client.get("/teach/courses/", params={"page": 10**9})).status_code == 400
+
+
+async def test_a_lesson_draft_autosaves_and_only_its_status_comes_back(signed_in, engine, academy):
+    async with signed_in(academy.teacher) as client:
+        cid = await create(client, "Autosaved")
+        outline = await post_form(client, f"/teach/courses/{cid}/modules", {"title": "M"}, headers=HX)
+        [module] = ids_in(outline.text, "module")
+        outline = await post_form(client, f"/teach/courses/{cid}/modules/{module}/lessons",
+                                  {"title": "Draft", "kind": "text"}, headers=HX)
+        [lesson] = ids_in(outline.text, "lesson")
+        editor = await client.get(f"/teach/courses/{cid}/lessons/{lesson}", headers=HX)
+        assert f'hx-post="/teach/courses/{cid}/lessons/{lesson}/autosave"' in editor.text
+        url = f"/teach/courses/{cid}/lessons/{lesson}/autosave"
+        saved = await post_form(client, url, {"title": "Draft", "body": "Half a **thought**"}, headers=HX)
+        assert saved.status_code == 200
+        assert saved.text.strip().startswith(f'<p id="lesson-save-{lesson}"') and "<form" not in saved.text
+        refused = await post_form(client, url, {"title": "   ", "body": "Lost?"}, headers=HX)
+        assert refused.status_code == 422 and "field-error" in refused.text
+    async with signed_in(academy.other_teacher) as other:
+        assert (await post_form(other, url, {"title": "Mine now", "body": "x"}, headers=HX)).status_code == 404
+    course = await load_course(engine, academy.tenant, cid)
+    async with signed_in(academy.teacher) as client:
+        editor = await client.get(f"/teach/courses/{cid}/lessons/{lesson}", headers=HX)
+    assert course.title == "Autosaved"
+    assert "Half a **thought**" in editor.text and "Mine now" not in editor.text and "Lost?" not in editor.text

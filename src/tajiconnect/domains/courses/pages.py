@@ -55,6 +55,22 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def lesson_changes(lesson: Any, form: Form) -> dict[str, Any]:
+    """What a lesson editor's form changes, by the lesson's kind (fields of other kinds are not read)."""
+    changes: dict[str, Any] = {"title": form.get("title")}
+    if "estimated_minutes" in form.data:
+        changes["estimated_minutes"] = form.get("estimated_minutes")
+    if lesson.kind in ("text", "video", "document", "link", "embed") and "body" in form.data:
+        changes["body"] = form.get("body")
+    if lesson.kind in ("link", "embed"):
+        changes["url"] = form.get("url")
+    if lesson.kind in ("video", "document"):
+        changes["file_id"] = form.get("file_id")
+    if lesson.kind == "document":
+        changes["allow_download"] = form.get("allow_download") == "on"
+    return changes
+
+
 def kind_labels() -> dict[str, str]:
     return {
         "text": _("Text"), "video": _("Video"), "document": _("Document"), "link": _("Web link"),
@@ -301,17 +317,7 @@ class TeachCoursePages(Controller):
     ) -> Template | Redirect:
         lesson, course = await self._lesson(request, db_session, course_id, lesson_id)
         form = await Form.read(request)
-        changes: dict[str, Any] = {"title": form.get("title")}
-        if "estimated_minutes" in form.data:
-            changes["estimated_minutes"] = form.get("estimated_minutes")
-        if lesson.kind in ("text", "video", "document", "link", "embed") and "body" in form.data:
-            changes["body"] = form.get("body")
-        if lesson.kind in ("link", "embed"):
-            changes["url"] = form.get("url")
-        if lesson.kind in ("video", "document"):
-            changes["file_id"] = form.get("file_id")
-        if lesson.kind == "document":
-            changes["allow_download"] = form.get("allow_download") == "on"
+        changes = lesson_changes(lesson, form)
         template = "courses/_lesson_editor.html" if is_htmx(request) else "courses/lesson_page.html"
         try:
             lesson = await service.update_lesson(db_session, acting(request), lesson.id, changes)
@@ -326,6 +332,21 @@ class TeachCoursePages(Controller):
             "course": course, "lesson": lesson, "kind_labels": kind_labels(), "errors": {}, "form": {},
             "saved": True,
         })
+
+    @post("/{course_id:str}/lessons/{lesson_id:str}/autosave", name="teach.lessons.autosave")
+    async def autosave_lesson(
+        self, request: Request, db_session: DbSession, course_id: FromPath[str], lesson_id: FromPath[str]
+    ) -> Template:
+        """The editor's draft, saved while the author types: only the status line comes back (the form, the caret
+        and the focus stay as they are); a refusal is shown there, nothing is saved."""
+        lesson, _course = await self._lesson(request, db_session, course_id, lesson_id)
+        form = await Form.read(request)
+        try:
+            await service.update_lesson(db_session, acting(request), lesson.id, lesson_changes(lesson, form))
+        except CourseError as exc:
+            return Template("courses/_lesson_save_status.html", status_code=422,
+                            context={"lesson": lesson, "error": str(exc)})
+        return Template("courses/_lesson_save_status.html", context={"lesson": lesson, "error": None})
 
     @post("/{course_id:str}/lessons/{lesson_id:str}/{action:str}", name="teach.lessons.action")
     async def lesson_action(

@@ -130,6 +130,16 @@ async def test_stage_locks_on_the_path_page_and_self_enrollment(browser, signed_
         problem_of(await client.delete(f"/api/v1/paths/enrollments/{row}", headers=own), 409)
     assert await path_enrollments_of(engine, t, learner.id) == [(uuid.UUID(path["id"]), "self", "withdrawn")]
     assert len(await enrollments_of(engine, t, learner.id)) == 2
+    # The same from the path page: join again, then leave with its button.
+    async with signed_in(learner) as client:
+        assert (await post_form(client, f"/paths/{path['id']}/enroll")).status_code == 303
+        page = await client.get(f"/paths/{path['id']}")
+        assert "Withdraw from this path" in page.text
+        left = await post_form(client, f"/paths/{path['id']}/withdraw")
+        assert left.status_code == 303
+        again = await post_form(client, f"/paths/{path['id']}/withdraw")
+        assert again.status_code == 409 and "not enrolled" in again.text
+    assert [row[2] for row in await path_enrollments_of(engine, t, learner.id)] == ["withdrawn", "withdrawn"]
 
 
 async def test_path_builder_pages(signed_in, engine, company):

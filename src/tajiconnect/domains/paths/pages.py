@@ -93,6 +93,17 @@ class PathPages(Controller):
             return await self._page(request, db_session, path_id, errors={"enroll": str(exc)}, status=_status(exc))
         return see_other(f"/paths/{row.path_id}", notice="enrolled")
 
+    @post("/{path_id:str}/withdraw", name="paths.withdraw")
+    async def withdraw(self, request: Request, db_session: DbSession, path_id: FromPath[str]) -> Template | Redirect:
+        """The learner leaves a path they joined themselves (their course enrollments and progress stay)."""
+        path = await self._path(db_session, request.scope["user"], path_id)
+        try:
+            await service.withdraw_mine(db_session, acting(request), path.id)
+        except EnrollmentError as exc:
+            refuse(exc)
+            return await self._page(request, db_session, path_id, errors={"enroll": str(exc)}, status=409)
+        return see_other(f"/paths/{path.id}", notice="withdrawn")
+
     async def _assignable(self, request: Request, session: AsyncSession, path_id: str) -> LearningPath:
         if not enrollments.may_assign(request.scope["user"]):
             raise PermissionDeniedException()

@@ -400,6 +400,16 @@ async def withdraw(session: AsyncSession, acting: Acting, path_enrollment_id: uu
     return row
 
 
+async def withdraw_mine(session: AsyncSession, acting: Acting, path_id: uuid.UUID) -> PathEnrollment:
+    """The caller's own current enrollment in ``path_id``, withdrawn (see :func:`withdraw`)."""
+    row_id = await session.scalar(select(PathEnrollment.id).where(
+        PathEnrollment.path_id == path_id, PathEnrollment.user_id == acting.user.id,
+        PathEnrollment.withdrawn_at.is_(None)))
+    if row_id is None:
+        raise EnrollmentConflict(_("You are not enrolled in this path."))
+    return await withdraw(session, acting, row_id)
+
+
 # --- the learner's view ----------------------------------------------------------------------------------------------
 
 

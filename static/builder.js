@@ -73,4 +73,31 @@
     sendOrder(where.list);
     if (from !== where.list && from && from.children.length === 0) { /* the source module's list is now empty */ }
   });
+
+  // Lesson drafts save themselves: 1.5 s after typing stops (sooner when a field changes, e.g. an upload finished),
+  // the editor's fields go to its data-autosave URL and only the status line is replaced, so the caret and the
+  // focus stay where they are. A form that was replaced or closed in the meantime is left alone.
+  var pending = new WeakMap();
+
+  function autosave(form) {
+    pending.delete(form);
+    var status = form.querySelector("[data-autosave-status]");
+    if (!form.isConnected || !status) return;
+    window.htmx.ajax("POST", form.getAttribute("data-autosave"), {
+      source: status, target: status, swap: "outerHTML", values: window.htmx.values(form)
+    });
+  }
+
+  function schedule(event, wait) {
+    var form = event.target.closest && event.target.closest("form[data-autosave]");
+    if (!form) return;
+    clearTimeout(pending.get(form));
+    pending.set(form, setTimeout(function () { autosave(form); }, wait));
+  }
+
+  document.addEventListener("input", function (event) { schedule(event, 1500); });
+  document.addEventListener("change", function (event) { schedule(event, 300); });
+  document.addEventListener("submit", function (event) {  // a full save makes the pending autosave pointless
+    if (event.target.matches && event.target.matches("form[data-autosave]")) clearTimeout(pending.get(event.target));
+  }, true);
 })();

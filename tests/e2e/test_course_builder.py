@@ -91,7 +91,9 @@ def test_teacher_builds_and_publishes_a_course(create_tenant, settings, page):
         if title == "Clay":
             item.get_by_role("button", name="Preview").click()
             expect(item.locator("strong")).to_have_text("Fine")
-        item.get_by_role("button", name="Save lesson").click()
+        # The draft also saves itself as it is typed: wait for this save's own answer, not an autosave's.
+        with page.expect_response(lambda r: r.request.method == "POST" and re.search(r"/lessons/[0-9a-f-]+$", r.url)):
+            item.get_by_role("button", name="Save lesson").click()
         expect(item.get_by_role("status")).to_have_text("Saved")
 
     # Keyboard: focus "Move down" on Clay and press Enter; focus stays on that button after the swap.

@@ -4,6 +4,7 @@ to the team they lead, and a learner of that team completes it on a 390 px phone
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -74,7 +75,8 @@ def test_build_assign_and_complete_a_course(create_tenant, new_page, settings):
     # The draft saves itself while the teacher types (only the status line changes).
     lesson.get_by_label("Text (Markdown)").fill("Bring water to a **rolling boil** for one minute.")
     expect(lesson.get_by_role("status")).to_have_text("Saved")
-    lesson.get_by_role("button", name="Save lesson").click()
+    with teacher.expect_response(lambda r: r.request.method == "POST" and re.search(r"/lessons/[0-9a-f-]+$", r.url)):
+        lesson.get_by_role("button", name="Save lesson").click()
     expect(lesson.get_by_role("status")).to_have_text("Saved")
     teacher.get_by_role("button", name="Publish").click()
     expect(teacher.locator("#course-status")).to_have_text("Published")

@@ -209,7 +209,7 @@ async def test_a_lesson_draft_autosaves_and_only_its_status_comes_back(signed_in
                                   {"title": "Draft", "kind": "text"}, headers=HX)
         [lesson] = ids_in(outline.text, "lesson")
         editor = await client.get(f"/teach/courses/{cid}/lessons/{lesson}", headers=HX)
-        assert f'hx-post="/teach/courses/{cid}/lessons/{lesson}/autosave"' in editor.text
+        assert f'data-autosave="/teach/courses/{cid}/lessons/{lesson}/autosave"' in editor.text
         url = f"/teach/courses/{cid}/lessons/{lesson}/autosave"
         saved = await post_form(client, url, {"title": "Draft", "body": "Half a **thought**"}, headers=HX)
         assert saved.status_code == 200

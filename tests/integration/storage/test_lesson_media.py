@@ -5,6 +5,9 @@ as a download only where the lesson allows it); a learner who is not enrolled ge
 
 from __future__ import annotations
 
+import html
+import re
+import uuid
 from pathlib import Path
 
 import httpx
@@ -85,3 +88,29 @@ async def test_video_and_pdf_lessons_from_upload_to_learner(storage, client_for,
         # Someone of the organization who is not enrolled gets no lesson and so no URL.
         theirs = await bearer_for(client, stranger)
         problem_of(await client.get(f"/api/v1/lessons/{lessons['video']}", headers=theirs), 404)
+
+
+async def test_a_course_cover_shows_in_the_catalog_and_on_its_page(storage, client_for, org, teacher, make_user,
+                                                                     signed_in):
+    from tests.integration.storage.conftest import png_bytes
+
+    cover = png_bytes((64, 36))
+    title = f"Covered {uuid.uuid4().hex[:8]}"  # each backend's run makes its own course (files live in one backend)
+    async with client_for(org.tenant) as client:
+        auth = await bearer_for(client, teacher)
+        cover_id = await upload(client, auth, "cover", "cover.png", cover)
+        course = (await client.post("/api/v1/courses", json={"title": title, "cover_file_id": cover_id},
+                                    headers=auth)).json()
+        module = (await client.post(f"/api/v1/courses/{course['id']}/modules", json={"title": "M"},
+                                    headers=auth)).json()
+        await client.post(f"/api/v1/modules/{module['id']}/lessons", json={"kind": "text", "title": "T", "body": "x"},
+                          headers=auth)
+        assert (await client.post(f"/api/v1/courses/{course['id']}/publish", headers=auth)).status_code == 200
+    reader = await make_user(org.tenant)
+    async with signed_in(reader) as client:
+        for path in (f"/courses?q={title.split()[1]}", f"/courses/{course['id']}"):
+            page = await client.get(path)
+            src = re.search(r'<img class="cover" src="([^"]+)"', page.text)
+            assert src is not None, path
+            shown = await fetch(client, html.unescape(src.group(1)))
+            assert shown.status_code == 200 and shown.content == cover, (path, src.group(1))

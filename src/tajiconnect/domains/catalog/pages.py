@@ -35,6 +35,7 @@ from tajiconnect.domains.enrollments.service import (
     EnrollmentNotFound,
 )
 from tajiconnect.domains.groups import service as groups
+from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.i18n import _
 from tajiconnect.web.forms import Form, see_other
 from tajiconnect.web.htmx import wants_fragment
@@ -147,6 +148,17 @@ async def end_assignment_of(
     return None
 
 
+async def cover_urls(request: Request, session: AsyncSession, courses: list[Course]) -> dict[Any, str]:
+    """Short-lived URLs of these courses' cover images (ready files only), in one query."""
+    ids = [c.cover_file_id for c in courses if c.cover_file_id is not None]
+    if not ids:
+        return {}
+    storage = request.app.state.storage
+    files = {f.id: f for f in (await session.scalars(
+        select(StoredFile).where(StoredFile.id.in_(ids), StoredFile.status == "ready"))).all()}
+    return {c.id: storage.url(files[c.cover_file_id]) for c in courses if c.cover_file_id in files}
+
+
 class CatalogPages(Controller):
     path = "/courses"
     guards = [requires_user]
@@ -174,7 +186,7 @@ class CatalogPages(Controller):
                    "language": query.language or "", "tag": query.tag or ""}
         context = {
             "results": results, "filters": filters, "paging": page_info(results.total, page, PER_PAGE),
-            "levels": LEVELS,
+            "levels": LEVELS, "covers": await cover_urls(request, db_session, [card.course for card in results.cards]),
         }
         if wants_fragment(request, "catalog-results"):
             return Template("catalog/_results.html", context=context)
@@ -225,6 +237,7 @@ class CatalogPages(Controller):
             "assignments": assignments, "notice": notice, "errors": errors or {},
             "overdue": enrollment is not None and enrollments.is_overdue(enrollment.due_at, enrollment.status),
             "rating": round(course.rating_sum / course.rating_count, 1) if course.rating_count else None,
+            "cover": (await cover_urls(request, session, [course])).get(course.id),
         }
         return Template("catalog/course.html", context=context, status_code=status)
 

@@ -97,8 +97,12 @@ def test_teacher_builds_and_publishes_a_course(create_tenant, settings, page):
         expect(item.get_by_role("status")).to_have_text("Saved")
 
     # Keyboard: focus "Move down" on Clay and press Enter; focus stays on that button after the swap.
+    # Let HTMX finish the last swap first: its settle step gives focus back to the element that had it (an editor's
+    # field), which would take the key press below.
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     down = page.get_by_role("button", name="Move down: Clay")
     down.focus()
+    expect(down).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("li.lesson").first).to_contain_text("Sand")
     assert lesson_titles(page) == ["Text Sand", "Text Clay"]

@@ -23,6 +23,7 @@ from sqlalchemy import and_, any_, func, literal, literal_column, or_, select, t
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect.db.ids import parse_uuid as parse_id  # re-exported for this domain's callers
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, can
 from tajiconnect.domains.audit.service import Acting, record
@@ -116,13 +117,6 @@ class ModuleOutline:
 # --- reading --------------------------------------------------------------------------------------------------
 
 
-def parse_id(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError):
-        return None
 
 
 async def get_course(session: AsyncSession, course_id: Any, *, user: Any = None, lock: bool = False) -> Course:

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
 
+from tajiconnect.db.ids import parse_uuid as _uuid
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, can
 from tajiconnect.domains.audit.service import record
@@ -80,13 +81,6 @@ class EnrollmentConflict(EnrollmentError):
         self.missing = list(missing)
 
 
-def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 async def find_one(session: AsyncSession, model: Any, key: Any, *where: Any, message: str) -> Any:

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
+from tajiconnect.db.ids import parse_uuid as _uuid
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.audit.service import Acting, record
 from tajiconnect.domains.groups.models import KINDS_BY_TENANT, MAX_DEPTH, Group, GroupMembership
@@ -265,13 +266,6 @@ def flatten(nodes: Iterable[GroupNode]) -> list[GroupNode]:
     return out
 
 
-def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 async def get_group(session: AsyncSession, user: Any, group_id: uuid.UUID | str) -> Group:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect.db.ids import parse_uuid as _uuid
 from tajiconnect.domains.accounts.policies import Permission, can
 from tajiconnect.domains.audit.service import record
 from tajiconnect.domains.courses.access import catalog_filter, manages_all
@@ -116,10 +117,6 @@ def may_edit(user: Any, path: LearningPath) -> bool:
     if user is None or not user.is_active:
         return False
     return manages_all(user) or (may_author(user) and path.owner_id == user.id)
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    return enrollments._uuid(value)
 
 
 async def get_path(session: AsyncSession, user: Any, path_id: uuid.UUID | str) -> LearningPath:

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from tajiconnect.db.ids import parse_uuid as _uuid
 from tajiconnect.domains.courses import access
 from tajiconnect.domains.courses.models import Course, CourseModule, Lesson
 from tajiconnect.domains.enrollments.models import Enrollment
@@ -75,13 +76,6 @@ def now_utc() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _uuid(value: uuid.UUID | str) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 # --- opening a lesson -----------------------------------------------------------------------------------------------

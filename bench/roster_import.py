@@ -32,23 +32,15 @@ import platform
 import secrets
 import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from common import with_database  # bench/common.py (puts src/ on the path)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from tajiconnect.settings import to_libpq_url, to_sqlalchemy_url  # noqa: E402
+from tajiconnect.settings import to_libpq_url, to_sqlalchemy_url
 
 TARGET_SECONDS = 30.0  # upload -> validate -> apply of 10,000 rows
 ADMIN_PASSWORD = "bench-password-0123456789"  # noqa: S105
 BASE_DOMAIN = "bench.test"
-
-
-def with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
 def roster(rows: int) -> bytes:

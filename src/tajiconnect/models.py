@@ -9,14 +9,26 @@ from tajiconnect.domains.accounts.models import (
     UserAvatar,
     UserSession,
 )
+from tajiconnect.domains.assessments.models import Assessment, Attempt, AttemptAnswer, QuizSlot, Submission
 from tajiconnect.domains.audit.models import AuditEntry, PlatformAuditEntry
 from tajiconnect.domains.courses.models import Course, CourseModule, CourseReview, Lesson
 from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment
+from tajiconnect.domains.grading.models import (
+    CommentBankEntry,
+    Grade,
+    GradebookCategory,
+    GradebookSettings,
+    GradeEvent,
+    GradeOverride,
+    Rubric,
+    SimilarityMatch,
+)
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
 from tajiconnect.domains.parents.models import PairingCode, ParentLink
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
 from tajiconnect.domains.progress.models import LearnerStats, LearningCompletion, LearningDay, LessonProgress
+from tajiconnect.domains.questions.models import Question, QuestionBank
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.mail.models import SentEmail
@@ -26,12 +38,21 @@ from tajiconnect.tenancy.models import Tenant, TenantDomain
 from tajiconnect.web.idempotency import IdempotentRequest
 
 __all__ = [
+    "Assessment",
+    "Attempt",
+    "AttemptAnswer",
     "AuditEntry",
+    "CommentBankEntry",
     "Course",
     "CourseModule",
     "CourseReview",
     "EmailToken",
     "Enrollment",
+    "Grade",
+    "GradeEvent",
+    "GradeOverride",
+    "GradebookCategory",
+    "GradebookSettings",
     "Group",
     "GroupMembership",
     "IdempotentRequest",
@@ -53,13 +74,19 @@ __all__ = [
     "Plan",
     "PlatformAuditEntry",
     "PlatformOperator",
+    "Question",
+    "QuestionBank",
+    "QuizSlot",
     "RecoveryCode",
     "RefreshToken",
     "RosterImport",
     "RosterImportRow",
+    "Rubric",
     "SeatEvent",
     "SentEmail",
+    "SimilarityMatch",
     "StoredFile",
+    "Submission",
     "Tenant",
     "TenantDomain",
     "User",

@@ -33,6 +33,8 @@ from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
 from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
 from tajiconnect.domains.enrollments.api import EnrollmentsApi
 from tajiconnect.domains.enrollments.teaching import TeachingPages
+from tajiconnect.domains.grading.gradebook_api import GradebookApi, GradebookCategoriesApi
+from tajiconnect.domains.grading.gradebook_pages import GradebookPages, LearnerGradesPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
@@ -169,6 +171,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LessonsApi,
             LearnPages,
             LearningApi,
+            GradebookPages,
+            LearnerGradesPages,
+            GradebookApi,
+            GradebookCategoriesApi,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

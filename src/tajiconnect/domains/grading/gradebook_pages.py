@@ -50,22 +50,23 @@ def row_cells(book: service.Gradebook) -> list[Markup]:
     empty = Markup('<td><span class="muted">—</span></td>')
     pending = Markup('<td><span class="badge gb-pending">%s</span></td>') % _("to grade")
     draft_label = _("draft")
+    released = Markup("<td>%s</td>")
     out: list[Markup] = []
     for row in book.rows:
-        parts: list[str] = []
+        parts: list[Markup] = []
         for item in book.items:
             cell = row.cells.get(item.id)
             if cell is None:
                 parts.append(empty)
             elif cell.status == "released":
-                parts.append(f"<td>{cell.score if cell.score is not None else '—'}</td>")
+                parts.append(released % (cell.score if cell.score is not None else "—"))
             elif cell.status == "draft":
                 score = cell.score if cell.score is not None else "—"
                 parts.append(Markup('<td><span class="gb-draft">%s</span> <span class="badge">%s</span></td>')
                              % (score, draft_label))
             else:
                 parts.append(pending)
-        out.append(Markup("".join(parts)))
+        out.append(Markup("").join(parts))
     return out
 
 

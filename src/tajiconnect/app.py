@@ -33,8 +33,10 @@ from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
 from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
 from tajiconnect.domains.enrollments.api import EnrollmentsApi
 from tajiconnect.domains.enrollments.teaching import TeachingPages
-from tajiconnect.domains.grading.gradebook_api import GradebookApi, GradebookCategoriesApi
+from tajiconnect.domains.grading.analytics_pages import AnalyticsPages
+from tajiconnect.domains.grading.gradebook_api import AssessmentInsightsApi, GradebookApi, GradebookCategoriesApi
 from tajiconnect.domains.grading.gradebook_pages import GradebookPages, LearnerGradesPages
+from tajiconnect.domains.grading.similarity_pages import SimilarityPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
@@ -175,6 +177,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LearnerGradesPages,
             GradebookApi,
             GradebookCategoriesApi,
+            AssessmentInsightsApi,
+            AnalyticsPages,
+            SimilarityPages,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

@@ -35,6 +35,7 @@ from tajiconnect.domains.assessments.models import Assessment, Attempt, AttemptA
 from tajiconnect.domains.courses import access
 from tajiconnect.domains.courses.models import Course, Lesson
 from tajiconnect.domains.questions.models import Question
+from tajiconnect.i18n import gettext as _
 
 BUCKETS = 10
 GROUP_SHARE = 0.27
@@ -181,7 +182,7 @@ async def staff_assessment(session: AsyncSession, user: Any, assessment_id: Any,
             .where(Assessment.id == aid, Assessment.kind.in_(kinds), access.staff_filter(user))
         )).first()
     if row is None:
-        raise AnalyticsNotFound("No such assessment here.")
+        raise AnalyticsNotFound(_("No such assessment here."))
     return row[0], row[1], row[2]
 
 

@@ -23,6 +23,7 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
 from tajiconnect.domains.audit.service import Acting
+from tajiconnect.domains.grading import analytics, similarity
 from tajiconnect.domains.grading import gradebook_service as service
 from tajiconnect.domains.grading.gradebook_service import GradebookError, Query
 from tajiconnect.domains.grading.models import GradebookCategory
@@ -333,3 +334,127 @@ class GradebookCategoriesApi(Controller):
             await service.delete_category(db_session, acting(request), category_id)
         except GradebookError as exc:
             raise http_error(exc) from exc
+
+
+# --- quiz analytics and the similarity check ---------------------------------------------------------------------
+
+
+class BucketCount(msgspec.Struct):
+    low: int
+    high: int
+    count: int
+
+
+class QuestionStatsOut(msgspec.Struct):
+    question_id: uuid.UUID
+    name: str
+    answered: int
+    facility: float | None
+    discrimination: float | None
+
+
+class AnalyticsOut(msgspec.Struct):
+    """Over the quiz's submitted attempts. ``facility``: mean fraction of the question's points earned;
+    ``discrimination``: facility in the top 27 % of attempts (by score) minus that in the bottom 27 % (null with
+    fewer than 4 scored attempts); ``most_missed``: the ids of the questions of lowest facility (up to 5)."""
+
+    assessment_id: uuid.UUID
+    attempts: int
+    scored: int
+    capped: bool
+    mean_percent: float | None
+    median_percent: float | None
+    average_seconds: float | None
+    distribution: list[BucketCount]
+    questions: list[QuestionStatsOut]
+    most_missed: list[uuid.UUID]
+
+
+class PassageOut(msgspec.Struct):
+    a: str
+    b: str
+    a_start: int
+    b_start: int
+
+
+class MatchOut(msgspec.Struct):
+    id: uuid.UUID
+    submission_a_id: uuid.UUID
+    submission_b_id: uuid.UUID
+    name_a: str
+    name_b: str
+    score: float
+    passages: list[PassageOut]
+    updated_at: Timestamp
+
+
+class MatchPage(msgspec.Struct):
+    items: list[MatchOut]
+    total: int
+    page: int
+    per_page: int
+
+
+NOT_QUIZ = "No such quiz here, or not of a course the caller teaches."
+NOT_ASSIGNMENT = "No such assignment here, or not of a course the caller teaches."
+
+
+class AssessmentInsightsApi(Controller):
+    path = "/api/v1/assessments/{assessment_id:str}"
+    tags = ["gradebook"]
+    guards = [STAFF]
+    security = REQUIRES_BEARER
+
+    @get(
+        "/analytics",
+        name="api.assessments.analytics",
+        summary="A quiz's analytics: score distribution, facility and discrimination per question, average time",
+        **problems(*GUARDED, 404, notes={403: FORBIDDEN, 404: NOT_QUIZ}),
+    )
+    async def quiz_analytics(self, request: Request, db_session: DbSession, assessment_id: FromPath[str]
+                             ) -> AnalyticsOut:
+        try:
+            found = await analytics.quiz_analytics(db_session, request.scope["user"], assessment_id)
+        except analytics.AnalyticsNotFound as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
+        a = found.analysis
+        return AnalyticsOut(
+            assessment_id=found.assessment.id, attempts=a.attempts, scored=a.scored, capped=a.capped,
+            mean_percent=a.mean_percent, median_percent=a.median_percent, average_seconds=a.average_seconds,
+            distribution=[BucketCount(low=b.low, high=b.high, count=b.count) for b in a.distribution],
+            questions=[QuestionStatsOut(question_id=q.question_id, name=found.names.get(q.question_id, ""),
+                                        answered=q.answered, facility=q.facility, discrimination=q.discrimination)
+                       for q in a.questions],
+            most_missed=[q.question_id for q in a.most_missed],
+        )
+
+    @get(
+        "/similarity",
+        name="api.assessments.similarity",
+        summary="An assignment's flagged pairs of similar submissions, highest score first, with the passages",
+        description=(
+            "The pairs stored by the last similarity check (run from the page `/teach/assessments/{id}/similarity`): "
+            "`score` is the share (0-100) of the shorter text found in passages of 6 or more words in a row shared "
+            "with the other."
+        ),
+        **problems(*GUARDED, 404, notes={403: FORBIDDEN, 404: NOT_ASSIGNMENT}),
+    )
+    async def similar_pairs(
+        self, request: Request, db_session: DbSession, assessment_id: FromPath[str], page: PageParam = 1,
+        per_page: Annotated[int, Parameter(ge=1, le=100, description="Pairs per page.")] = 20,
+    ) -> MatchPage:
+        try:
+            _a, _c, _t, rows, total = await similarity.matches(db_session, request.scope["user"], assessment_id,
+                                                               page=page, per_page=per_page)
+        except similarity.SimilarityNotFound as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
+        items = [
+            MatchOut(id=r.match.id, submission_a_id=r.match.submission_a_id, submission_b_id=r.match.submission_b_id,
+                     name_a=r.name_a, name_b=r.name_b, score=float(r.match.score),
+                     passages=[PassageOut(a=str(p.get("a", "")), b=str(p.get("b", "")),
+                                          a_start=int(p.get("a_start", 0)), b_start=int(p.get("b_start", 0)))
+                               for p in r.match.passages if isinstance(p, dict)],
+                     updated_at=r.match.updated_at.isoformat())
+            for r in rows
+        ]
+        return MatchPage(items=items, total=total, page=page, per_page=per_page)

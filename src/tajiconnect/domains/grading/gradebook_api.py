@@ -68,7 +68,7 @@ class LetterOut(msgspec.Struct):
 
 class CellOut(msgspec.Struct):
     assessment_id: uuid.UUID
-    grade_id: uuid.UUID
+    grade_id: Annotated[str, Meta(extra_json_schema={"format": "uuid"})]
     status: Literal["pending", "draft", "released"]
     score: float | None
     max_points: float

@@ -23,7 +23,7 @@ Percents are Decimals rounded half up to 2 places at the end (``CENT``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -44,9 +44,10 @@ DEFAULT_SCALE: tuple[tuple[str, Decimal], ...] = (
 
 @dataclass(frozen=True)
 class Item:
-    """A graded item of the course (an assessment that counts in the gradebook)."""
+    """A graded item of the course (an assessment that counts in the gradebook). ``id`` is any hashable key that
+    ``scores`` uses too (the service passes the item's position: cheaper to hash than a UUID)."""
 
-    id: uuid.UUID
+    id: Hashable
     category_id: uuid.UUID | None
     max_points: Decimal
     weight: Decimal = Decimal(1)
@@ -76,8 +77,8 @@ class Bucket:
 
     category_id: uuid.UUID | None
     percent: Decimal | None
-    counted: list[uuid.UUID] = field(default_factory=list)
-    dropped: list[uuid.UUID] = field(default_factory=list)
+    counted: list[Hashable] = field(default_factory=list)
+    dropped: list[Hashable] = field(default_factory=list)
 
 
 @dataclass
@@ -112,9 +113,7 @@ def weighted_mean(pairs: Sequence[tuple[Decimal, Decimal]]) -> Decimal | None:
     return sum((v * w for v, w in pairs), Decimal(0)) / total
 
 
-def category_percent(
-    items: Sequence[Item], scores: Mapping[uuid.UUID, Score], drop_lowest: int = 0
-) -> Bucket:
+def category_percent(items: Sequence[Item], scores: Mapping[Any, Score], drop_lowest: int = 0) -> Bucket:
     """One bucket: its graded items' weighted mean after dropping the ``drop_lowest`` lowest (see the module)."""
     graded: list[tuple[Decimal, Item]] = []
     for item in items:
@@ -140,7 +139,7 @@ def category_percent(
 def compute(
     items: Sequence[Item],
     categories: Sequence[Category],
-    scores: Mapping[uuid.UUID, Score],
+    scores: Mapping[Any, Score],
     *,
     scale: Sequence[tuple[str, Decimal]] = DEFAULT_SCALE,
     override: Decimal | None = None,

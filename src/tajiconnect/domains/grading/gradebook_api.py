@@ -159,9 +159,11 @@ def acting(request: Request) -> Acting:
 def gradebook_json(book: service.Gradebook) -> GradebookOut:
     learners = []
     for row in book.rows:
-        cells = [CellOut(assessment_id=aid, grade_id=c.grade_id, status=c.status,  # type: ignore[arg-type]
-                         score=_f(c.score), max_points=float(c.max_points)) for aid, c in row.cells.items()]
-        buckets = [BucketOut(category_id=k, percent=_f(b.percent), dropped=b.dropped)
+        cells = [CellOut(assessment_id=item.id, grade_id=c.grade_id, status=c.status,  # type: ignore[arg-type]
+                         score=_f(c.score), max_points=float(c.max_points))
+                 for item, c in zip(book.items, row.slots, strict=True) if c is not None]
+        buckets = [BucketOut(category_id=k, percent=_f(b.percent),
+                             dropped=[book.items[n].id for n in b.dropped if isinstance(n, int)])
                    for k, b in row.result.buckets.items() if k is not None or b.counted]
         override = None
         if row.override is not None:

@@ -14,6 +14,7 @@ in their cells for the staff but do not count until released. The arithmetic is 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -143,7 +144,7 @@ class Gradebook:
     per_page: int
     query: Query = field(default_factory=Query)
 
-    @property
+    @functools.cached_property
     def has_uncategorized(self) -> bool:
         known = {c.id for c in self.categories}
         return any(i.category_id not in known for i in self.items)
@@ -233,7 +234,7 @@ async def cells_of(
     position = {str(i): n for n, i in enumerate(item_ids)}
     width = len(item_ids)
     by_text: dict[str, list[Cell | None]] = {}
-    for gid, uid, aid, status, score, maximum in await session.execute(stmt):
+    for gid, uid, aid, status, score, maximum in (await session.execute(stmt)).all():
         n = position.get(aid)
         if n is not None:
             slots = by_text.get(uid)

@@ -187,12 +187,18 @@ async def measure_page(client: Any, meter: Meter, label: str, path: str, request
     server, cpu = list(meter.server_ms), list(meter.cpu_ms)
     median, p95 = statistics.median(server), percentile(server, 95)
     target = f"< {PAGE_TARGET_MS:.0f} ms"
-    results.add(f"{label}: server time, median of {requests}", f"{median:,.1f} ms", target, median < PAGE_TARGET_MS)
-    results.add(f"{label}: server time, p95", f"{p95:,.1f} ms", target, p95 < PAGE_TARGET_MS)
-    results.add(f"{label}: CPU of the app process, median", f"{statistics.median(cpu):,.1f} ms")
+    reference = label.startswith("Reference")
+    results.add(f"{label}: server time, median of {requests}", f"{median:,.1f} ms", "" if reference else target,
+                None if reference else median < PAGE_TARGET_MS)
+    results.add(f"{label}: server time, p95", f"{p95:,.1f} ms", "" if reference else target,
+                None if reference else p95 < PAGE_TARGET_MS)
+    results.add(f"{label}: CPU of the app process, median / p95",
+                f"{statistics.median(cpu):,.1f} / {percentile(cpu, 95):,.1f} ms")
     results.add(f"{label}: SQL time per request",
                 f"{sql_total / requests:,.1f} ms (mean)")
     results.add(f"{label}: SQL statements per request", " or ".join(str(c) for c in sorted(set(counts))))
+    if label.startswith("Reference"):
+        return
     print(f"\n  Statements of the last {label} request (median time of each position over the requests):")
     for n, statement in enumerate(listing):
         took = statistics.median(per_statement.get(n, [0.0]))
@@ -213,6 +219,7 @@ async def measure(admin: str, course_id: str, requests: int, results: Results) -
                                      timeout=60) as client:
             await sign_in(client, admin, PASSWORD)
             page = f"/teach/courses/{course_id}/gradebook"
+            await measure_page(client, meter, "Reference: /account/profile", "/account/profile", requests, results)
             await measure_page(client, meter, "Gradebook page 1 (HTML)", page, requests, results)
             token = (await client.post("/api/v1/auth/token", json={"email": admin, "password": PASSWORD})).json()
             api = httpx.AsyncClient(transport=transport, base_url=f"https://{SLUG}.{BASE_DOMAIN}", timeout=60,

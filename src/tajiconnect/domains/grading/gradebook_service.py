@@ -33,6 +33,7 @@ from tajiconnect.domains.audit.service import Acting, record
 from tajiconnect.domains.courses import access
 from tajiconnect.domains.courses.models import Course, CourseModule, Lesson
 from tajiconnect.domains.enrollments.models import Enrollment
+from tajiconnect.domains.enrollments.teaching import _safe  # no spreadsheet formula from a name (CSV injection)
 from tajiconnect.domains.grading import gradebook as math
 from tajiconnect.domains.grading.models import Grade, GradebookCategory, GradebookSettings, GradeOverride
 from tajiconnect.domains.groups.models import Group, GroupMembership
@@ -534,11 +535,6 @@ async def clear_override(session: AsyncSession, acting: Acting, course_id: Any, 
 
 
 # --- CSV ---------------------------------------------------------------------------------------------------------
-
-
-def _safe(value: str) -> str:
-    """No spreadsheet formula from a name or title (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _number(value: Decimal | None) -> str:

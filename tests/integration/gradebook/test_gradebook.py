@@ -282,3 +282,45 @@ async def test_gradebook_page_statements_do_not_grow_with_learners_or_items(org,
     # the bearer token, the member and the organization, then: course, items, categories, settings, learners
     # (with the total), grades, overrides
     assert api_big <= 6 + 7, api_big
+
+
+async def test_malformed_input_is_a_problem_never_a_500(org, make_user, engine, client_for):
+    teacher, (a, *_r), course, quizzes, _e = await setup_book(org, make_user, engine)
+    base = f"/api/v1/courses/{course.id}/gradebook"
+    async with client_for(org.tenant) as client:
+        headers = await bearer_for(client, teacher)
+        for query in ("q=%00", "per_page=0", "page=0", "page=99999999999999999999", "group_id=nope", "q=" + "x" * 101):
+            problem_of(await client.get(f"{base}?{query}", headers=headers), 400)
+        assert (await client.get(f"{base}?q=%25_%5C", headers=headers)).json()["total"] == 0  # wildcards literal
+        for body in ({"name": "X", "weight": "abc"}, {"name": "X", "weight": 1e300}, {"name": "x" * 101},
+                     {"name": "X", "drop_lowest": 2**70}, {"name": ["X"]}, {"name": "X\u0000"}):
+            problem_of(await client.post(f"{base}/categories", json=body, headers=headers), 400)
+        problem_of(await client.post(f"{base}/categories", content=b"\xff\xfe", headers={
+            **headers, "content-type": "application/json"}), 400)
+        for body in ({"percent": "90", "reason": "r"}, {"percent": -1, "reason": "r"}, {"percent": 50},
+                     {"percent": 50, "reason": "r" * 1001}):
+            problem_of(await client.put(f"{base}/overrides/{a.id}", json=body, headers=headers), 400)
+        problem_of(await client.patch(f"/api/v1/gradebook-categories/{quizzes}", json={"weight": None},
+                                      headers=headers), 400)
+        problem_of(await client.patch("/api/v1/gradebook-categories/not-an-id", json={}, headers=headers), 404)
+
+
+async def test_gradebook_html_page_statements_do_not_grow(org, make_user, engine, signed_in):
+    teacher = await make_user(org.tenant, ["teacher"])
+    small = await graded_course(engine, org.tenant, owner_id=teacher.id, kinds=("quiz",))
+    big = await graded_course(engine, org.tenant, owner_id=teacher.id, kinds=("assignment", "quiz") * 5,
+                              per_module=4)
+    lonely = await make_user(org.tenant)
+    await enroll(engine, org.tenant, lonely.id, small.id)
+    for n in range(8):
+        learner = await make_user(org.tenant, name=f"Row {n}")
+        await enroll(engine, org.tenant, learner.id, big.id)
+        await add_group(engine, org.tenant, members=[learner.id], leaders=[])
+        for item in big.items[: n + 1]:
+            await give(engine, org.tenant, big.id, item, learner.id, "released", n, 10)
+    async with signed_in(teacher) as browser:
+        small_count = await statements(browser, f"/teach/courses/{small.id}/gradebook")
+        big_count = await statements(browser, f"/teach/courses/{big.id}/gradebook")
+        csv_answer = await browser.get(f"/teach/courses/{big.id}/gradebook.csv")
+    assert small_count == big_count, (small_count, big_count)
+    assert csv_answer.text.count("\n") == 9

@@ -27,6 +27,7 @@ from tajiconnect.domains.grading import analytics, similarity
 from tajiconnect.domains.grading import gradebook_service as service
 from tajiconnect.domains.grading.gradebook_service import GradebookError, Query
 from tajiconnect.domains.grading.models import GradebookCategory
+from tajiconnect.i18n import gettext as _
 from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
 from tajiconnect.web.paging import PageParam
 
@@ -291,7 +292,7 @@ class GradebookApi(Controller):
         except GradebookError as exc:
             raise http_error(exc) from exc
         if not cleared:
-            raise HTTPException(status_code=404, detail="This learner's final percent is not overridden.")
+            raise HTTPException(status_code=404, detail=_("This learner's final percent is not overridden."))
 
 
 class GradebookCategoriesApi(Controller):

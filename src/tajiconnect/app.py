@@ -27,12 +27,16 @@ from tajiconnect.domains.accounts.pages_account import AccountPages, avatar
 from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUserPages
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
+from tajiconnect.domains.assessments.assignment_pages import AssignmentPages
+from tajiconnect.domains.assessments.submissions_api import SubmissionApi
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
 from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
 from tajiconnect.domains.enrollments.api import EnrollmentsApi
 from tajiconnect.domains.enrollments.teaching import TeachingPages
+from tajiconnect.domains.grading.grader_api import CommentBankApi, GradingQueueApi, ReleaseApi, RubricsApi
+from tajiconnect.domains.grading.grader_pages import GraderPages, RubricPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
@@ -169,6 +173,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LessonsApi,
             LearnPages,
             LearningApi,
+            AssignmentPages,
+            SubmissionApi,
+            GraderPages,
+            RubricPages,
+            GradingQueueApi,
+            ReleaseApi,
+            RubricsApi,
+            CommentBankApi,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from tajiconnect.db.ids import parse_uuid
 from tajiconnect.domains.accounts.models import User
@@ -156,13 +157,15 @@ class Item:
 
 
 async def load(session: AsyncSession, user: Any, grade_id: Any, *, lock: bool = False, details: bool = True) -> Item:
-    """The grade ``grade_id`` with what grading it needs, for its course's staff (404 otherwise): one statement,
-    plus one each for files, answers, history and neighbours when ``details``."""
+    """The grade ``grade_id`` with what grading it needs, for its course's staff (404 otherwise): one statement
+    (its neighbours in the queue included), plus one each for files, quiz answers and the history when
+    ``details``."""
     key = parse_uuid(grade_id)
     if key is None:
         raise GraderError(_("No such work to grade here."), status=404)
+    previous, following = _neighbours()
     stmt = (
-        select(Grade, Assessment, Lesson, Course, User, Submission, Rubric)
+        select(Grade, Assessment, Lesson, Course, User, Submission, Rubric, previous, following)
         .join(Assessment, Assessment.id == Grade.assessment_id)
         .join(Lesson, Lesson.id == Assessment.lesson_id)
         .join(Course, Course.id == Grade.course_id)
@@ -176,7 +179,8 @@ async def load(session: AsyncSession, user: Any, grade_id: Any, *, lock: bool = 
     row = (await session.execute(stmt)).first()
     if row is None:
         raise GraderError(_("No such work to grade here."), status=404)
-    item = Item(*row)
+    item = Item(*row[:7])
+    item.previous_id, item.next_id = row[7], row[8]
     if item.assessment.kind == "quiz" and item.grade.attempt_id is not None:
         item.attempt = await session.get(Attempt, item.grade.attempt_id)
         item.answers = await manual_answers(session, item.attempt) if item.attempt else []
@@ -187,7 +191,6 @@ async def load(session: AsyncSession, user: Any, grade_id: Any, *, lock: bool = 
     item.events = list((await session.scalars(
         select(GradeEvent).where(GradeEvent.grade_id == item.grade.id).order_by(GradeEvent.created_at.desc())
         .limit(50))).all())
-    item.previous_id, item.next_id = await neighbours(session, item.grade)
     return item
 
 
@@ -204,16 +207,17 @@ async def manual_answers(session: AsyncSession, attempt: Attempt) -> list[Manual
     return sorted(found, key=lambda m: order.index(str(m.question.id)) if str(m.question.id) in order else 1_000)
 
 
-async def neighbours(session: AsyncSession, grade: Grade) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """The previous and next grade of the same assessment in queue order (submitted time, then id): one statement."""
-    here = tuple_(Grade.submitted_at, Grade.id)
-    at = (grade.submitted_at, grade.id)
-    same = and_(Grade.assessment_id == grade.assessment_id, Grade.submitted_at.is_not(None))
-    before = (select(Grade.id).where(same, here < at).order_by(Grade.submitted_at.desc(), Grade.id.desc())
-              .limit(1).scalar_subquery())
-    after = select(Grade.id).where(same, here > at).order_by(Grade.submitted_at, Grade.id).limit(1).scalar_subquery()
-    row = (await session.execute(select(before, after))).one()
-    return row[0], row[1]
+def _neighbours() -> tuple[Any, Any]:
+    """SQL: the previous and next grade of the same assessment as ``Grade`` in queue order (submitted time, then
+    id), as scalar subqueries correlated to it."""
+    other = aliased(Grade)
+    here, at = tuple_(other.submitted_at, other.id), tuple_(Grade.submitted_at, Grade.id)
+    same = and_(other.assessment_id == Grade.assessment_id, other.submitted_at.is_not(None))
+    before = (select(other.id).where(same, here < at).order_by(other.submitted_at.desc(), other.id.desc())
+              .limit(1).correlate(Grade).scalar_subquery())
+    after = (select(other.id).where(same, here > at).order_by(other.submitted_at, other.id)
+             .limit(1).correlate(Grade).scalar_subquery())
+    return before, after
 
 
 # --- grading --------------------------------------------------------------------------------------------------------

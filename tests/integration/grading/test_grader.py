@@ -4,7 +4,6 @@ teacher, quiz essays completing the attempt's grade, and the panel swap in a fix
 
 from __future__ import annotations
 
-import datetime
 import uuid
 
 from sqlalchemy import update
@@ -13,7 +12,7 @@ from tajiconnect.domains.assessments.models import Assessment, Attempt, AttemptA
 from tajiconnect.domains.grading.models import Grade
 from tajiconnect.domains.progress.models import LessonProgress
 from tests.integration.conftest import bearer_for, post_form, problem_of, statements
-from tests.integration.grading.conftest import NOW, essay_attempt, make_assignment, make_group
+from tests.integration.grading.conftest import essay_attempt, make_assignment, make_group
 from tests.integration.groups.conftest import tenant_session
 from tests.integration.progress.conftest import fetch
 
@@ -270,7 +269,8 @@ async def test_rubric_pages_create_edit_and_refuse(org, make_user, engine, signe
         assert (await client.get(base)).status_code == 200
         bad = await post_form(client, base, {"title": "R", "criteria": "Clarity | Good"})
         assert bad.status_code == 422 and "Level = points" in bad.text
-        made = await post_form(client, base, {"title": "R", "criteria": "Clarity | Weak = 0 | Clear = 3\nStyle | Ok = 1"})
+        made = await post_form(client, base, {"title": "R",
+                                              "criteria": "Clarity | Weak = 0 | Clear = 3\nStyle | Ok = 1"})
         assert made.status_code == 303
         listing = await client.get(base)
         assert "4.00 points" in listing.text or "4 points" in listing.text

@@ -78,7 +78,7 @@ async def test_late_policies_accept_penalize_refuse(org, make_user, engine, clie
         refused = await client.post(f"{refuse.api}/submit", json={"text": "late"}, headers=auth)
         assert problem_of(refused, 409)
         assert (await client.put(refuse.api, json={"text": "x"}, headers=auth)).status_code == 409
-        # the penalty (3 days × 15 % = 45 %) is taken off when graded
+        # the penalty (3 days x 15 % = 45 %) is taken off when graded
         teacher_auth = await bearer_for(client, teacher)
         [grade] = await fetch(engine, org.tenant, Grade, user_id=learner.id, assessment_id=penalize.assessment_id)
         graded = await client.put(f"/api/v1/submissions/{grade.id}/grade", headers=teacher_auth,

@@ -5,7 +5,7 @@ Rules (docs/grading.md):
 
 * The learner must be able to open the lesson as a learner (enrolled; staff previewing record nothing: 409).
 * Late work: ``late_days`` = whole days, or parts of a day, after ``due_at``. The assessment's ``late_policy``
-  decides: ``accept``, ``penalize`` (``late_days`` × ``late_penalty_percent``, at most 100, taken off when graded)
+  decides: ``accept``, ``penalize`` (``late_days`` x ``late_penalty_percent``, at most 100, taken off when graded)
   or ``refuse`` (409 once the due date has passed).
 * Resubmitting is allowed until the due date; after it only work never submitted may still come in (when the
   policy takes late work). Submitting unchanged work again changes nothing (idempotent).
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import any_, select
+from sqlalchemy.dialects.postgresql import array as sql_array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.ids import parse_uuid
@@ -65,7 +66,7 @@ def late_days(due_at: datetime.datetime | None, at: datetime.datetime) -> int:
 
 
 def penalty_percent(days: int, per_day: int) -> int:
-    """``days`` × ``per_day`` percent, between 0 and 100."""
+    """``days`` x ``per_day`` percent, between 0 and 100."""
     return max(0, min(100, days * max(0, per_day)))
 
 
@@ -129,20 +130,22 @@ async def learner_group(session: AsyncSession, assessment: Assessment, user_id: 
     """The learner's current group among the assessment's groups (the oldest membership when several)."""
     if not assessment.group_submission or not assessment.group_ids:
         return None
-    return await session.scalar(
+    group_ids = sql_array(assessment.group_ids)
+    found: uuid.UUID | None = await session.scalar(
         select(GroupMembership.group_id)
         .where(GroupMembership.user_id == user_id, GroupMembership.ended_at.is_(None),
-               GroupMembership.group_id == any_(assessment.group_ids))
+               GroupMembership.group_id == any_(group_ids))
         .order_by(GroupMembership.created_at, GroupMembership.group_id)
         .limit(1)
     )
+    return found
 
 
 async def open_work(session: AsyncSession, user: Any, lesson_id: Any, *, lock: bool = False) -> Work:
     """The learner's work for the assignment lesson ``lesson_id`` (404 when they may not open it)."""
     view = await _view(session, user, lesson_id)
-    query = select(Assessment).where(Assessment.lesson_id == view.lesson.id)
-    assessment = await session.scalar(query.with_for_update() if lock else query)
+    found = select(Assessment).where(Assessment.lesson_id == view.lesson.id)
+    assessment = await session.scalar(found.with_for_update() if lock else found)
     if assessment is None:
         raise SubmissionError(_("No such assignment here."), status=404)
     group_id = await learner_group(session, assessment, user.id)

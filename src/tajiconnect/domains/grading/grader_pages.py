@@ -82,7 +82,7 @@ class GraderPages(Controller):
         q = await grader.queue(db_session, user, filters, page=page, per_page=PER_PAGE)
         courses = (await db_session.execute(select(Course.id, Course.title).where(access.staff_filter(user))
                                             .order_by(Course.title).limit(200))).all()
-        items = []
+        items: Any = []
         if filters.course_id is not None:
             items = (await db_session.execute(
                 select(Assessment.id, Lesson.title).join(Lesson, Lesson.id == Assessment.lesson_id)

@@ -13,7 +13,7 @@ CSS_CLASS = "code"
 MAX_CHARS = 50_000
 
 
-def formatter() -> HtmlFormatter:  # type: ignore[type-arg]
+def formatter() -> HtmlFormatter:
     return HtmlFormatter(cssclass=CSS_CLASS, noclasses=False, linenos="table", wrapcode=True)
 
 

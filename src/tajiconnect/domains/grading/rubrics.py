@@ -1,8 +1,8 @@
-"""Rubrics: criteria × levels with points, per course, authored by the course's staff.
+"""Rubrics: criteria x levels with points, per course, authored by the course's staff.
 
 Math (pure, unit-tested): a rubric's maximum is the sum over criteria of each criterion's best level; a grade's
 rubric points are the sum of the chosen levels' points. When the rubric's maximum differs from the assessment's
-``max_points`` the rubric points are scaled: ``points = chosen / rubric_max × max_points`` (rounded to the cent), so a
+``max_points`` the rubric points are scaled: ``points = chosen / rubric_max * max_points`` (to the cent), so a
 rubric out of 12 can mark an assignment out of 100. A criterion left unchosen counts 0.
 """
 

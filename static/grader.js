@@ -38,7 +38,11 @@
   document.addEventListener("change", function (event) {
     if (event.target.closest && event.target.closest("[data-rubric]")) { rubricTotal(); }
   });
-  document.body.addEventListener("htmx:afterSwap", rubricTotal);
+  document.body.addEventListener("htmx:afterSwap", function () {
+    rubricTotal();
+    var back = document.querySelector("[data-release] input[name=next]");  // come back to this learner
+    if (back) { back.value = window.location.pathname; }
+  });
   rubricTotal();
 
   document.addEventListener("click", function (event) {
@@ -66,8 +70,8 @@
       var score = panel() && panel().querySelector("[data-score]");
       if (score) { event.preventDefault(); score.focus(); score.select(); }
     } else if (event.key === "r") {
-      var release = document.querySelector("[data-release] button");
-      if (release) { event.preventDefault(); release.click(); }
+      var form = document.querySelector("[data-release]");
+      if (form && window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); form.querySelector("button").click(); }
     }
   });
 }());

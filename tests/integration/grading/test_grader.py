@@ -278,3 +278,37 @@ async def test_rubric_pages_create_edit_and_refuse(org, make_user, engine, signe
         assert (await client.get(base)).status_code == 404
 
 
+
+
+async def test_quiz_grader_page_highlights_code_with_classes_only(org, make_user, engine, signed_in):
+    teacher, learner = await make_user(org.tenant, ["teacher"]), await make_user(org.tenant)
+    task = await make_assignment(engine, org.tenant, teacher.id, learners=(learner.id,), kind="quiz", max_points=15)
+    grade_id = await essay_attempt(engine, org.tenant, task, learner.id)
+    async with signed_in(teacher) as client:
+        page = await client.get(f"/teach/grading/{grade_id}")
+        assert page.status_code == 200
+        assert 'class="code"' in page.text and "&lt;b&gt;" in page.text and "<b>hi</b>" not in page.text
+        assert 'style="' not in page.text.split('id="submission-panel"')[1]  # the CSP forbids inline styles
+        assert "Rivers flow." in page.text and "grader.css" in page.text
+        queue = await client.get("/teach/grading", params={"course_id": str(task.course.id)})
+        assert queue.status_code == 200 and str(grade_id) in queue.text and "Waiting: 1" in queue.text
+
+
+async def test_the_learner_page_shows_the_grade_only_after_release(org, make_user, engine, signed_in, client_for,
+                                                                   clock):
+    teacher, learner = await make_user(org.tenant, ["teacher"]), await make_user(org.tenant)
+    task = await make_assignment(engine, org.tenant, teacher.id, learners=(learner.id,), max_points=10)
+    async with client_for(org.tenant) as client:
+        await submitted_by(client, task, [learner])
+        grade = await grade_of(engine, org.tenant, task, learner.id)
+        auth = await bearer_for(client, teacher)
+        done = await client.put(f"/api/v1/submissions/{grade.id}/grade", headers=auth,
+                                json={"revision": grade.revision, "points": 7, "comment": "Secret until released"})
+        assert done.status_code == 200
+        async with signed_in(learner) as browser:
+            before = await browser.get(task.page)
+            assert "Secret until released" not in before.text and "7.00" not in before.text
+        await client.post(f"/api/v1/assessments/{task.assessment_id}/release", headers=auth)
+        async with signed_in(learner) as browser:
+            after = await browser.get(task.page)
+            assert "Secret until released" in after.text and "7.00" in after.text and "10.00" in after.text

@@ -168,3 +168,15 @@ async def test_the_lesson_page_loads_the_panel_and_the_form_submits(org, make_us
         assert sent.status_code == 200 and "Submitted." in sent.text and "Submit again" in sent.text
     [submission] = await fetch(engine, org.tenant, Submission, user_id=learner.id)
     assert (submission.status, submission.text, submission.version) == ("submitted", "Final words", 1)
+
+
+async def test_a_learner_may_upload_attachments_for_their_work_but_not_course_files(org, make_user, client_for):
+    learner = await make_user(org.tenant)
+    async with client_for(org.tenant) as client:
+        auth = await bearer_for(client, learner)
+        ok = await client.post("/api/v1/uploads", json={"purpose": "attachment", "filename": "essay.pdf",
+                                                        "size": 1000}, headers=auth)
+        assert ok.status_code == 201, ok.text
+        refused = await client.post("/api/v1/uploads", json={"purpose": "document", "filename": "x.pdf",
+                                                             "size": 1000}, headers=auth)
+        assert refused.status_code == 403

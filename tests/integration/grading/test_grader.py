@@ -74,7 +74,8 @@ async def test_queue_filters_counts_and_staff_only(org, other_org, make_user, en
         assert problem_of(await client.get(f"/api/v1/submissions/{grade.id}", headers=auth), 404)
 
 
-async def test_grade_regrade_trail_stale_revision_and_release(org, make_user, engine, client_for, clock):
+async def test_grade_regrade_trail_stale_revision_and_release(org, make_user, engine, client_for, signed_in,
+                                                              clock):
     teacher, learner = await make_user(org.tenant, ["teacher"]), await make_user(org.tenant)
     task = await make_assignment(engine, org.tenant, teacher.id, learners=(learner.id,), max_points=20,
                                  passing_percent=50)
@@ -104,6 +105,9 @@ async def test_grade_regrade_trail_stale_revision_and_release(org, make_user, en
         assert actions[::-1] == [("submitted", None, None, ""), ("graded", None, "8.00", ""),
                                  ("regraded", "8.00", "15.00", "Reread the conclusion"),
                                  ("released", "15.00", "15.00", "")]
+    async with signed_in(teacher) as browser:
+        page = await browser.get(f"/teach/grading/{grade.id}")
+        assert "Regraded" in page.text and "8.00 → 15.00" in page.text and "Reread the conclusion" in page.text
     [progress] = await fetch(engine, org.tenant, LessonProgress, user_id=learner.id)
     assert progress.completed_at is not None and progress.completed_by == "grade"
 

@@ -287,7 +287,7 @@ async def _grade_answers(session: AsyncSession, item: Item, given: dict[str, Dec
     if attempt is None:
         raise GraderError(_("This quiz grade has no attempt to grade."), status=409)
     manual = {str(m.question.id): m for m in item.answers}
-    unknown = set(given) - set(manual)
+    unknown = (set(given) | set(comments)) - set(manual)
     if unknown:
         raise GraderError(_("An answer given points is not one to grade by hand."), field="answer_points")
     for question_id, m in manual.items():

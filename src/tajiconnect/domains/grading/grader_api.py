@@ -31,7 +31,9 @@ from tajiconnect.web.paging import PageParam
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 Points = Annotated[float, Meta(ge=0, le=100_000)]
 Revision = Annotated[int, Meta(ge=1, le=2_000_000_000)]
-ShortId = Annotated[str, Meta(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")]
+# Keys of JSON objects cannot be constrained in the schema (no ``propertyNames``): the service checks them (an
+# unknown criterion or question is a 400 with ``field``).
+LevelId = Annotated[str, Meta(max_length=40)]
 Title = Annotated[str, Meta(min_length=1, max_length=rubrics.TITLE_MAX, pattern=NOT_BLANK)]
 Comment = Annotated[str, Meta(max_length=grader.COMMENT_MAX)]
 Reason = Annotated[str, Meta(max_length=grader.REASON_MAX)]
@@ -117,9 +119,9 @@ class GradeIn(msgspec.Struct, forbid_unknown_fields=True):
 
     revision: Revision
     points: Points | None = None
-    rubric_scores: Annotated[dict[ShortId, ShortId], Meta(max_length=rubrics.CRITERIA_MAX)] | None = None
-    answer_points: Annotated[dict[uuid.UUID, Points], Meta(max_length=200)] | None = None
-    answer_comments: Annotated[dict[uuid.UUID, Comment], Meta(max_length=200)] | None = None
+    rubric_scores: Annotated[dict[str, LevelId], Meta(max_length=rubrics.CRITERIA_MAX)] | None = None
+    answer_points: Annotated[dict[str, Points], Meta(max_length=200)] | None = None
+    answer_comments: Annotated[dict[str, Comment], Meta(max_length=200)] | None = None
     comment: Comment | None = None
     reason: Reason = ""
     release: bool = False

@@ -136,11 +136,11 @@ async def test_rubric_math_end_to_end(org, other_org, make_user, engine, client_
         await submitted_by(client, task, [learner])
         grade = await grade_of(engine, org.tenant, task, learner.id)
         url = f"/api/v1/submissions/{grade.id}/grade"
-        unknown = await client.put(url, json={"revision": grade.revision, "rubric_scores": {"c1": "l9"}},
+        unknown = await client.put(url, json={"revision": grade.revision, "rubric": [{"criterion": "c1", "level": "l9"}]},
                                    headers=auth)
-        assert problem_of(unknown, 400)["field"] == "rubric_scores"
-        graded = await client.put(url, json={"revision": grade.revision, "rubric_scores": {"c1": "l3", "c2": "l1"},
-                                             "release": True}, headers=auth)
+        assert problem_of(unknown, 400)["field"] == "rubric"
+        graded = await client.put(url, json={"revision": grade.revision, "release": True, "rubric": [
+                                      {"criterion": "c1", "level": "l3"}, {"criterion": "c2", "level": "l1"}]}, headers=auth)
         assert graded.status_code == 200, graded.text
         # 4 of the rubric's 6 points, scaled to the assignment's 100
         assert (graded.json()["points"], graded.json()["rubric_scores"]) == ("66.67", {"c1": "l3", "c2": "l1"})
@@ -187,14 +187,16 @@ async def test_quiz_essay_grading_completes_the_attempts_grade(org, make_user, e
         essay, code = item["answers"]
         url = f"/api/v1/submissions/{grade_id}/grade"
         partial = await client.put(url, json={"revision": item["revision"],
-                                              "answer_points": {essay["question_id"]: 6}}, headers=auth)
-        assert problem_of(partial, 400)["field"] == f"answer_points.{code['question_id']}"
-        over = await client.put(url, json={"revision": item["revision"], "answer_points": {
-            essay["question_id"]: 9, code["question_id"]: 1}}, headers=auth)
-        assert problem_of(over, 400)["field"] == f"answer_points.{essay['question_id']}"
-        done = await client.put(url, json={"revision": item["revision"], "answer_points": {
-            essay["question_id"]: 6, code["question_id"]: 4.5}, "answer_comments": {essay["question_id"]: "Short"},
-            "release": True}, headers=auth)
+                                              "answers": [{"question_id": essay["question_id"], "points": 6}]},
+                                   headers=auth)
+        assert problem_of(partial, 400)["field"] == f"answers.{code['question_id']}"
+        over = await client.put(url, json={"revision": item["revision"], "answers": [
+            {"question_id": essay["question_id"], "points": 9}, {"question_id": code["question_id"], "points": 1}]},
+            headers=auth)
+        assert problem_of(over, 400)["field"] == f"answers.{essay['question_id']}"
+        done = await client.put(url, json={"revision": item["revision"], "release": True, "answers": [
+            {"question_id": essay["question_id"], "points": 6, "comment": "Short"},
+            {"question_id": code["question_id"], "points": 4.5}]}, headers=auth)
         assert done.status_code == 200, done.text
         assert (done.json()["points"], done.json()["status"]) == ("12.50", "released")  # 2 automatic + 6 + 4.5
     [attempt] = await fetch(engine, org.tenant, Attempt, user_id=learner.id)

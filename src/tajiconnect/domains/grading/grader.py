@@ -269,7 +269,7 @@ async def save(
 def _assignment_points(item: Item, points: Decimal | None, rubric_scores: dict[str, str] | None) -> Decimal:
     maximum = item.grade.max_points
     if rubric_scores is not None and item.rubric is None:
-        raise GraderError(_("This assignment has no rubric."), field="rubric_scores")
+        raise GraderError(_("This assignment has no rubric."), field="rubric")
     if points is not None:
         return _bounded(points, maximum, "points")
     if rubric_scores:
@@ -277,7 +277,7 @@ def _assignment_points(item: Item, points: Decimal | None, rubric_scores: dict[s
         try:
             return rubrics.score(item.rubric.criteria, rubric_scores, maximum)
         except rubrics.RubricError as exc:
-            raise GraderError(str(exc), field="rubric_scores") from exc
+            raise GraderError(str(exc), field="rubric") from exc
     raise GraderError(_("Give points or choose the rubric's levels."), field="points")
 
 
@@ -289,15 +289,15 @@ async def _grade_answers(session: AsyncSession, item: Item, given: dict[str, Dec
     manual = {str(m.question.id): m for m in item.answers}
     unknown = (set(given) | set(comments)) - set(manual)
     if unknown:
-        raise GraderError(_("An answer given points is not one to grade by hand."), field="answer_points")
+        raise GraderError(_("An answer given points is not one to grade by hand."), field="answers")
     for question_id, m in manual.items():
         if question_id in given:
-            m.answer.points = _bounded(given[question_id], m.max_points, f"answer_points.{question_id}")
+            m.answer.points = _bounded(given[question_id], m.max_points, f"answers.{question_id}")
             m.answer.needs_grading = False
         if question_id in comments:
             m.answer.comment = comments[question_id][:COMMENT_MAX]
         if m.answer.points is None:
-            raise GraderError(_("Give points to every answer graded by hand."), field=f"answer_points.{question_id}")
+            raise GraderError(_("Give points to every answer graded by hand."), field=f"answers.{question_id}")
     await session.flush()
     total = await session.scalar(select(func.coalesce(func.sum(AttemptAnswer.points), 0)).where(
         AttemptAnswer.attempt_id == attempt.id))

@@ -31,9 +31,7 @@ from tajiconnect.web.paging import PageParam
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 Points = Annotated[float, Meta(ge=0, le=100_000)]
 Revision = Annotated[int, Meta(ge=1, le=2_000_000_000)]
-# Keys of JSON objects cannot be constrained in the schema (no ``propertyNames``): the service checks them (an
-# unknown criterion or question is a 400 with ``field``).
-LevelId = Annotated[str, Meta(max_length=40)]
+RubricId = Annotated[str, Meta(min_length=1, max_length=40)]
 Title = Annotated[str, Meta(min_length=1, max_length=rubrics.TITLE_MAX, pattern=NOT_BLANK)]
 Comment = Annotated[str, Meta(max_length=grader.COMMENT_MAX)]
 Reason = Annotated[str, Meta(max_length=grader.REASON_MAX)]
@@ -112,16 +110,31 @@ class ItemOut(msgspec.Struct):
     next_id: uuid.UUID | None
 
 
+class RubricChoice(msgspec.Struct, forbid_unknown_fields=True):
+    """The level chosen for one criterion of the assessment's rubric (ids as the rubric gives them)."""
+
+    criterion: RubricId
+    level: RubricId
+
+
+class AnswerGrade(msgspec.Struct, forbid_unknown_fields=True):
+    """Points (0..the question's points in the attempt) for one essay or code answer, with an optional comment."""
+
+    question_id: uuid.UUID
+    points: Points
+    comment: Comment | UnsetType = UNSET
+
+
 class GradeIn(msgspec.Struct, forbid_unknown_fields=True):
-    """``revision``: the grade's current one (else 409). Assignments: ``points`` (0..max) or ``rubric_scores``
-    (criterion id → level id; the points are then computed, scaled to the assessment's max). Quizzes:
-    ``answer_points`` per essay/code question id (0..its points). ``release``: release at once."""
+    """``revision``: the grade's current one (else 409). Assignments: ``points`` (0..max) and/or ``rubric`` (the
+    levels chosen; without ``points`` the points are computed from them, scaled to the assessment's max). Quizzes:
+    ``answers``: points for every essay/code answer. ``release``: release at once. A criterion, level or question
+    the item does not have is a 400 with ``field``."""
 
     revision: Revision
     points: Points | None = None
-    rubric_scores: Annotated[dict[str, LevelId], Meta(max_length=rubrics.CRITERIA_MAX)] | None = None
-    answer_points: Annotated[dict[str, Points], Meta(max_length=200)] | None = None
-    answer_comments: Annotated[dict[str, Comment], Meta(max_length=200)] | None = None
+    rubric: Annotated[list[RubricChoice], Meta(max_length=rubrics.CRITERIA_MAX)] | None = None
+    answers: Annotated[list[AnswerGrade], Meta(max_length=200)] | None = None
     comment: Comment | None = None
     reason: Reason = ""
     release: bool = False
@@ -303,9 +316,10 @@ class GradingQueueApi(Controller):
         try:
             item = await grader.save(
                 db_session, acting(request), grade_id, revision=data.revision, points=_dec(data.points),
-                rubric_scores=data.rubric_scores,
-                answer_points={str(k): Decimal(str(v)) for k, v in (data.answer_points or {}).items()},
-                answer_comments={str(k): v for k, v in (data.answer_comments or {}).items()},
+                rubric_scores=None if data.rubric is None else {c.criterion: c.level for c in data.rubric},
+                answer_points={str(a.question_id): Decimal(str(a.points)) for a in data.answers or []},
+                answer_comments={str(a.question_id): a.comment for a in data.answers or []
+                                 if a.comment is not UNSET},
                 comment=data.comment, reason=data.reason, release_now=data.release)
         except GraderError as exc:
             raise http_error(exc) from exc

@@ -133,7 +133,7 @@ class GraderPages(Controller):
         answer_comments: dict[str, str] = {}
         for m in item.answers:
             qid = str(m.question.id)
-            value = _decimal(form.get(f"answer.{qid}"), f"answer_points.{qid}", errors)
+            value = _decimal(form.get(f"answer.{qid}"), f"answers.{qid}", errors)
             if value is not None:
                 answer_points[qid] = value
             answer_comments[qid] = form.get(f"answer_comment.{qid}")

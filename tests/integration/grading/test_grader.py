@@ -136,11 +136,11 @@ async def test_rubric_math_end_to_end(org, other_org, make_user, engine, client_
         await submitted_by(client, task, [learner])
         grade = await grade_of(engine, org.tenant, task, learner.id)
         url = f"/api/v1/submissions/{grade.id}/grade"
-        unknown = await client.put(url, json={"revision": grade.revision, "rubric": [{"criterion": "c1", "level": "l9"}]},
-                                   headers=auth)
+        unknown = await client.put(url, headers=auth, json={
+            "revision": grade.revision, "rubric": [{"criterion": "c1", "level": "l9"}]})
         assert problem_of(unknown, 400)["field"] == "rubric"
-        graded = await client.put(url, json={"revision": grade.revision, "release": True, "rubric": [
-                                      {"criterion": "c1", "level": "l3"}, {"criterion": "c2", "level": "l1"}]}, headers=auth)
+        graded = await client.put(url, headers=auth, json={"revision": grade.revision, "release": True, "rubric": [
+            {"criterion": "c1", "level": "l3"}, {"criterion": "c2", "level": "l1"}]})
         assert graded.status_code == 200, graded.text
         # 4 of the rubric's 6 points, scaled to the assignment's 100
         assert (graded.json()["points"], graded.json()["rubric_scores"]) == ("66.67", {"c1": "l3", "c2": "l1"})

@@ -3,6 +3,7 @@ refuse), resubmission until the due date, group submission, files, and ids the c
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 
 from tajiconnect.domains.assessments.models import Submission
@@ -10,6 +11,7 @@ from tajiconnect.domains.grading.models import Grade, GradeEvent
 from tests.integration.conftest import bearer_for, post_form, problem_of
 from tests.integration.grading.conftest import NOW, attachment, make_assignment, make_group
 from tests.integration.progress.conftest import fetch
+from tests.integration.seats.test_seat_limits import live_client, served
 
 DAY = datetime.timedelta(days=1)
 
@@ -180,3 +182,18 @@ async def test_a_learner_may_upload_attachments_for_their_work_but_not_course_fi
         refused = await client.post("/api/v1/uploads", json={"purpose": "document", "filename": "x.pdf",
                                                              "size": 1000}, headers=auth)
         assert refused.status_code == 403
+
+
+async def test_two_submits_at_once_make_one_submission(org, make_user, engine, settings, clock):
+    """All in flight together on the app served on the test's loop (the test client runs one request at a time)."""
+    learner = await make_user(org.tenant)
+    task = await make_assignment(engine, org.tenant, None, learners=(learner.id,))
+    async with served(settings) as app, live_client(app, org.tenant) as client:
+        auth = await bearer_for(client, learner)
+        answers = await asyncio.gather(*(client.post(f"{task.api}/submit", json={"text": "Same"}, headers=auth)
+                                         for _ in range(4)))
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    assert {a.json()["version"] for a in answers} == {1}
+    [submission] = await fetch(engine, org.tenant, Submission, user_id=learner.id)
+    [grade] = await fetch(engine, org.tenant, Grade, user_id=learner.id)
+    assert submission.version == 1 and len(await fetch(engine, org.tenant, GradeEvent, grade_id=grade.id)) == 1

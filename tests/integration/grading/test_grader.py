@@ -318,3 +318,23 @@ async def test_the_learner_page_shows_the_grade_only_after_release(org, make_use
         async with signed_in(learner) as browser:
             after = await browser.get(task.page)
             assert "Secret until released" in after.text and "7.00" in after.text and "10.00" in after.text
+
+
+async def test_comment_bank_on_the_grader_page(org, make_user, signed_in, client_for):
+    teacher, other = await make_user(org.tenant, ["teacher"]), await make_user(org.tenant, ["teacher"])
+    async with signed_in(teacher) as client:
+        added = await post_form(client, "/teach/grading/comments", {"text": "Check your units."},
+                                headers={"HX-Request": "true", "HX-Target": "comment-bank"})
+        assert added.status_code == 200 and "Check your units." in added.text and "data-bank-insert" in added.text
+        blank = await post_form(client, "/teach/grading/comments", {"text": "  "})
+        assert blank.status_code == 422
+    async with client_for(org.tenant) as api:
+        [entry] = (await api.get("/api/v1/comment-bank", headers=await bearer_for(api, teacher))).json()["items"]
+    async with signed_in(other) as client:
+        assert (await post_form(client, f"/teach/grading/comments/{entry['id']}/use")).status_code == 404
+        assert (await post_form(client, f"/teach/grading/comments/{entry['id']}/delete")).status_code == 404
+    async with signed_in(teacher) as client:
+        used = await post_form(client, f"/teach/grading/comments/{entry['id']}/use")
+        assert used.json() == {"uses": 1}
+        gone = await post_form(client, f"/teach/grading/comments/{entry['id']}/delete")
+        assert gone.status_code == 200 and "Check your units." not in gone.text

@@ -27,6 +27,8 @@ from tajiconnect.domains.accounts.pages_account import AccountPages, avatar
 from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUserPages
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
+from tajiconnect.domains.assessments.assignment_pages import AssignmentPages
+from tajiconnect.domains.assessments.submissions_api import SubmissionApi
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
@@ -36,6 +38,8 @@ from tajiconnect.domains.enrollments.teaching import TeachingPages
 from tajiconnect.domains.grading.analytics_pages import AnalyticsPages
 from tajiconnect.domains.grading.gradebook_api import AssessmentInsightsApi, GradebookApi, GradebookCategoriesApi
 from tajiconnect.domains.grading.gradebook_pages import GradebookPages, LearnerGradesPages
+from tajiconnect.domains.grading.grader_api import CommentBankApi, GradingQueueApi, ReleaseApi, RubricsApi
+from tajiconnect.domains.grading.grader_pages import GraderPages, RubricPages
 from tajiconnect.domains.grading.similarity_pages import SimilarityPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
@@ -180,6 +184,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AssessmentInsightsApi,
             AnalyticsPages,
             SimilarityPages,
+            AssignmentPages,
+            SubmissionApi,
+            GraderPages,
+            RubricPages,
+            GradingQueueApi,
+            ReleaseApi,
+            RubricsApi,
+            CommentBankApi,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

@@ -46,8 +46,9 @@ from tajiconnect.tenancy.context import require_tenant
 
 log = get_logger(__name__)
 
-#: Purposes any member may upload for themselves; the others need ``courses.author``.
-SELF_SERVICE = frozenset({"avatar"})
+#: Purposes any member may upload for themselves; the others need ``courses.author``. ``attachment``: a learner's
+#: files for an assignment (the assignment checks that the files are the learner's own).
+SELF_SERVICE = frozenset({"avatar", "attachment"})
 #: How long an unfinished multipart upload is kept (``purge_abandoned``).
 ABANDONED_AFTER = datetime.timedelta(hours=24)
 MAX_PARTS = 10_000  # S3's limit

@@ -27,6 +27,7 @@ from tajiconnect.domains.accounts.pages_account import AccountPages, avatar
 from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUserPages
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
+from tajiconnect.domains.assessments.api import AssessmentsApi, AttemptsApi, QuizSlotsApi
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LessonsApi,
             LearnPages,
             LearningApi,
+            AssessmentsApi, QuizSlotsApi, AttemptsApi,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

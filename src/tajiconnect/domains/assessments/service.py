@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Text, func, or_, select, true, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.ids import parse_uuid
@@ -291,7 +292,7 @@ async def _groups(session: AsyncSession, values: Any) -> list[uuid.UUID]:
     return ids
 
 
-async def _apply(session: AsyncSession, a: Assessment, changes: dict[str, Any]) -> None:  # noqa: C901, PLR0912
+async def _apply(session: AsyncSession, a: Assessment, changes: dict[str, Any]) -> None:
     for name in changes:
         if name not in SETTINGS:
             raise AssessmentError(_("Unknown field."), name)
@@ -413,7 +414,7 @@ def pool_filter(bank_id: uuid.UUID, category: str | None, tags: Sequence[str]) -
         escaped = category.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(or_(Question.category == category, Question.category.like(escaped + "/%", escape="\\")))
     if tags:
-        where.append(Question.tags.contains(list(tags)))
+        where.append(type_coerce(Question.tags, PG_ARRAY(Text)).contains(list(tags)))
     return where
 
 
@@ -615,7 +616,7 @@ async def draws_satisfiable(session: AsyncSession, views: Sequence[SlotView]) ->
             continue
         ids = (await session.scalars(
             select(Question.id).where(*pool_filter(s.bank_id, s.category, s.tags),
-                                      ~Question.id.in_(taken) if taken else and_())
+                                      Question.id.not_in(taken) if taken else true())
             .limit(s.draw_count)
         )).all()
         if len(ids) < s.draw_count:

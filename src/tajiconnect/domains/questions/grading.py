@@ -29,7 +29,7 @@ MAX_ITEMS = 200
 MAX_MAGNITUDE = Decimal(10) ** 15
 
 
-class ResponseInvalid(ValueError):  # noqa: N818 - the contracts' name
+class ResponseInvalid(ValueError):
     status = 400
     field = "response"
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tajiconnect.domains.assessments.models import Assessment, Attempt, AttemptAnswer, QuizSlot
 from tajiconnect.domains.enrollments.models import Enrollment
-from tajiconnect.domains.grading.models import Grade, GradeEvent, GradebookCategory, Rubric
+from tajiconnect.domains.grading.models import Grade, GradebookCategory, GradeEvent, Rubric
 from tajiconnect.domains.progress.models import LessonProgress
 from tests.integration.conftest import bearer, bearer_for, problem_of, tokens_for
 from tests.integration.quizzes.conftest import (
@@ -38,7 +38,7 @@ async def start(client, headers, quiz, status=201):
 
 async def answer(client, headers, attempt, question_id, response):
     return await client.put(f"/api/v1/attempts/{attempt['id']}/answers/{question_id}", headers=headers,
-                            json={"response": response})
+                            json=response)
 
 
 async def test_authoring_settings_slots_publish_and_copy(browser, engine, academy):
@@ -68,9 +68,9 @@ async def test_authoring_settings_slots_publish_and_copy(browser, engine, academ
         stale = problem_of(await client.patch(url, headers=teacher, json={"passing_percent": 1, "revision": 1}), 409)
         assert stale["field"] == "revision"
         assert problem_of(await client.patch(url, headers=teacher, json={"due_at": "2030-01-01T00:00:00Z"}),
-                          400)["field"] == "due_at"  # an assignment's setting
+                          409)["field"] == "due_at"  # an assignment's setting
         window = problem_of(await client.patch(url, headers=teacher, json={
-            "available_from": "2030-01-02T00:00:00Z", "available_until": "2030-01-01T00:00:00Z"}), 400)
+            "available_from": "2030-01-02T00:00:00Z", "available_until": "2030-01-01T00:00:00Z"}), 409)
         assert window["field"] == "available_until"
         problem_of(await client.patch(url, headers=teacher, json={"time_limit_seconds": 0}), 400)
         problem_of(await client.patch(url, headers=teacher, json={"review_when": "sometimes"}), 400)
@@ -88,9 +88,9 @@ async def test_authoring_settings_slots_publish_and_copy(browser, engine, academ
             "gradebook_category_id": ids[0], "rubric_id": ids[2], "max_points": "20", "late_policy": "penalize",
             "late_penalty_percent": 5, "submission_types": ["text"]})).status_code == 200
         assert problem_of(await client.patch(f"/api/v1/assessments/{assignment.id}", headers=teacher,
-                                             json={"rubric_id": ids[1]}), 400)["field"] == "rubric_id"
+                                             json={"rubric_id": ids[1]}), 409)["field"] == "rubric_id"
         assert problem_of(await client.patch(f"/api/v1/assessments/{assignment.id}", headers=teacher,
-                                             json={"time_limit_seconds": 60}), 400)["field"] == "time_limit_seconds"
+                                             json={"time_limit_seconds": 60}), 409)["field"] == "time_limit_seconds"
 
         # Publishing refuses a quiz without questions.
         assert (await client.post(f"/api/v1/modules/{module['id']}/lessons", headers=teacher,
@@ -109,10 +109,11 @@ async def test_authoring_settings_slots_publish_and_copy(browser, engine, academ
         [fixed, *_rest] = await add_questions(engine, academy.tenant, bank_id, 3, category="geo/africa",
                                               tags=("capitals",))
         foreign = problem_of(await client.post(f"{url}/slots", headers=teacher,
-                                               json={"question_id": str(other.questions[0])}), 400)
+                                               json={"question_id": str(other.questions[0])}), 409)
         assert foreign["field"] == "question_id"
-        problem_of(await client.post(f"{url}/slots", headers=teacher, json={"bank_id": str(other.bank_id)}), 400)
-        problem_of(await client.post(f"{url}/slots", headers=teacher, json={}), 400)
+        problem_of(await client.post(f"{url}/slots", headers=teacher, json={"bank_id": str(other.bank_id)}), 409)
+        problem_of(await client.post(f"{url}/slots", headers=teacher, json={}), 409)
+        problem_of(await client.post(f"{url}/slots", headers=teacher, json={"draw_count": 0}), 400)
         one = await client.post(f"{url}/slots", headers=teacher, json={"question_id": str(fixed), "points": "2"})
         assert one.status_code == 201, one.text
         draw = await client.post(f"{url}/slots", headers=teacher, json={
@@ -170,10 +171,13 @@ async def test_taking_a_quiz_grades_it_once_and_completes_the_lesson(browser, en
                               (matching, {"pairs": {"a": "one", "b": "two"}}), (short, {"text": " kilimanjaro "})):
             saved = await answer(client, me, attempt, qid, response)
             assert saved.status_code == 200, saved.text
-        # Bad shapes are 400; a question not in the attempt is 404.
-        problem_of(await answer(client, me, attempt, single, {"option": "z"}), 400)
+        # Answers that do not fit the question are 409, malformed ones 400; a question not in the attempt is 404.
+        assert problem_of(await answer(client, me, attempt, single, {"option": "z"}), 409)["field"] == "response"
+        problem_of(await answer(client, me, attempt, single, {"text": "a"}), 409)
+        problem_of(await answer(client, me, attempt, multiple, {"options": ["a", "a"]}), 409)
         problem_of(await answer(client, me, attempt, numeric, {"value": "NaN"}), 400)
         problem_of(await answer(client, me, attempt, numeric, {"value": "1e999999"}), 400)
+        problem_of(await answer(client, me, attempt, numeric, {"response": {"value": "1"}}), 400)
         problem_of(await answer(client, me, attempt, uuid.uuid4(), {"option": "a"}), 404)
         problem_of(await answer(client, me, attempt, "not-an-id", {"option": "a"}), 404)
 
@@ -346,6 +350,7 @@ async def test_review_policies_and_manual_questions(browser, engine, academy):
         attempt = await start(client, me, essay)
         await answer(client, me, attempt, essay.questions[0], {"option": "a"})
         problem_of(await answer(client, me, attempt, essay.questions[1], {"text": "x" * 50_001}), 400)
+        problem_of(await answer(client, me, attempt, essay.questions[0], {"text": "x"}), 409)
         await answer(client, me, attempt, essay.questions[1], {"text": "My essay"})
         done = (await client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=me)).json()
         assert done["status"] == "submitted" and done["points"] is None
@@ -393,7 +398,7 @@ async def test_other_learners_courses_and_organizations_get_404(browser, engine,
             ("POST", f"{quiz.url}/attempts", None),
             ("GET", f"{quiz.url}/results", None),
             ("GET", f"/api/v1/attempts/{attempt['id']}", None),
-            ("PUT", f"/api/v1/attempts/{attempt['id']}/answers/{quiz.questions[0]}", {"response": {"option": "a"}}),
+            ("PUT", f"/api/v1/attempts/{attempt['id']}/answers/{quiz.questions[0]}", {"option": "a"}),
             ("POST", f"/api/v1/attempts/{attempt['id']}/submit", None),
         ):
             problem_of(await client.request(method, path, headers=admin, json=body), 404)

@@ -55,12 +55,16 @@ Percent = Annotated[int, Meta(ge=0, le=100)]
 Weight = Annotated[str, Meta(pattern=r"^[0-9]{1,4}(\.[0-9]{1,2})?$", description="0 to 1000, two decimals.")]
 MaxPoints = Annotated[str, Meta(pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="0 to 100000, two decimals.")]
 SlotPoints = Annotated[str, Meta(pattern=r"^[0-9]{1,5}(\.[0-9]{1,2})?$", description="0 to 10000, two decimals.")]
-Moment = Annotated[datetime.datetime, Meta(description="A date and time (UTC without an offset), years 1970-8999.")]
+Moment = Annotated[datetime.datetime, Meta(description="A date and time (UTC when it has no offset).")]
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 Tag = Annotated[str, Meta(max_length=service.TAG_MAX)]
 
 NOT_FOUND = "No such assessment here, or not one of a course the caller may edit."
-NOTES_400 = "Invalid input: `field` names it (an unknown setting for this kind, a choice not of this course)."
+DATA_409 = (
+    "`field` names the value the current data refuses: a setting of the other kind (quiz/assignment), a window "
+    "ending before it starts, group submission without groups, files allowed as a way to submit with `max_files` 0, "
+    "a rubric, gradebook category or group not of this course (organization)."
+)
 STALE = "`revision` is not the current one (someone else saved the settings): reload and save again."
 TAKE_404 = "No such quiz here, or not one of a course the caller is enrolled in (or edits)."
 ATTEMPT_404 = "No such attempt (or question of the attempt) here, or not the caller's own."
@@ -229,13 +233,27 @@ class AttemptOut(msgspec.Struct):
     questions: list[AttemptQuestion]
 
 
-class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
-    """``response`` per kind: single ``{"option": id}``; multiple ``{"options": [ids]}``; true_false ``{"value":
-    bool}``; short ``{"text": str}`` (1000 chars); numeric ``{"value": "3.14"}`` (a finite number under 10^15);
-    matching ``{"pairs": {pair id: answer}}``; ordering ``{"order": [ids]}``; essay/code ``{"text": str}`` (50000
-    chars). Anything else: 400."""
+AnswerId = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[^\x00]+$")]
+AnswerText = Annotated[str, Meta(max_length=MAX_TEXT)]
+NumberText = Annotated[str, Meta(
+    pattern=r"^ *[-+]?[0-9]{1,15}([.,][0-9]{1,15})? *$", description="A number: digits, a point or comma, digits.")]
 
-    response: dict[str, Any]
+
+class AnswerIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The answer, with the one member its question's kind takes: single ``option`` (an option id); multiple
+    ``options`` (option ids); true_false ``value`` (true/false); numeric ``value`` (a number as text); short
+    (at most 1000 characters), essay and code ``text``; matching ``pairs`` (pair id -> the chosen answer);
+    ordering ``order`` (item ids). Another member than the kind's, or ids the question does not have: 409."""
+
+    option: AnswerId | UnsetType = UNSET
+    options: Annotated[list[AnswerId], Meta(max_length=200)] | UnsetType = UNSET
+    value: bool | NumberText | UnsetType = UNSET
+    text: AnswerText | UnsetType = UNSET
+    pairs: Annotated[dict[AnswerId, Annotated[str, Meta(max_length=1000)]], Meta(max_length=200)] | UnsetType = UNSET
+    order: Annotated[list[AnswerId], Meta(max_length=200)] | UnsetType = UNSET
+
+    def response(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__struct_fields__ if getattr(self, name) is not UNSET}
 
 
 class AnswerOut(msgspec.Struct):
@@ -278,7 +296,11 @@ def http_error(exc: AssessmentError | ResponseInvalid | courses.CourseError) -> 
 
         return course_error(exc)
     field = getattr(exc, "field", None)
-    return HTTPException(status_code=exc.status, detail=str(exc), extra={"field": field} if field else None)
+    # The body's shape is checked against the schema before the service runs: what the service still refuses is a
+    # value the current data refuses (a setting of the other kind, a rubric of another course, an answer that does
+    # not fit its question...), a 409 naming the field.
+    status = 409 if exc.status == 400 else exc.status
+    return HTTPException(status_code=status, detail=str(exc), extra={"field": field} if field else None)
 
 
 def _iso(value: datetime.datetime | None) -> str | None:
@@ -408,8 +430,8 @@ class AssessmentsApi(Controller):
         summary="Create a quiz or assignment lesson at the end of a module, with its settings",
         status_code=HTTP_201_CREATED,
         **problems(*BODY, *GUARDED, 404, 409, notes={
-            400: NOTES_400, 404: "No such module here, or not of a course the caller may edit.",
-            409: "The course has the most lessons allowed."}, idempotent=True),
+            404: "No such module here, or not of a course the caller may edit.",
+            409: f"The course has the most lessons allowed, or: {DATA_409}"}, idempotent=True),
     )
     async def create(self, request: Request, db_session: DbSession, data: JSONBody[AssessmentCreate]) -> AssessmentOut:
         who = acting(request)
@@ -446,7 +468,8 @@ class AssessmentsApi(Controller):
         "/{assessment_id:str}",
         name="api.assessments.update",
         summary="Edit an assessment's settings, title or instructions (with an optional revision check)",
-        **problems(*BODY, *GUARDED, 404, 409, notes={400: NOTES_400, 404: NOT_FOUND, 409: STALE}, idempotent=True),
+        **problems(*BODY, *GUARDED, 404, 409, notes={404: NOT_FOUND, 409: f"{STALE} Or: {DATA_409}"},
+                   idempotent=True),
     )
     async def update(
         self, request: Request, db_session: DbSession, assessment_id: FromPath[str], data: JSONBody[AssessmentPatch]
@@ -497,8 +520,10 @@ class AssessmentsApi(Controller):
         summary="Add a fixed question or a random draw at the end of a quiz",
         status_code=HTTP_201_CREATED,
         **problems(*BODY, *GUARDED, 404, 409, notes={
-            400: "Neither or both of `question_id` and `bank_id`; a question or bank not of this course (`field`).",
-            404: NOT_FOUND, 409: "Not a quiz, or the quiz has the most slots allowed (200)."}, idempotent=True),
+            404: NOT_FOUND,
+            409: "Not a quiz, or the quiz has the most slots allowed (200); or (`field`) neither or both of "
+                 "`question_id` and `bank_id`, a question (archived or) or bank not of this course."},
+            idempotent=True),
     )
     async def add_slot(
         self, request: Request, db_session: DbSession, assessment_id: FromPath[str], data: JSONBody[SlotIn]
@@ -649,17 +674,17 @@ class AttemptsApi(Controller):
         name="api.attempts.answer",
         summary="Save (replace) the answer to one question of the caller's attempt in progress (autosave)",
         **problems(*BODY, *GUARDED, 404, 409, notes={
-            400: f"The response does not fit the question's kind (see the body's schema; text at most {MAX_TEXT}).",
             404: ATTEMPT_404,
             409: "The attempt was submitted; or time is up under the `refuse` late policy (the attempt is then "
-                 "submitted)."}),
+                 "submitted); or (`field` `response`) the answer does not fit the question: another kind's member, "
+                 "an id the question does not have, an id twice, a short answer over 1000 characters."}),
     )
     async def answer(
         self, request: Request, db_session: DbSession, attempt_id: FromPath[str], question_id: FromPath[str],
         data: JSONBody[AnswerIn],
     ) -> AnswerOut:
         try:
-            saved = await attempts.save_answer(db_session, acting(request), attempt_id, question_id, data.response)
+            saved = await attempts.save_answer(db_session, acting(request), attempt_id, question_id, data.response())
         except attempts.DeadlinePassed as exc:
             await db_session.commit()  # the attempt was submitted: keep that, refuse the answer
             raise http_error(exc) from exc

@@ -197,10 +197,10 @@ def _aware(value: Any, field: str) -> datetime.datetime | None:
         raise AssessmentError(_("Enter a date and time."), field)
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.UTC)
-    if not datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) <= value <= datetime.datetime(
-            9000, 1, 1, tzinfo=datetime.UTC):
-        raise AssessmentError(_("Enter a date and time."), field)
-    return value.astimezone(datetime.UTC)
+    try:
+        return value.astimezone(datetime.UTC)
+    except OverflowError as exc:
+        raise AssessmentError(_("Enter a date and time."), field) from exc
 
 
 def _int(value: Any, field: str, low: int, high: int, *, optional: bool) -> int | None:

@@ -28,6 +28,8 @@ from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUs
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
 from tajiconnect.domains.assessments.api import AssessmentsApi, AttemptsApi, QuizSlotsApi
+from tajiconnect.domains.assessments.builder_pages import AssessmentBuilderPages
+from tajiconnect.domains.assessments.quiz_pages import QuizPages
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
@@ -170,7 +172,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LessonsApi,
             LearnPages,
             LearningApi,
-            AssessmentsApi, QuizSlotsApi, AttemptsApi,
+            AssessmentsApi, QuizSlotsApi, AttemptsApi, QuizPages, AssessmentBuilderPages,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

@@ -175,8 +175,9 @@ async def test_taking_a_quiz_grades_it_once_and_completes_the_lesson(browser, en
         assert problem_of(await answer(client, me, attempt, single, {"option": "z"}), 409)["field"] == "response"
         problem_of(await answer(client, me, attempt, single, {"text": "a"}), 409)
         problem_of(await answer(client, me, attempt, multiple, {"options": ["a", "a"]}), 409)
-        problem_of(await answer(client, me, attempt, numeric, {"value": "NaN"}), 400)
-        problem_of(await answer(client, me, attempt, numeric, {"value": "1e999999"}), 400)
+        problem_of(await answer(client, me, attempt, numeric, {"value": "NaN"}), 409)
+        problem_of(await answer(client, me, attempt, numeric, {"value": "1e999999"}), 409)
+        problem_of(await answer(client, me, attempt, numeric, {"value": 3.14}), 400)
         problem_of(await answer(client, me, attempt, numeric, {"response": {"value": "1"}}), 400)
         problem_of(await answer(client, me, attempt, uuid.uuid4(), {"option": "a"}), 404)
         problem_of(await answer(client, me, attempt, "not-an-id", {"option": "a"}), 404)

@@ -235,19 +235,19 @@ class AttemptOut(msgspec.Struct):
 
 AnswerId = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[^\x00]+$")]
 AnswerText = Annotated[str, Meta(max_length=MAX_TEXT)]
-NumberText = Annotated[str, Meta(
-    pattern=r"^ *[-+]?[0-9]{1,15}([.,][0-9]{1,15})? *$", description="A number: digits, a point or comma, digits.")]
 
 
 class AnswerIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The answer, with the one member its question's kind takes: single ``option`` (an option id); multiple
-    ``options`` (option ids); true_false ``value`` (true/false); numeric ``value`` (a number as text); short
-    (at most 1000 characters), essay and code ``text``; matching ``pairs`` (pair id -> the chosen answer);
+    ``options`` (option ids); true_false ``value`` (true/false); numeric ``value`` (a number as text, "3.14");
+    short (at most 1000 characters), essay and code ``text``; matching ``pairs`` (pair id -> the chosen answer);
     ordering ``order`` (item ids). Another member than the kind's, or ids the question does not have: 409."""
 
     option: AnswerId | UnsetType = UNSET
     options: Annotated[list[AnswerId], Meta(max_length=200)] | UnsetType = UNSET
-    value: bool | NumberText | UnsetType = UNSET
+    #: true_false: a boolean; numeric: the number as text (a finite decimal under 10^15, at most 40 characters;
+    #: anything else is 409).
+    value: bool | str | UnsetType = UNSET
     text: AnswerText | UnsetType = UNSET
     pairs: Annotated[dict[AnswerId, Annotated[str, Meta(max_length=1000)]], Meta(max_length=200)] | UnsetType = UNSET
     order: Annotated[list[AnswerId], Meta(max_length=200)] | UnsetType = UNSET
@@ -677,7 +677,8 @@ class AttemptsApi(Controller):
             404: ATTEMPT_404,
             409: "The attempt was submitted; or time is up under the `refuse` late policy (the attempt is then "
                  "submitted); or (`field` `response`) the answer does not fit the question: another kind's member, "
-                 "an id the question does not have, an id twice, a short answer over 1000 characters."}),
+                 "an id the question does not have, an id twice, a short answer over 1000 characters, a numeric "
+                 "value that is not a finite number under 10^15."}),
     )
     async def answer(
         self, request: Request, db_session: DbSession, attempt_id: FromPath[str], question_id: FromPath[str],

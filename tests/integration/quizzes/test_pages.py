@@ -75,6 +75,7 @@ async def test_a_learner_takes_a_timed_quiz_in_the_browser(signed_in, engine, ac
         assert done.status_code == 303 and done.headers["location"] == page_url
         review = await client.get(page_url)
         assert review.status_code == 200 and "Score: 6.00 / 7.00" in review.text and "Right" in review.text
+        assert "Your answer:" in review.text and "<li>3,14</li>" in review.text and "&lt;" not in review.text
         [grade] = await load(engine, academy.tenant, Grade, user_id=learner.id)
         assert grade.status == "released" and grade.points == 6  # one pair of two wrong
         intro = await client.get(f"/learn/quizzes/{quiz.lesson_id}")

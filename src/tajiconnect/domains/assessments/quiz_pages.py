@@ -118,6 +118,31 @@ def correct_answers(question: Question) -> list[Markup]:
     return []
 
 
+def given_answer(question: Question, response: Any) -> list[Markup]:
+    """The learner's answer, as lines for the review (sanitized HTML stays HTML, text is escaped)."""
+    if not isinstance(response, dict):
+        return []
+    data = question.data or {}
+    kind = question.kind
+    if kind in ("single", "multiple", "ordering"):
+        source = data.get("items" if kind == "ordering" else "options") or []
+        by_id = {str(o.get("id")): o for o in source if isinstance(o, dict)}
+        chosen = [response.get("option")] if kind == "single" else response.get(
+            "order" if kind == "ordering" else "options") or []
+        return [Markup(str(by_id[c].get("html", ""))) for c in chosen  # noqa: S704 - sanitized HTML
+                if isinstance(c, str) and c in by_id]
+    if kind == "true_false" and isinstance(response.get("value"), bool):
+        return [escape(_("True") if response["value"] else _("False"))]
+    if kind == "matching" and isinstance(response.get("pairs"), dict):
+        prompts = {str(p.get("id")): p.get("prompt_html", "") for p in data.get("pairs") or [] if isinstance(p, dict)}
+        return [Markup("{} → {}").format(Markup(str(prompts.get(k, ""))), v)  # noqa: S704 - sanitized HTML
+                for k, v in response["pairs"].items()]
+    for key in ("text", "value"):
+        if isinstance(response.get(key), str):
+            return [escape(response[key])]
+    return []
+
+
 def _positive(value: Any) -> bool:
     try:
         return Decimal(str(value)) > 0
@@ -204,6 +229,7 @@ class QuizPages(Controller):
             "taking": taking, "assessment": a, "lesson": taking.view.lesson, "course": taking.view.course,
             "attempt": attempt, "results": results, "seconds_left": seconds_left, "grade": grade,
             "local": lambda m: local(m, user.time_zone), "correct_answers": correct_answers,
+            "given_answer": given_answer,
             "review_open": attempts.review_open(a, attempt, grade, now),
             "base": f"/learn/quizzes/{taking.view.lesson.id}/attempts/{attempt.id}",
         }

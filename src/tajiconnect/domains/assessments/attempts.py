@@ -292,11 +292,10 @@ async def save_answer(
                 attempt.submitted_at >= attempt.deadline_at and taking.assessment.late_answer_policy == "refuse":
             raise DeadlinePassed(_("Time is up: this attempt has been submitted."))
         raise Conflict(_("This attempt has been submitted."))
-    question = await session.get_one(Question, uuid.UUID(entry["question_id"]))
-    try:
-        grade_response(question.kind, question.data or {}, response)
-    except ResponseInvalid as exc:
-        raise ResponseInvalid(str(exc)) from exc
+    question = await session.get(Question, uuid.UUID(entry["question_id"]))
+    if question is None:
+        raise NotFound(_("No such question in this attempt."))
+    grade_response(question.kind, question.data or {}, response)  # ResponseInvalid when it does not fit
     late = attempt.deadline_at is not None and now > attempt.deadline_at
     if late:
         attempt.late = True  # mark_late (refuse was submitted by get_attempt)

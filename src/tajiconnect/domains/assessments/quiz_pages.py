@@ -246,7 +246,9 @@ class QuizPages(Controller):
             entry = attempts.layout_entry(attempt, question_id)
         except AssessmentError as exc:
             raise NotFoundException(detail=str(exc)) from exc
-        question = await db_session.get_one(Question, uuid.UUID(entry["question_id"]))
+        question = await db_session.get(Question, uuid.UUID(entry["question_id"]))
+        if question is None:
+            raise NotFoundException(detail=_("No such question in this attempt."))
         response = form_response(question, await Form.read(request))
         back = f"/learn/quizzes/{lesson_id}/attempts/{attempt_id}"
         status, message, ok = 200, "", True

@@ -235,6 +235,12 @@ class AttemptOut(msgspec.Struct):
 
 AnswerId = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[^\x00]+$")]
 AnswerText = Annotated[str, Meta(max_length=MAX_TEXT)]
+#: A matching answer's limits, which Litestar leaves out of a dict's schema: stated here.
+PAIRS_SCHEMA = {
+    "propertyNames": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": r"^[^\x00]+$"},
+    "additionalProperties": {"type": "string", "maxLength": 1000, "pattern": r"^[^\x00]*$"},
+    "maxProperties": 200,
+}
 
 
 class AnswerIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -249,7 +255,8 @@ class AnswerIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     #: anything else is 409).
     value: bool | str | UnsetType = UNSET
     text: AnswerText | UnsetType = UNSET
-    pairs: Annotated[dict[AnswerId, Annotated[str, Meta(max_length=1000)]], Meta(max_length=200)] | UnsetType = UNSET
+    pairs: Annotated[dict[AnswerId, Annotated[str, Meta(max_length=1000)]], Meta(
+        max_length=200, extra_json_schema={"extra": PAIRS_SCHEMA})] | UnsetType = UNSET
     order: Annotated[list[AnswerId], Meta(max_length=200)] | UnsetType = UNSET
 
     def response(self) -> dict[str, Any]:

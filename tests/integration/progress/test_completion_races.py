@@ -10,7 +10,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from sqlalchemy import delete, select
 
 from tajiconnect.domains.accounts.models import User

@@ -158,3 +158,26 @@ def test_manual_kinds_need_a_human_and_unknown_kind_is_invalid() -> None:
         grade_response("essay", {}, {"text": "x" * 50_001})
     with pytest.raises(ResponseInvalid):
         grade_response("riddle", {}, {"text": "x"})
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+QUESTIONS = {"single": SINGLE, "multiple": MULTIPLE, "true_false": {"answer": True}, "short": SHORT,
+             "numeric": NUMERIC, "matching": {"pairs": [{"id": "a", "answer": "one"}], "distractors": []},
+             "ordering": {"items": [{"id": "a"}, {"id": "b"}]}, "essay": {}, "code": {}}
+KEYS = st.sampled_from(["option", "options", "value", "text", "pairs", "order"])
+
+
+@given(st.sampled_from(sorted(QUESTIONS)), st.one_of(JSON, st.dictionaries(KEYS, JSON, min_size=1, max_size=2)))
+def test_any_response_is_graded_within_bounds_or_refused(kind: str, response: object) -> None:
+    """Whatever a client sends, grading answers a fraction in [-1, 1] (or None for manual kinds) or refuses it
+    with ResponseInvalid: never another error."""
+    try:
+        grade = grade_response(kind, QUESTIONS[kind], response)
+    except ResponseInvalid:
+        return
+    assert grade.fraction is None or D(-1) <= grade.fraction <= D(1)
+    assert (grade.fraction is None) == (kind in ("essay", "code"))

@@ -120,8 +120,7 @@ async def test_the_builder_panel_edits_settings_and_slots(signed_in, engine, aca
         session.add(Rubric(course_id=quiz.course_id, title="Essay rubric", criteria=[]))
     async with signed_in(academy.teacher) as client:
         editor = await client.get(f"/teach/courses/{quiz.course_id}/lessons/{quiz.lesson_id}")
-        if editor.status_code == 200:
-            assert f"/teach/assessments/lesson/{quiz.lesson_id}" in editor.text
+        assert editor.status_code == 200 and f'hx-get="/teach/assessments/lesson/{quiz.lesson_id}"' in editor.text
         panel = await client.get(f"/teach/assessments/lesson/{quiz.lesson_id}",
                                  headers={"HX-Request": "true", "HX-Target": "assessment-panel"})
         assert panel.status_code == 200 and "<html" not in panel.text and "Quiz settings" in panel.text

@@ -27,7 +27,10 @@ from tajiconnect.domains.accounts.pages_account import AccountPages, avatar
 from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUserPages
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
+from tajiconnect.domains.assessments.api import AssessmentsApi, AttemptsApi, QuizSlotsApi
 from tajiconnect.domains.assessments.assignment_pages import AssignmentPages
+from tajiconnect.domains.assessments.builder_pages import AssessmentBuilderPages
+from tajiconnect.domains.assessments.quiz_pages import QuizPages
 from tajiconnect.domains.assessments.submissions_api import SubmissionApi
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.domains.catalog.pages import CatalogPages
@@ -192,6 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReleaseApi,
             RubricsApi,
             CommentBankApi,
+            AssessmentsApi, QuizSlotsApi, AttemptsApi, QuizPages, AssessmentBuilderPages,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

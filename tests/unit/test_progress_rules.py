@@ -54,9 +54,10 @@ def test_percent_rounds_down_and_is_100_only_when_all_done():
     assert rules.percent(0, 0) == 0  # nothing to do never reads as complete
 
 
-def test_counted_kinds_leave_out_quizzes_and_assignments_until_graded():
-    assert {"text", "video", "document", "link", "embed"} == set(rules.COUNTED_KINDS)
-    assert "quiz" not in rules.COUNTED_KINDS and "assignment" not in rules.COUNTED_KINDS
+def test_quizzes_and_assignments_count_but_complete_by_their_grade():
+    assert {"text", "video", "document", "link", "embed", "quiz", "assignment"} == set(rules.COUNTED_KINDS)
+    assert "quiz" not in rules.SELF_COMPLETED_KINDS and "assignment" not in rules.SELF_COMPLETED_KINDS
+    assert rules.SELF_COMPLETED_KINDS < rules.COUNTED_KINDS
 
 
 def test_local_day_in_nairobi_and_west_of_utc():

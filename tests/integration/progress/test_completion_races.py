@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from tajiconnect.domains.accounts.models import User
@@ -100,12 +101,12 @@ async def test_recompute_after_the_course_changes(org, make_user, engine):
     rows = {e.user_id: e for e in await fetch(engine, org.tenant, Enrollment, course_id=course.id)}
     assert (rows[done_all.id].progress_percent, rows[done_all.id].lessons_completed, rows[done_all.id].status) == (
         100, 2, "completed")
-    assert (rows[partial.id].progress_percent, rows[partial.id].lessons_completed) == (33, 1)
+    assert (rows[partial.id].progress_percent, rows[partial.id].lessons_completed) == (25, 1)  # the quiz counts
     async with tenant_session(engine, org.tenant) as session:
         await session.execute(delete(Lesson).where(Lesson.course_id == course.id, Lesson.title == "New"))
         await service.recompute_course_progress(session, course.id)
     rows = {e.user_id: e for e in await fetch(engine, org.tenant, Enrollment, course_id=course.id)}
-    assert rows[done_all.id].progress_percent == 100 and rows[partial.id].progress_percent == 50
+    assert rows[done_all.id].progress_percent == 100 and rows[partial.id].progress_percent == 33
     assert len(await completions(engine, org.tenant, done_all.id)) == 1
 
 
@@ -113,18 +114,17 @@ async def _users(session: Any, ids: list[Any]) -> list[User]:
     return list((await session.scalars(select(User).where(User.id.in_(ids)))).all())
 
 
-async def test_a_grade_completes_a_quiz_which_counts_only_once_its_kind_counts(org, make_user, engine, monkeypatch):
-    """The seam for the assessments work: ``by="grade"`` completes a quiz; it counts once its kind is counted."""
-    from tajiconnect.domains.progress import rules
-
+async def test_a_grade_completes_a_quiz_which_counts(org, make_user, engine):
+    """The seam for the assessments work: ``by="grade"`` completes a quiz, which counts toward the course."""
     learner = await make_user(org.tenant)
     course = await build_course(engine, org.tenant, kinds=("text", "quiz"))
     await enroll(engine, org.tenant, learner.id, course.id)
     async with tenant_session(engine, org.tenant) as session:
         [user] = await _users(session, [learner.id])
         text_done = await service.complete_lesson(session, user, course.lessons[0])
-        assert text_done.course_completed and text_done.lessons_total == 1  # the quiz does not count yet
-        monkeypatch.setattr(rules, "COUNTED_KINDS", rules.COUNTED_KINDS | {"quiz"})
+        assert not text_done.course_completed and text_done.lessons_total == 2  # the quiz counts
+        with pytest.raises(service.ProgressConflict):
+            await service.complete_lesson(session, user, course.lessons[1])  # not by the learner
         graded = await service.complete_lesson(session, user, course.lessons[1], by="grade")
     assert (graded.completed_by, graded.lessons_completed, graded.lessons_total) == ("grade", 2, 2)
     assert len(await completions(engine, org.tenant, learner.id)) == 1

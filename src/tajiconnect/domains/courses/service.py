@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tajiconnect.db.ids import parse_uuid as parse_id  # re-exported for this domain's callers
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, can
+from tajiconnect.domains.assessments import service as assessments
 from tajiconnect.domains.audit.service import Acting, record
 from tajiconnect.domains.courses import access
 from tajiconnect.domains.courses.markdown import EmbedRefused, embed_url, link_url, render
@@ -526,6 +527,7 @@ async def publish_problems(session: AsyncSession, course: Course) -> list[str]:
             problems.append(_("Embed lesson “%(title)s” has no address.") % name)
         elif lesson.kind == "text" and not lesson.body.strip():
             problems.append(_("Text lesson “%(title)s” has no text.") % name)
+    problems.extend(await assessments.publish_problems(session, course.id))
     return problems
 
 
@@ -545,21 +547,22 @@ async def duplicate_course(session: AsyncSession, acting: Acting, course_id: Any
     )
     session.add(copy)
     await session.flush()
+    copied: dict[uuid.UUID, Lesson] = {}
     for item in await outline(session, source.id):
         module = CourseModule(course_id=copy.id, title=item.module.title, summary=item.module.summary,
                               position=item.module.position)
         session.add(module)
         await session.flush()
-        session.add_all(
-            Lesson(
+        for lesson in item.lessons:
+            copied[lesson.id] = Lesson(
                 course_id=copy.id, module_id=module.id, title=lesson.title, kind=lesson.kind,
                 position=lesson.position, body=lesson.body, body_html=lesson.body_html, file_id=lesson.file_id,
                 url=lesson.url, allow_download=lesson.allow_download, estimated_minutes=lesson.estimated_minutes,
                 settings=dict(lesson.settings or {}),
             )
-            for lesson in item.lessons
-        )
+            session.add(copied[lesson.id])
     await session.flush()
+    await assessments.copy_for_course(session, copy.id, {old: new.id for old, new in copied.items()})
     await record(session, acting.actor, "course.duplicated", target_type="course", target_id=copy.id,
                  source_id=str(source.id), title=copy.title)
     return copy
@@ -766,6 +769,7 @@ async def add_lesson(
     await _apply_lesson(session, lesson, {"title": title, **changes})
     session.add(lesson)
     await session.flush()
+    await assessments.create_for_lesson(session, lesson)  # a quiz or assignment gets its settings row
     await recompute_course_progress(session, course.id)  # learners' percentages follow the longer course
     return lesson
 

@@ -18,11 +18,11 @@ BEAT_INTERVAL = 30
 BEAT_CAP = 35
 #: A local day counts for the streak with a lesson completed or at least this much time learned.
 ACTIVE_DAY_SECONDS = 5 * 60
-#: Lesson kinds that count in a course's percentage and its completion. Quizzes and assignments are left out
-#: until the assessments work grades them (``completed_by = 'grade'``): then add them here.
-COUNTED_KINDS: frozenset[str] = frozenset({"text", "video", "document", "link", "embed"})
 #: Kinds a learner completes by saying so (the others complete by their grade).
-SELF_COMPLETED_KINDS = COUNTED_KINDS
+SELF_COMPLETED_KINDS: frozenset[str] = frozenset({"text", "video", "document", "link", "embed"})
+#: Lesson kinds that count in a course's percentage and its completion: quizzes and assignments complete when
+#: their released grade passes (``completed_by = 'grade'``).
+COUNTED_KINDS: frozenset[str] = SELF_COMPLETED_KINDS | {"quiz", "assignment"}
 FALLBACK_ZONE = "UTC"
 
 

@@ -410,3 +410,17 @@ def test_decode_and_limits():
         decode(b"x" * (2 * 1024 * 1024 + 1))
     fmt, result = parse(b"Q? {T}", "x.txt")
     assert fmt == "gift" and len(result.questions) == 1
+
+
+def test_the_demo_bank_reads_without_errors():
+    from pathlib import Path
+
+    content = (Path(__file__).resolve().parents[2] / "tenants" / "demo" / "questions.gift").read_bytes()
+    fmt, result = parse(content, "questions.gift")
+    assert fmt == "gift" and not result.errors and 15 <= len(result.questions) <= 20
+    assert {q.kind for q in result.questions} == {"single", "multiple", "true_false", "short", "numeric",
+                                                  "matching", "essay"}
+    numeric = [a for q in result.questions if q.kind == "numeric" for a in q.data["answers"]]
+    assert any("tolerance" in a and a["tolerance"] != "0" for a in numeric) and any("min" in a for a in numeric)
+    assert any(o["fraction"] not in ("0", "1") for q in result.questions if q.kind == "multiple"
+               for o in q.data["options"])

@@ -100,8 +100,8 @@ def test_matching_and_ordering():
                                            {"prompt_html": "dog", "answer": " woof "}], "distractors": ["moo"]})
     assert data["pairs"][1] == {"id": "b", "prompt_html": "dog", "answer": "woof"} and data["shuffle"] is True
     assert refused("matching", {"pairs": [{"prompt_html": "cat", "answer": "meow"}]}) == "data.pairs"
-    assert refused("matching", {"pairs": [{"prompt_html": "a", "answer": "b"}, {"prompt_html": "c", "answer": ""}]}) == (
-        "data.pairs[1].answer")
+    two = [{"prompt_html": "a", "answer": "b"}, {"prompt_html": "c", "answer": ""}]
+    assert refused("matching", {"pairs": two}) == "data.pairs[1].answer"
     order = validate("ordering", {"items": [{"html": "one"}, {"html": "two"}]})
     assert order == {"items": [{"id": "a", "html": "one"}, {"id": "b", "html": "two"}], "shuffle": False}
     assert refused("ordering", {"items": [{"html": "one"}]}) == "data.items"

@@ -27,7 +27,17 @@ from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.questions import formats, service
 from tajiconnect.domains.questions.formats import common
-from tajiconnect.domains.questions.kinds import HTML_MAX, TEXT_MAX, QuestionError
+from tajiconnect.domains.questions.kinds import (
+    ANSWER_MAX,
+    HTML_MAX,
+    NUMBER_MAX_CHARS,
+    OPTIONS_MAX,
+    TEMPLATE_MAX,
+    TEXT_MAX,
+    WORDS_MAX,
+    InvalidQuestion,
+    QuestionError,
+)
 from tajiconnect.domains.questions.models import Question, QuestionBank, QuestionKind, TextFormat
 from tajiconnect.domains.questions.service import Acting
 from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
@@ -44,11 +54,12 @@ Tags = Annotated[list[Tag], Meta(max_length=common.TAGS_MAX)]
 Points = Annotated[float, Meta(ge=0, le=10_000)]
 Difficulty = Annotated[int, Meta(ge=1, le=5)]
 Revision = Annotated[int, Meta(ge=1, le=2_000_000_000)]
-Data = Annotated[dict[str, Any], Meta(
-    max_length=10,
-    description=(f"The kind's answers (shapes in docs/questions.md). Texts shown to learners are HTML, sanitized "
-                 f"(at most {HTML_MAX} characters each); at most 50 options, answers, pairs or items."),
-)]
+Html = Annotated[str, Meta(max_length=HTML_MAX)]
+Answer = Annotated[str, Meta(max_length=ANSWER_MAX)]
+Number = Annotated[str, Meta(max_length=NUMBER_MAX_CHARS)] | float
+Id = Annotated[str, Meta(max_length=20)]
+Template = Annotated[str, Meta(max_length=TEMPLATE_MAX)]
+Words = Annotated[int, Meta(ge=0, le=WORDS_MAX)]
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 ImportFormat = Literal["gift", "aiken", "csv", "json"]
 ImportMode = Literal["partial", "all_or_nothing"]
@@ -56,6 +67,63 @@ ExportFormat = Literal["gift", "json"]
 
 NOT_FOUND = "No such question bank (question, course) here, or not one of a course the caller teaches."
 UPLOAD_BODY_MAX = formats.MAX_BYTES + 64 * 1024
+
+
+class OptionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """An option of a single or multiple choice question; ``fraction`` is the credit, -1 to 1."""
+
+    html: Html
+    id: Id | UnsetType = UNSET
+    fraction: Number | UnsetType = UNSET
+    feedback_html: Html | UnsetType = UNSET
+
+
+class AnswerIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A short answer (``text``, ``match``) or a numeric one (``value`` and ``tolerance``, or ``min`` and ``max``)."""
+
+    text: Answer | UnsetType = UNSET
+    match: Literal["exact", "ci", "pattern"] | UnsetType = UNSET
+    value: Number | UnsetType = UNSET
+    tolerance: Number | UnsetType = UNSET
+    min: Number | UnsetType = UNSET
+    max: Number | UnsetType = UNSET
+    fraction: Number | UnsetType = UNSET
+    feedback_html: Html | UnsetType = UNSET
+
+
+class PairIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    prompt_html: Html
+    answer: Answer
+    id: Id | UnsetType = UNSET
+
+
+class ItemIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    html: Html
+    id: Id | UnsetType = UNSET
+
+
+class DataIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The kind's answers; each kind uses its own members (docs/questions.md): single/multiple ``options``;
+    true_false ``answer`` and its feedbacks; short and numeric ``answers``; matching ``pairs`` and ``distractors``;
+    ordering ``items``; essay ``min_words``, ``max_words``, ``template``; code ``language``, ``template``. Texts
+    shown to learners are HTML, sanitized when saved."""
+
+    options: Annotated[list[OptionIn], Meta(max_length=OPTIONS_MAX)] | UnsetType = UNSET
+    answer: bool | UnsetType = UNSET
+    feedback_true_html: Html | UnsetType = UNSET
+    feedback_false_html: Html | UnsetType = UNSET
+    answers: Annotated[list[AnswerIn], Meta(max_length=OPTIONS_MAX)] | UnsetType = UNSET
+    pairs: Annotated[list[PairIn], Meta(max_length=OPTIONS_MAX)] | UnsetType = UNSET
+    distractors: Annotated[list[Answer], Meta(max_length=OPTIONS_MAX)] | UnsetType = UNSET
+    items: Annotated[list[ItemIn], Meta(max_length=OPTIONS_MAX)] | UnsetType = UNSET
+    min_words: Words | UnsetType | None = UNSET
+    max_words: Words | UnsetType | None = UNSET
+    template: Template | UnsetType = UNSET
+    language: Annotated[str, Meta(max_length=40)] | UnsetType = UNSET
+    shuffle: bool | UnsetType = UNSET
+
+
+Data = DataIn
 
 
 class BankOut(msgspec.Struct):
@@ -120,7 +188,7 @@ class QuestionIn(msgspec.Struct, forbid_unknown_fields=True):
 
     kind: QuestionKind
     text: Text
-    data: Data = msgspec.field(default_factory=dict)
+    data: Data = msgspec.field(default_factory=DataIn)
     text_format: TextFormat = "markdown"
     name: Name = ""
     feedback_html: Feedback = ""
@@ -186,8 +254,11 @@ def acting(request: Request) -> Acting:
 
 
 def http_error(exc: QuestionError) -> HTTPException:
+    """The problem for a refusal. The body was valid against the schema, so a question (or bank) whose values the
+    kind's rules refuse is a 409 with ``field``, as the other domains answer values the server refuses."""
     extra = {"field": exc.field} if exc.field else None
-    return HTTPException(status_code=exc.status, detail=str(exc), extra=extra if exc.status != 404 else None)
+    status = 409 if isinstance(exc, InvalidQuestion) else exc.status
+    return HTTPException(status_code=status, detail=str(exc), extra=extra if status != 404 else None)
 
 
 def _ts(value: Any) -> str | None:
@@ -220,11 +291,15 @@ def _fields(data: msgspec.Struct) -> dict[str, Any]:
             name = "feedback"
         if name == "points":
             value = Decimal(str(value))
+        if name == "data":
+            value = msgspec.to_builtins(value)
         out[name] = value
     return out
 
 
 WRITE = {404: NOT_FOUND}
+REFUSED = ("The kind's rules refuse a value (one option must be 100%, fractions between -1 and 1, a range whose end "
+           "is below its start, an unknown language...): `field` names it (`data.options[1].fraction`).")
 
 
 class QuestionBanksApi(Controller):
@@ -291,7 +366,7 @@ class QuestionBankApi(Controller):
             raise http_error(exc) from exc
         return bank_json(bank, await _count(db_session, bank))
 
-    @delete("/", name="api.banks.delete", summary="Delete a question bank and its questions",
+    @delete("/", name="api.banks.delete", summary="Delete a question bank and its questions (when no quiz uses it)",
             **problems(*GUARDED, 404, 409, idempotent=True, notes={
                 **WRITE, 409: "A quiz uses the bank, or attempts answered its questions."}))
     async def delete_bank(self, request: Request, db_session: DbSession, bank_id: FromPath[str]) -> None:
@@ -335,7 +410,7 @@ class BankQuestionsApi(Controller):
         return QuestionPage(items=[question_json(q) for q in rows], total=total, page=page, per_page=per_page)
 
     @post("/", name="api.banks.questions.create", summary="Add a question to a bank", status_code=HTTP_201_CREATED,
-          **problems(*BODY, *GUARDED, 404, notes=WRITE, idempotent=True))
+          **problems(*BODY, *GUARDED, 404, 409, notes={**WRITE, 409: REFUSED}, idempotent=True))
     async def create_question(
         self, request: Request, db_session: DbSession, bank_id: FromPath[str], data: JSONBody[QuestionIn]
     ) -> QuestionOut:
@@ -360,12 +435,12 @@ class BankImportApi(Controller):
             f"A multipart form: `file` (at most {formats.MAX_BYTES // 2**20} MiB and {formats.MAX_QUESTIONS:,} "
             "questions), `format` (recognized when left out), `mode`. Answers 200 with how many questions were "
             "imported and, for each question that was not, its line and why (in `all_or_nothing` mode, any error "
-            "means nothing was imported)."
+            "means nothing was imported). A file that cannot be read at all (not text) gives one error on line 0."
         ),
         status_code=200,
         request_max_body_size=UPLOAD_BODY_MAX,
         **problems(400, 413, *GUARDED, 404, idempotent=True, notes={
-            **WRITE, 400: "No `file` part, a malformed form, or a file that is not text (`field`: `file`).",
+            **WRITE, 400: "No `file` part, or a malformed form.",
             413: f"The file is over {formats.MAX_BYTES // 2**20} MiB."}),
     )
     async def import_file(
@@ -386,6 +461,9 @@ class BankImportApi(Controller):
                 db_session, acting(request), bank_id, content, filename=upload.filename or "", format=data.format,
                 mode=data.mode,
             )
+        except InvalidQuestion as exc:  # the file as a whole cannot be read: one error, on no line
+            return ImportOut(format=data.format or "gift", mode=data.mode, imported=0,
+                             errors=[LineError(0, str(exc))], notices=[], question_ids=[])
         except QuestionError as exc:
             raise http_error(exc) from exc
         return ImportOut(
@@ -410,7 +488,7 @@ class BankExportApi(Controller):
             "GIFT (text/plain) holds the kinds GIFT has (ordering and code questions are left out: the "
             "`Questions-Left-Out` header counts them); JSON holds everything and imports back as it was."
         ),
-        media_type="application/octet-stream",
+        media_type="application/octet-stream",  # a GIFT text or a JSON document: the file name says which
         **problems(*GUARDED, 404, notes=WRITE),
     )
     async def export(
@@ -425,7 +503,7 @@ class BankExportApi(Controller):
         except QuestionError as exc:
             raise http_error(exc) from exc
         return Response(
-            result.content.encode(), media_type=result.media_type,
+            result.content.encode(), media_type="application/octet-stream",
             headers={"Content-Disposition": f'attachment; filename="{result.filename}"',
                      "Questions-Left-Out": str(result.skipped)},
         )
@@ -446,7 +524,8 @@ class QuestionApi(Controller):
 
     @patch("/", name="api.questions.update", summary="Edit a question (with an optional revision check)",
            **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
-               **WRITE, 409: "`revision` is not the question's current one (`field`: `revision`)."}))
+               **WRITE, 409: f"{REFUSED} Or `revision` is not the question's current one (`field`: `revision`); "
+                             "or a new `kind` comes without its `data`."}))
     async def update_question(
         self, request: Request, db_session: DbSession, question_id: FromPath[str], data: JSONBody[QuestionPatch]
     ) -> QuestionOut:

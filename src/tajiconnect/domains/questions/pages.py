@@ -110,8 +110,8 @@ def data_from_form(kind: str, form: Form) -> dict[str, Any]:
             for r in _rows(form, "opt_id", "opt_html", "opt_fraction", "opt_feedback") if r["opt_html"].strip()
         ]}
     if kind == "true_false":
-        answer = form.get("tf_answer")
-        return {"answer": True if answer == "true" else False if answer == "false" else None,
+        chosen = form.get("tf_answer")
+        return {"answer": True if chosen == "true" else False if chosen == "false" else None,
                 "feedback_true_html": from_editor(form.get("fb_true")),
                 "feedback_false_html": from_editor(form.get("fb_false"))}
     if kind == "short":

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy import any_ as sql_any
+from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.ids import parse_uuid
@@ -322,18 +321,18 @@ async def delete_question(session: AsyncSession, acting: Acting, question_id: An
     """Delete a question, or archive it when an attempt answered it; answers ``deleted`` or ``archived``."""
     question = await get_question(session, acting.user, question_id, lock=True)
     answered = await session.scalar(select(exists().where(AttemptAnswer.question_id == question.id)))
-    details = {"bank_id": str(question.bank_id), "name": question.name or question.text[:80]}
+    bank_ref, name = str(question.bank_id), question.name or question.text[:80]
     if answered:
         if question.archived_at is None:
             question.archived_at = datetime.datetime.now(datetime.UTC)
         await session.flush()
         await record(session, acting.actor, "questions.question_archived", target_type="question",
-                     target_id=question.id, **details)
+                     target_id=question.id, bank_id=bank_ref, name=name)
         return "archived"
     await session.delete(question)
     await session.flush()
     await record(session, acting.actor, "questions.question_deleted", target_type="question",
-                 target_id=question.id, **details)
+                 target_id=question.id, bank_id=bank_ref, name=name)
     return "deleted"
 
 

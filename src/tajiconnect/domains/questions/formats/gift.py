@@ -32,7 +32,7 @@ from tajiconnect.domains.questions.formats.common import (
     normalize_category,
     too_many,
 )
-from tajiconnect.domains.questions.kinds import decimal_text, render_inline, sanitize
+from tajiconnect.domains.questions.kinds import decimal_text, render_inline
 from tajiconnect.i18n import _
 
 FORMAT_MARKERS = {"html": "html", "markdown": "markdown", "plain": "plain", "moodle": "html"}

@@ -317,6 +317,7 @@ def test_aiken():
         "No answer here\nA. one\nB. two\n\n"
         "Wrong letter\nA. one\nB. two\nANSWER: C\n\n"
         "One option\nA. one\nANSWER: A\n\n"
+        "Twice\nA. one\nA. again\nB. two\nANSWER: B\n\n"
         "Last one unfinished\n"
     )
     result = aiken.parse(text)
@@ -326,7 +327,8 @@ def test_aiken():
     assert [o["fraction"] for o in first.data["options"]] == ["0", "0", "0", "1"]
     assert first.data["options"][2]["html"] == "Possibly this one?"
     assert [(e.line, e.reason.split(" ")[0]) for e in result.errors] == [
-        (12, "The"), (16, "The"), (21, "A"), (25, "The")]
+        (12, "The"), (16, "The"), (21, "A"), (27, "The"), (31, "The")]
+    assert "twice" in result.errors[3].reason
 
 
 # --- native ---------------------------------------------------------------------------------------------------

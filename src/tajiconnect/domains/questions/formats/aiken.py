@@ -21,16 +21,15 @@ def parse(text: str) -> ParseResult:
     question: list[str] = []
     options: list[tuple[str, str]] = []
     start = 0
+    broken = False  # an error was reported for the question being read
 
     def reset() -> None:
-        nonlocal question, options
-        question, options = [], []
+        nonlocal question, options, broken
+        question, options, broken = [], [], False
 
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line:
-            if question and not options:
-                continue  # a blank line inside the text
             continue
         answer = _ANSWER.match(line)
         option = _OPTION.match(line)
@@ -38,6 +37,8 @@ def parse(text: str) -> ParseResult:
             letter = answer.group(1).upper()
             if not question:
                 result.errors.append(ParseError(number, _("An ANSWER line without a question.")))
+            elif broken:
+                pass
             elif len(options) < 2:
                 result.errors.append(ParseError(start, _("A question needs at least two options (A. ..., B. ...).")))
             elif letter not in [o[0] for o in options]:
@@ -58,6 +59,7 @@ def parse(text: str) -> ParseResult:
             if option.group(1) in [o[0] for o in options]:
                 result.errors.append(ParseError(number, _("The option %(letter)s is given twice.")
                                                 % {"letter": option.group(1)}))
+                broken = True
             options.append((option.group(1), option.group(2).strip()))
         elif options:
             # Text after the options without an ANSWER line: the question before was never finished.

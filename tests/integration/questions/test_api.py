@@ -265,8 +265,12 @@ async def test_only_the_course_staff_see_banks(browser, engine, academy, make_ac
                                  params={"page": 10**9})).status_code == 400
 
         patched = await client.patch(f"/api/v1/question-banks/{bank['id']}", headers=teacher,
-                                     json={"title": "Renamed", "description": "About"})
-        assert patched.status_code == 200 and patched.json()["title"] == "Renamed"
+                                     json={"title": "Maswali ya Ñandú 水", "description": "About"})
+        assert patched.status_code == 200 and patched.json()["title"] == "Maswali ya Ñandú 水"
+        named = await client.get(f"/api/v1/question-banks/{bank['id']}/export", headers=teacher)
+        assert named.status_code == 200
+        assert named.headers["content-disposition"] == 'attachment; filename="maswali-ya-and.gift.txt"'
+
 
     async with browser(other_org.tenant) as client:
         foreign = await bearer_for(client, other_org.teacher)

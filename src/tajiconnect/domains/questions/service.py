@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -404,7 +405,7 @@ async def export_bank(session: AsyncSession, user: Any, bank_id: Any, format: st
         .order_by(Question.category, Question.position, Question.id)
     )
     drafts = [draft_of(q) for q in rows.all()]
-    slug = "".join(c if c.isalnum() else "-" for c in bank.title.lower()).strip("-")[:60] or "questions"
+    slug = re.sub(r"[^a-z0-9]+", "-", bank.title.lower()).strip("-")[:60] or "questions"  # ASCII: a header
     if format == "json":
         return Export(native.export_json(drafts), f"{slug}.json", "application/json", 0)
     text, skipped = gift.export(drafts)

@@ -97,6 +97,9 @@ async def test_import_list_export_round_trip(browser, engine, academy):
         banks = (await client.get("/api/v1/question-banks", headers=teacher, params={"course_id": course_id})).json()
         assert [b["title"] for b in banks["items"]] == ["Capitals", "Copy gift", "Copy json"]
         assert banks["items"][0]["question_count"] == GOOD
+        detail = (await client.get(f"/api/v1/question-banks/{bank['id']}", headers=teacher)).json()
+        assert detail["categories"] == [{"name": "Geography/Asia", "questions": 2},
+                                        {"name": "Geography/Europe", "questions": 2}]
     imports = await audit_entries(engine, academy.tenant, "questions.imported")
     assert sorted(e.details["imported"] for e in imports) == [0, GOOD, GOOD, GOOD]
 

@@ -136,6 +136,17 @@ class BankOut(msgspec.Struct):
     updated_at: Timestamp
 
 
+class CategoryOut(msgspec.Struct):
+    name: str
+    questions: int
+
+
+class BankDetail(BankOut):
+    """A bank with its categories (of questions not archived; "" holds those without one), by name."""
+
+    categories: list[CategoryOut]
+
+
 class BankPage(msgspec.Struct):
     items: list[BankOut]
     total: int
@@ -336,8 +347,11 @@ class QuestionBanksApi(Controller):
         return bank_json(bank, 0)
 
 
-async def _count(db_session: Any, bank: QuestionBank) -> int:
-    return sum(n for _category, n in await service.categories(db_session, bank))
+async def bank_detail(db_session: Any, bank: QuestionBank) -> BankDetail:
+    categories = await service.categories(db_session, bank)
+    plain = bank_json(bank, sum(n for _category, n in categories))
+    return BankDetail(**msgspec.structs.asdict(plain),
+                      categories=[CategoryOut(name, n) for name, n in categories])
 
 
 class QuestionBankApi(Controller):
@@ -346,25 +360,26 @@ class QuestionBankApi(Controller):
     guards = [requires_user]
     security = REQUIRES_BEARER
 
-    @get("/", name="api.banks.get", summary="One question bank", **problems(*GUARDED, 404, notes=WRITE))
-    async def get_bank(self, request: Request, db_session: DbSession, bank_id: FromPath[str]) -> BankOut:
+    @get("/", name="api.banks.get", summary="One question bank, with its categories",
+         **problems(*GUARDED, 404, notes=WRITE))
+    async def get_bank(self, request: Request, db_session: DbSession, bank_id: FromPath[str]) -> BankDetail:
         try:
             bank = await service.get_bank(db_session, request.scope["user"], bank_id)
         except QuestionError as exc:
             raise http_error(exc) from exc
-        return bank_json(bank, await _count(db_session, bank))
+        return await bank_detail(db_session, bank)
 
     @patch("/", name="api.banks.update", summary="Rename a question bank or change its description",
            **problems(*BODY, *GUARDED, 404, notes=WRITE, idempotent=True))
     async def update_bank(
         self, request: Request, db_session: DbSession, bank_id: FromPath[str], data: JSONBody[BankPatch]
-    ) -> BankOut:
+    ) -> BankDetail:
         changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not UNSET}
         try:
             bank = await service.update_bank(db_session, acting(request), bank_id, changes)
         except QuestionError as exc:
             raise http_error(exc) from exc
-        return bank_json(bank, await _count(db_session, bank))
+        return await bank_detail(db_session, bank)
 
     @delete("/", name="api.banks.delete", summary="Delete a question bank and its questions (when no quiz uses it)",
             **problems(*GUARDED, 404, 409, idempotent=True, notes={

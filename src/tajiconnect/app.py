@@ -54,6 +54,8 @@ from tajiconnect.domains.paths.api import PathsApi
 from tajiconnect.domains.paths.pages import PathBuilderPages, PathPages
 from tajiconnect.domains.progress.api import LearningApi
 from tajiconnect.domains.progress.pages import LearnPages
+from tajiconnect.domains.questions.api import CONTROLLERS as QUESTION_API
+from tajiconnect.domains.questions.pages import BankPages, CourseBankPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.domains.storage.api import UploadPages, UploadsApi
@@ -196,6 +198,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RubricsApi,
             CommentBankApi,
             AssessmentsApi, QuizSlotsApi, AttemptsApi, QuizPages, AssessmentBuilderPages,
+            *QUESTION_API,
+            CourseBankPages,
+            BankPages,
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),

@@ -101,7 +101,9 @@ async def seed_assessments(
         "passing_percent": quiz_spec.get("passing_percent"),
         "attempts_allowed": quiz_spec.get("attempts_allowed"),
     }, revision=None)
-    await assessments.add_slot(session, teacher, quiz.id, bank_id=bank.id, draw_count=quiz_spec.get("draw", 5))
+    for draw in quiz_spec.get("draws", []):
+        await assessments.add_slot(session, teacher, quiz.id, bank_id=bank.id, category=draw.get("category"),
+                                   draw_count=draw.get("count", 1))
 
     work_spec = spec["assignment"]
     work_lesson = await courses.add_lesson(session, teacher, module.id, kind="assignment", title=work_spec["title"],

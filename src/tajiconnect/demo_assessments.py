@@ -68,7 +68,13 @@ def wrong_answer(question: Question) -> Any:
         return {"value": not question.data["answer"]}
     if question.kind == "numeric":
         return {"value": "-999999"}
-    return {"text": "I do not know."} if question.kind in ("short", "essay", "code") else right_answer(question)
+    if question.kind == "matching":
+        pairs = question.data["pairs"]
+        answers = [p["answer"] for p in pairs]
+        return {"pairs": {p["id"]: answers[(n + 1) % len(answers)] for n, p in enumerate(pairs)}}
+    if question.kind == "ordering":
+        return {"order": [item["id"] for item in reversed(question.data["items"])]}
+    return {"text": "I do not know."}
 
 
 async def seed_assessments(

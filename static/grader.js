@@ -14,6 +14,7 @@
 
   function typing(target) {
     var tag = (target && target.tagName || "").toLowerCase();
+    if (tag === "input" && (target.type === "radio" || target.type === "checkbox")) { return false; }  // rubric levels
     return tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable);
   }
 
@@ -60,7 +61,8 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       var save = panel() && panel().querySelector("[data-save]");
-      if (save) { event.preventDefault(); save.click(); }
+      // Leave the field first: HTMX would put the focus back in it after the swap, and j/k/s would not work.
+      if (save) { event.preventDefault(); if (typing(document.activeElement)) { document.activeElement.blur(); } save.click(); }
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }

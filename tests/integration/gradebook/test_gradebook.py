@@ -62,6 +62,9 @@ async def test_staff_read_the_gradebook_with_states_categories_final_and_letter(
         assert a.email in html and withdrawn.email not in html
         assert "86.00 %" in html and "draft" in html and "to grade" in html
         assert "Quizzes" in html and "Essays" in html
+        # Each grade opens in the grader: released, draft and pending alike.
+        for cell in first["cells"] + second["cells"]:
+            assert f'href="/teach/grading/{cell["grade_id"]}"' in html
 
 
 async def test_only_the_courses_staff_and_never_another_tenant(org, other_org, make_user, engine, client_for,

@@ -49,8 +49,11 @@ def row_cells(book: service.Gradebook) -> list[Markup]:
     cell, which is what a page of 50 learners x 50 items spends its time on otherwise. The pieces are numbers and
     labels escaped once."""
     empty = '<td><span class="muted">—</span></td>'
-    pending = f'<td><span class="badge gb-pending">{escape(_("to grade"))}</span></td>'
-    draft = '<td><span class="gb-draft">{}</span> <span class="badge">' + str(escape(_("draft"))) + "</span></td>"
+    # Every grade opens in the grader (grading, regrading), where only the submission panel changes between learners.
+    pending = '<td><a href="/teach/grading/{}" class="badge gb-pending">' + str(escape(_("to grade"))) + "</a></td>"
+    draft = ('<td><a href="/teach/grading/{}"><span class="gb-draft">{}</span></a> <span class="badge">'
+             + str(escape(_("draft"))) + "</span></td>")
+    released = '<td><a href="/teach/grading/{}">{}</a></td>'
     out: list[Markup] = []
     for row in book.rows:
         parts: list[str] = []
@@ -58,11 +61,11 @@ def row_cells(book: service.Gradebook) -> list[Markup]:
             if cell is None:
                 parts.append(empty)
             elif cell.status == "released":
-                parts.append(f"<td>{cell.score if cell.score is not None else '—'}</td>")
+                parts.append(released.format(cell.grade_id, cell.score if cell.score is not None else "—"))
             elif cell.status == "draft":
-                parts.append(draft.format(cell.score if cell.score is not None else "—"))
+                parts.append(draft.format(cell.grade_id, cell.score if cell.score is not None else "—"))
             else:
-                parts.append(pending)
+                parts.append(pending.format(cell.grade_id))
         out.append(Markup("".join(parts)))  # noqa: S704 (Decimal numbers and the labels escaped above)
     return out
 

@@ -29,6 +29,7 @@ from tajiconnect.domains.parents.models import PairingCode, ParentLink
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
 from tajiconnect.domains.progress.models import LearnerStats, LearningCompletion, LearningDay, LessonProgress
 from tajiconnect.domains.questions.models import Question, QuestionBank
+from tajiconnect.domains.reports.models import Report
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.mail.models import SentEmail
@@ -79,6 +80,7 @@ __all__ = [
     "QuizSlot",
     "RecoveryCode",
     "RefreshToken",
+    "Report",
     "RosterImport",
     "RosterImportRow",
     "Rubric",

@@ -83,6 +83,7 @@ DEFAULT_SIZE_LIMITS: dict[str, int] = {
     "image": 10 * MIB,
     "document": 50 * MIB,
     "attachment": 50 * MIB,
+    "report": 500 * MIB,
     "video": 2048 * MIB,
 }
 

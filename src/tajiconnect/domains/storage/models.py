@@ -28,7 +28,7 @@ class StoredFile(TenantModel):
     __tablename__ = "stored_files"
     __table_args__ = (
         CheckConstraint(
-            "purpose IN ('avatar', 'cover', 'video', 'document', 'image', 'attachment')", name="purpose"
+            "purpose IN ('avatar', 'cover', 'video', 'document', 'image', 'attachment', 'report')", name="purpose"
         ),
         CheckConstraint("status IN ('uploading', 'ready', 'failed', 'deleted')", name="status"),
         CheckConstraint("backend IN ('local', 's3')", name="backend"),

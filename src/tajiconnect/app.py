@@ -75,7 +75,13 @@ from tajiconnect.web.errors import database_error_handler, http_exception_handle
 from tajiconnect.web.health import health
 from tajiconnect.web.idempotency import ReplayError, replay_handler
 from tajiconnect.web.input_guard import InputGuardMiddleware
-from tajiconnect.web.openapi import BEARER, BEARER_SCHEME, ClosedStructSchemaPlugin, SelfHostedSwagger
+from tajiconnect.web.openapi import (
+    BEARER,
+    BEARER_SCHEME,
+    ClosedFormSchemaPlugin,
+    ClosedStructSchemaPlugin,
+    SelfHostedSwagger,
+)
 from tajiconnect.web.pages import favicon, home, static_file, tenant_static
 from tajiconnect.web.security import content_security_policy, security_headers
 from tajiconnect.web.strict_body import strict_json_body
@@ -204,7 +210,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         state=State({"storage": storage,
                      "content_security_policy": content_security_policy(settings.storage.s3_origin)}),
-        plugins=[HTMXPlugin(), ClosedStructSchemaPlugin()],
+        plugins=[HTMXPlugin(), ClosedStructSchemaPlugin(), ClosedFormSchemaPlugin()],
         # The request's session: committed by the after_request hook, before the answer exists (db/transaction.py).
         dependencies={"db_session": Provide(provide_db_session)},
         after_request=commit_before_answer,

@@ -90,12 +90,11 @@ async def seed_demo(engine: AsyncEngine) -> DemoResult:
 async def _seed_learning(session: AsyncSession, people: dict[str, User]) -> None:
     """Courses, a path, progress and reviews (``learning.toml``), then a question bank, a quiz and an assignment
     (``assessments.toml``), made once through the product's own services."""
+    from tajiconnect.demo_assessments import assessments_definition, seed_assessments
     from tajiconnect.demo_learning import learning_definition, seed_learning
     from tajiconnect.domains.storage.service import Storage
     from tajiconnect.settings import get_settings
     from tajiconnect.tenancy.branding import TENANTS_DIR
-
-    from tajiconnect.demo_assessments import assessments_definition, seed_assessments
 
     spec = learning_definition(DEMO_SLUG)
     storage = Storage.from_settings(get_settings())

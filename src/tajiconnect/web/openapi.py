@@ -25,7 +25,10 @@ from typing import Annotated, Any, get_args, get_origin
 
 import msgspec
 from litestar import Request, Router
-from litestar._openapi.schema_generation.plugins import StructSchemaPlugin  # Litestar's own, extended below
+from litestar._openapi.schema_generation.plugins import (  # Litestar's own, extended below
+    DataclassSchemaPlugin,
+    StructSchemaPlugin,
+)
 from litestar.enums import ParamType
 from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -193,8 +196,14 @@ def _is_free_text(schema: Schema) -> bool:
 
 
 def forbid_nul(schema: Schema | Any) -> None:
-    """Declare that the string ``schema`` describes holds no NUL (kept with a pattern it already has)."""
-    if not isinstance(schema, Schema) or not _is_free_text(schema):
+    """Declare that the string ``schema`` describes holds no NUL (kept with a pattern it already has); the items of
+    a list of strings too (directly or as a variant of a union)."""
+    if not isinstance(schema, Schema):
+        return
+    for holder in (schema, *(v for v in (schema.one_of or []) if isinstance(v, Schema))):
+        if isinstance(holder.items, Schema):
+            forbid_nul(holder.items)
+    if not _is_free_text(schema):
         return
     if schema.pattern is None:
         schema.pattern = NO_NUL
@@ -276,6 +285,44 @@ class ClosedStructSchemaPlugin(StructSchemaPlugin):
             forbid_nul(member)  # request bodies: the input guard refuses NUL in their strings
         restore_lost_bounds(field_definition.type_, schema)
         return schema
+
+
+CLOSED_FORM = "__closed_form__"
+
+
+def closed_form(cls: Any) -> Any:
+    """Mark a multipart form's dataclass as closed: its schema has ``additionalProperties: false`` and
+    :func:`refuse_unknown_parts` answers 400 to a form with any other part."""
+    setattr(cls, CLOSED_FORM, True)
+    return cls
+
+
+class ClosedFormSchemaPlugin(DataclassSchemaPlugin):
+    """A form dataclass marked with :func:`closed_form` is an object with ``additionalProperties: false``."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return super().is_plugin_supported_field(field_definition) and bool(
+            getattr(field_definition.type_, CLOSED_FORM, False)
+        )
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        for member in (schema.properties or {}).values():
+            forbid_nul(member)
+        return schema
+
+
+async def refuse_unknown_parts(request: Request, form: Any) -> None:
+    """400 when the multipart body has a part that the closed form ``form`` (a dataclass) does not declare."""
+    from dataclasses import fields
+
+    from litestar.exceptions import HTTPException
+
+    known = {f.name for f in fields(form)}
+    unknown = sorted(set((await request.form()).keys()) - known)
+    if unknown:
+        raise HTTPException(status_code=400, detail=f"Unknown form field: {unknown[0][:50]!r}.")
 
 
 _ZERO_BOUNDS = (("ge", "minimum"), ("le", "maximum"), ("gt", "exclusive_minimum"), ("lt", "exclusive_maximum"))

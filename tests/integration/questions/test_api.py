@@ -253,6 +253,9 @@ async def test_only_the_course_staff_see_banks(browser, engine, academy, make_ac
         problem_of(await client.get(f"/api/v1/question-banks/{bank['id']}/export", headers=teacher,
                                     params={"format": "docx"}), 400)
         problem_of(await upload(client, teacher, bank["id"], "Q? {T}", mode="sometimes"), 400)
+        # The form is closed: a part it does not declare is refused.
+        extra = problem_of(await upload(client, teacher, bank["id"], "Q? {T}", mode="partial", colour="red"), 400)
+        assert "colour" in extra["detail"]
         binary = await upload(client, teacher, bank["id"], b"\x00\x01binary")
         assert binary.status_code == 200 and binary.json()["imported"] == 0
         assert binary.json()["errors"] == [{"line": 0, "reason": "This is not a text file."}]

@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from tests.integration.conftest import post_form
+from tests.integration.conftest import bearer_for, post_form
 from tests.integration.roster.conftest import (
     XLSX,
     api,
+    file_part,
     rows,
     scalar,
     upload_api,
@@ -209,6 +210,12 @@ async def test_unreadable_files_are_refused_with_the_reason(new_org, signed_in, 
             refused = await api(client, org.admin, "POST", f"/api/v1/imports/{body['id']}/{step}",
                                 json={"mapping": {"email": "a", "name": "b"}})
             assert refused.status_code == 409, step
+        # The upload form is closed: a part it does not declare is a 400, and nothing is stored.
+        headers = await bearer_for(client, org.admin)
+        extra = await client.post("/api/v1/imports", headers=headers, data={"note": "x"},
+                                  files=file_part(old_excel, "application/vnd.ms-excel"))
+        assert extra.status_code == 400 and "note" in extra.json()["detail"]
+        assert (await api(client, org.admin, "GET", "/api/v1/imports")).json()["total"] == 1
 
 
 async def test_files_over_the_limit_are_413(new_org, signed_in, tmp_path):

@@ -428,7 +428,7 @@ async def _apply(session: AsyncSession, course: Course, changes: dict[str, Any])
         await _check_groups(session, _new(groups, course.visible_group_ids))
         course.visible_group_ids = groups
     if course.visibility == "groups" and not course.visible_group_ids:
-        raise CourseError(_("Choose at least one team or class, or another visibility."), "visible_group_ids")
+        raise CourseConflict(_("Choose at least one team or class, or another visibility."), "visible_group_ids")
     if "prerequisite_ids" in changes:
         prerequisites = _ids(changes["prerequisite_ids"] or [], "prerequisite_ids", PREREQUISITES_MAX)
         await _check_prerequisites(session, course, prerequisites)

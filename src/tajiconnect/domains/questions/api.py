@@ -40,7 +40,16 @@ from tajiconnect.domains.questions.kinds import (
 )
 from tajiconnect.domains.questions.models import Question, QuestionBank, QuestionKind, TextFormat
 from tajiconnect.domains.questions.service import Acting
-from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import (
+    BODY,
+    GUARDED,
+    NOT_BLANK,
+    REQUIRES_BEARER,
+    Timestamp,
+    closed_form,
+    problems,
+    refuse_unknown_parts,
+)
 from tajiconnect.web.paging import PageParam
 
 Title = Annotated[str, Meta(min_length=1, max_length=service.TITLE_MAX, pattern=NOT_BLANK)]
@@ -249,6 +258,7 @@ class DeleteOut(msgspec.Struct):
     result: Literal["deleted", "archived"]
 
 
+@closed_form
 @dataclass
 class ImportForm:
     """``file``: the questions (UTF-8 or Windows-1252 text). ``format``: recognized from the file name and content
@@ -455,7 +465,7 @@ class BankImportApi(Controller):
         status_code=200,
         request_max_body_size=UPLOAD_BODY_MAX,
         **problems(400, 413, *GUARDED, 404, idempotent=True, notes={
-            **WRITE, 400: "No `file` part, or a malformed form.",
+            **WRITE, 400: "No `file` part, a part the form does not declare, or a malformed form.",
             413: f"The file is over {formats.MAX_BYTES // 2**20} MiB."}),
     )
     async def import_file(
@@ -465,6 +475,7 @@ class BankImportApi(Controller):
         bank_id: FromPath[str],
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportOut:
+        await refuse_unknown_parts(request, ImportForm)
         upload = data.file
         if not isinstance(upload, UploadFile):
             raise HTTPException(status_code=400, detail="send the questions as the file part `file`")

@@ -37,8 +37,10 @@ from tajiconnect.web.openapi import (
     REQUIRES_BEARER,
     Problem,
     Timestamp,
+    closed_form,
     problem_response,
     problems,
+    refuse_unknown_parts,
 )
 from tajiconnect.web.paging import PageParam
 
@@ -53,6 +55,7 @@ Columns = Annotated[list[Column], Meta(max_length=100)]
 CSV = "text/csv; charset=utf-8"
 
 
+@closed_form
 @dataclass
 class UploadForm:
     """``file``: the roster, as CSV (UTF-8, Windows-1252 or Latin-1; comma, semicolon or tab) or Excel .xlsx."""
@@ -200,7 +203,7 @@ APPLY_CONFLICT = (
     "(fix the file and upload it again), or the license lacks seats for it (`missing_seats` says how many)."
 )
 UPLOAD_NOTES = {
-    400: "No `file` part, or the form is malformed.",
+    400: "No `file` part, a part the form does not declare, or a malformed form.",
     413: f"The file is over {MAX_BYTES // 2**20} MiB.",
 }
 
@@ -255,6 +258,7 @@ class ImportsApi(Controller):
         db_session: DbSession,
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportOut:
+        await refuse_unknown_parts(request, UploadForm)
         upload = data.file
         if not isinstance(upload, UploadFile):
             raise HTTPException(status_code=400, detail="send the roster as the file part `file`")

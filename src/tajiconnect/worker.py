@@ -28,6 +28,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.mail.tasks",
     "tajiconnect.domains.roster.tasks",
     "tajiconnect.domains.storage.tasks",
+    "tajiconnect.domains.reports.tasks",
 )
 
 #: Scheduled tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all workers.

@@ -114,6 +114,7 @@ class GradebookPages(Controller):
             "book": book, "paging": page_info(book.total, page, book.per_page), "filters": filters,
             "row_cells": row_cells(book),
             "query_string": urlencode({k: v for k, v in filters.items() if v}), "notice": notice,
+            "direct_csv_max": service.DIRECT_CSV_MAX,
         }
         if wants_fragment(request, "gradebook-results"):
             return Template("grading/_gradebook_table.html", context=context)

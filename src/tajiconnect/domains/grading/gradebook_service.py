@@ -42,6 +42,9 @@ from tajiconnect.i18n import gettext as _
 PER_PAGE = 50
 PER_PAGE_MAX = 100
 CSV_CHUNK = 500
+#: Above this many learners (those the filters select), the gradebook page offers the CSV as a background export
+#: only (``domains/reports``), not as a direct download.
+DIRECT_CSV_MAX = 2_000
 SEARCH_MAX = 100
 NAME_MAX = 100
 REASON_MAX = 1000
@@ -570,33 +573,40 @@ def csv_row(book: Gradebook, row: LearnerRow) -> list[str]:
             _number(row.result.final), row.result.letter or ""]
 
 
-async def csv_chunks(engine: AsyncEngine, schema: str, user: Any, course_id: uuid.UUID, query: Query
-                     ) -> AsyncIterator[bytes]:
-    """The whole gradebook as CSV (header first), :data:`CSV_CHUNK` learners per round trip, in one read
-    transaction of its own on the tenant's schema."""
+async def csv_text(session: AsyncSession, user: Any, course_id: Any, query: Query) -> AsyncIterator[tuple[str, int]]:
+    """The whole gradebook as CSV text, for the streamed download and the background export alike: first the
+    header (with the byte order mark) and the number of learners, then the rows of :data:`CSV_CHUNK` learners at a
+    time and how many learners each piece holds. Read through ``session`` (one transaction keeps it consistent);
+    :class:`GradebookNotFound` when ``user`` is not the course's staff."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    book = await gradebook_page(session, user, course_id, query=query, page=1, per_page=1)
+    writer.writerow(csv_header(book))
+    yield "\ufeff" + buffer.getvalue(), book.total
+    items = [i.as_math() for i in book.items]
+    categories = math_categories(book.categories)
+    item_ids = [i.id for i in book.items]
+    stmt = learners_statement(book.course.id, query)
+    offset = 0
+    while True:
+        learners = (await session.execute(stmt.limit(CSV_CHUNK).offset(offset))).all()
+        if not learners:
+            break
+        user_ids = [r[0] for r in learners]
+        cells = await cells_of(session, book.course.id, user_ids, item_ids)
+        overrides = await overrides_of(session, book.course.id, user_ids)
+        buffer.seek(0)
+        buffer.truncate()
+        for r in learners:
+            row = row_for((r[0], r[1], r[2]), cells.get(r[0]), items, categories, book.scale, overrides.get(r[0]))
+            writer.writerow(csv_row(book, row))
+        yield buffer.getvalue(), len(learners)
+        offset += CSV_CHUNK
+
+
+async def csv_chunks(engine: AsyncEngine, schema: str, user: Any, course_id: uuid.UUID, query: Query
+                     ) -> AsyncIterator[bytes]:
+    """:func:`csv_text` as bytes, in one read transaction of its own on the tenant's schema (the streamed CSV)."""
     async with session_scope(engine, schema=schema) as session:
-        book = await gradebook_page(session, user, course_id, query=query, page=1, per_page=1)
-        writer.writerow(csv_header(book))
-        yield ("\ufeff" + buffer.getvalue()).encode()
-        items = [i.as_math() for i in book.items]
-        categories = math_categories(book.categories)
-        item_ids = [i.id for i in book.items]
-        stmt = learners_statement(book.course.id, query)
-        offset = 0
-        while True:
-            learners = (await session.execute(stmt.limit(CSV_CHUNK).offset(offset))).all()
-            if not learners:
-                break
-            user_ids = [r[0] for r in learners]
-            cells = await cells_of(session, book.course.id, user_ids, item_ids)
-            overrides = await overrides_of(session, book.course.id, user_ids)
-            buffer.seek(0)
-            buffer.truncate()
-            for r in learners:
-                row = row_for((r[0], r[1], r[2]), cells.get(r[0]), items, categories, book.scale,
-                              overrides.get(r[0]))
-                writer.writerow(csv_row(book, row))
-            yield buffer.getvalue().encode()
-            offset += CSV_CHUNK
+        async for text, _count in csv_text(session, user, course_id, query):
+            yield text.encode()

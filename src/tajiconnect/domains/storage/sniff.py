@@ -6,6 +6,8 @@ renamed ``.png``) is refused with 415.
 
 from __future__ import annotations
 
+import codecs
+
 import puremagic
 
 from tajiconnect.domains.storage.errors import StorageError
@@ -23,13 +25,17 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "video": ("video/mp4", "video/webm", "video/ogg"),
     "document": ("application/pdf",),
     "attachment": (*IMAGES, "application/pdf"),
+    "report": ("text/csv",),  # written by the app itself (domains/reports), never uploaded
 }
+#: Types with no signature: accepted when the head is UTF-8 text (see :func:`is_text`).
+TEXT_TYPES = ("text/csv",)
 #: What puremagic may call a type we accept under another name.
 ALIASES = {"application/ogg": "video/ogg", "audio/ogg": "video/ogg", "image/jpg": "image/jpeg"}
 #: How to say what a purpose accepts, to a person.
 DESCRIBE = {
     "video/mp4": "MP4", "video/webm": "WebM", "video/ogg": "Ogg", "application/pdf": "PDF", "image/png": "PNG",
     "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF",
+    "text/csv": "CSV",
 }
 
 
@@ -42,6 +48,16 @@ def detected_types(head: bytes) -> list[str]:
     return [ALIASES.get(m.mime_type, m.mime_type) for m in matches if m.mime_type]
 
 
+def is_text(head: bytes) -> bool:
+    """UTF-8 text with no control character but tabs and line ends (a character cut at the end of ``head`` is
+    fine)."""
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return not any(c < " " and c not in "\t\r\n" for c in text)
+
+
 def accepted_names(purpose: str) -> str:
     return ", ".join(DESCRIBE[t] for t in ALLOWED[purpose])
 
@@ -52,5 +68,8 @@ def sniff(head: bytes, purpose: str) -> str:
     for found in detected_types(head[:HEAD_BYTES]):
         if found in allowed:
             return found
+    for text_type in TEXT_TYPES:
+        if text_type in allowed and is_text(head[:HEAD_BYTES]):
+            return text_type
     raise StorageError(_("This kind of file is not accepted here. Use: %(types)s.") % {
         "types": accepted_names(purpose)}, status=415)

@@ -1,9 +1,10 @@
-// Question editor: "Add a row" copies the last row of the answers table, empty (the form works without it: two
+// Question editor: "Add a row" copies the last row of the answers table (the table just before the button), empty (the form works without it: two
 // blank rows are always there).
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-add-row]");
   if (!button) return;
-  const body = button.parentElement.querySelector("[data-rows]");
+  const table = button.previousElementSibling; // the rows' table (components/tables.html) comes right before
+  const body = table && table.querySelector("tbody");
   const last = body && body.lastElementChild;
   if (!last) return;
   const row = last.cloneNode(true);

@@ -84,28 +84,37 @@ def link_in(msg: EmailMessage, path: str) -> str:
 
 
 class JobDrainer:
-    """Runs every job waiting on the test queue with a real SAQ worker, then returns (no background thread)."""
+    """Runs every job waiting on the test queues with real SAQ workers (one per queue), then returns (no background
+    thread). ``self.worker`` is the ``default`` queue's."""
 
     def __init__(self, settings: Any, engine: Any) -> None:
-        from tajiconnect.worker import create_worker
+        from tajiconnect.worker import create_workers
 
-        self.worker = create_worker(settings, concurrency=1, burst=True)
-        self.worker.dequeue_timeout = 0.2
-        self.worker.context.update(engine=engine, settings=settings, queue=self.worker.queue)
+        self.workers = create_workers(settings, concurrency=1, burst=True)
+        self.worker = self.workers[0]
+        self.queues = self.worker.routing
+        for worker in self.workers:
+            worker.dequeue_timeout = 0.05
+            worker.context.update(engine=engine, settings=settings, queue=self.queues)
         self.connected = False
 
     async def __call__(self, max_jobs: int = 100) -> int:
         if not self.connected:
-            await self.worker.queue.connect()
+            await self.queues.connect()
             self.connected = True
         done = 0
-        while done < max_jobs and await self.worker.process():
-            done += 1
+        progressed = True
+        while done < max_jobs and progressed:  # until no queue has anything (a job may enqueue on another)
+            progressed = False
+            for worker in self.workers:
+                while done < max_jobs and await worker.process():
+                    done += 1
+                    progressed = True
         return done
 
     async def close(self) -> None:
         if self.connected:
-            await self.worker.queue.disconnect()
+            await self.queues.disconnect()
 
 
 async def asgi_request(

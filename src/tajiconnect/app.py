@@ -67,7 +67,7 @@ from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
 from tajiconnect.processes import supervised_child
 from tajiconnect.settings import Settings, get_settings
-from tajiconnect.tasks.queue import connect_when_reachable, create_queue
+from tajiconnect.tasks.queue import connect_when_reachable, create_queues
 from tajiconnect.tenancy.middleware import TenancyMiddleware
 from tajiconnect.tenancy.resolver import TenantResolver
 from tajiconnect.web.allow import allow_header
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if app.state.redis is not None
             else DatabaseSessionStore(engine, model=OperatorSession)
         )
-        app.state.queue = create_queue(settings)
+        app.state.queue = create_queues(settings)
         connecting: asyncio.Task[None] | None = None
         try:
             await app.state.queue.connect()  # gives up after the pool timeout (5 s) when the broker is away

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from tajiconnect.settings import SettingsError
+from tajiconnect.tasks.queue import QUEUE_NAMES
 
 T = TypeVar("T")
 
@@ -207,7 +208,7 @@ async def _invite_first_admin(engine: Any, tenant: Any, email: str) -> str:
     from tajiconnect.domains.accounts.tokens import issue_link
     from tajiconnect.settings import get_settings
     from tajiconnect.tasks.outbox import dispatch_committed
-    from tajiconnect.tasks.queue import create_queue
+    from tajiconnect.tasks.queue import create_queues
     from tajiconnect.tenancy.context import tenant_context
     from tajiconnect.tenancy.urls import tenant_url
 
@@ -219,7 +220,7 @@ async def _invite_first_admin(engine: Any, tenant: Any, email: str) -> str:
                 raise AccountError(f"no member with email {email}")
             token = await issue_link(session, user, "invite")
             await send_link_email(session, settings, user, "invite", token, "/auth/invitation", inviter="TajiConnect")
-        queue = create_queue(settings)
+        queue = create_queues(settings)
         try:
             await queue.connect()
             await dispatch_committed(session, queue)  # a worker's outbox sweep sends it otherwise
@@ -622,13 +623,16 @@ def storage_purge_uploads(hours: int, tenants: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--concurrency", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Tasks run at once, per queue.")
 @click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
-def worker(concurrency: int, burst: bool) -> None:
-    """Run the background-task worker (SAQ)."""
+@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUE_NAMES),
+              help="Serve only this queue; repeatable. Default: all of them.")
+def worker(concurrency: int, burst: bool, queues: tuple[str, ...]) -> None:
+    """Run the background-task worker (SAQ): every queue, or those named."""
     from tajiconnect.worker import run_worker
 
-    run_worker(_settings(), concurrency=concurrency, burst=burst)
+    run_worker(_settings(), concurrency=concurrency, burst=burst, queues=queues or QUEUE_NAMES)
 
 
 if __name__ == "__main__":

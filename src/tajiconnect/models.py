@@ -11,6 +11,7 @@ from tajiconnect.domains.accounts.models import (
 )
 from tajiconnect.domains.assessments.models import Assessment, Attempt, AttemptAnswer, QuizSlot, Submission
 from tajiconnect.domains.audit.models import AuditEntry, PlatformAuditEntry
+from tajiconnect.domains.certificates.models import Certificate
 from tajiconnect.domains.courses.models import Course, CourseModule, CourseReview, Lesson
 from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment
 from tajiconnect.domains.grading.models import (
@@ -25,16 +26,17 @@ from tajiconnect.domains.grading.models import (
 )
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
+from tajiconnect.domains.notifications.models import Notification, NotificationDelivery, NotificationPreference
 from tajiconnect.domains.parents.models import PairingCode, ParentLink
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
 from tajiconnect.domains.progress.models import LearnerStats, LearningCompletion, LearningDay, LessonProgress
 from tajiconnect.domains.questions.models import Question, QuestionBank
-from tajiconnect.domains.reports.models import Report
+from tajiconnect.domains.reports.models import Report, ReportSchedule
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.mail.models import SentEmail
 from tajiconnect.platform.models import OperatorSession, PlatformOperator
-from tajiconnect.tasks.models import OutboxMessage
+from tajiconnect.tasks.models import FailedTask, OutboxMessage
 from tajiconnect.tenancy.models import Tenant, TenantDomain
 from tajiconnect.web.idempotency import IdempotentRequest
 
@@ -43,12 +45,14 @@ __all__ = [
     "Attempt",
     "AttemptAnswer",
     "AuditEntry",
+    "Certificate",
     "CommentBankEntry",
     "Course",
     "CourseModule",
     "CourseReview",
     "EmailToken",
     "Enrollment",
+    "FailedTask",
     "Grade",
     "GradeEvent",
     "GradeOverride",
@@ -65,6 +69,9 @@ __all__ = [
     "Lesson",
     "LessonProgress",
     "License",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
     "OperatorSession",
     "OrganizationSettings",
     "OutboxMessage",
@@ -81,6 +88,7 @@ __all__ = [
     "RecoveryCode",
     "RefreshToken",
     "Report",
+    "ReportSchedule",
     "RosterImport",
     "RosterImportRow",
     "Rubric",

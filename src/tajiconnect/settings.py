@@ -84,6 +84,7 @@ DEFAULT_SIZE_LIMITS: dict[str, int] = {
     "document": 50 * MIB,
     "attachment": 50 * MIB,
     "report": 500 * MIB,
+    "certificate": 20 * MIB,
     "video": 2048 * MIB,
 }
 

@@ -1,4 +1,9 @@
-"""The SAQ worker: one queue, every registered task, an engine shared by the tasks of this process."""
+"""The SAQ worker: every registered task; one SAQ worker per queue served (all by default, ``--queue`` to pick),
+sharing one engine and one set of queues in this process.
+
+A job that fails for good (no attempt left, or refused) is recorded in ``public.failed_tasks`` by the
+``after_process`` hook (:func:`tajiconnect.tasks.failures.record_failure`), where operators see and retry it.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from tajiconnect.db.session import create_engine
 from tajiconnect.logs import configure_logging, get_logger
 from tajiconnect.settings import Settings, get_settings
 from tajiconnect.tasks.base import REGISTRY
-from tajiconnect.tasks.queue import connect_when_reachable, create_queue
+from tajiconnect.tasks.queue import QUEUE_NAMES, Queues, connect_when_reachable, create_queues
 
 log = get_logger(__name__)
 
@@ -29,10 +34,20 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.roster.tasks",
     "tajiconnect.domains.storage.tasks",
     "tajiconnect.domains.reports.tasks",
+    "tajiconnect.tasks.failures",
+    "tajiconnect.domains.notifications.tasks",
+    "tajiconnect.tasks.schedule",
 )
 
-#: Scheduled tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all workers.
-SCHEDULE: tuple[tuple[str, str], ...] = (("sweep_outbox", "* * * * *"),)
+#: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all
+#: workers of the ``default`` queue. Work per tenant is fanned out from them (``tasks/schedule.py``).
+SCHEDULE: tuple[tuple[str, str], ...] = (
+    ("sweep_outbox", "* * * * *"),
+    ("record_failed_jobs", "* * * * *"),
+    ("fan_out_minutely", "* * * * *"),
+    ("fan_out_hourly", "7 * * * *"),
+    ("fan_out_daily", "17 3 * * *"),
+)
 
 
 def load_tasks(extra_modules: tuple[str, ...] = ()) -> None:
@@ -40,35 +55,47 @@ def load_tasks(extra_modules: tuple[str, ...] = ()) -> None:
         importlib.import_module(module)
 
 
-def create_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False) -> Worker:
+def create_workers(settings: Settings, *, queues: tuple[str, ...] = QUEUE_NAMES, concurrency: int = 10,
+                   burst: bool = False) -> list[TajiWorker]:
+    """One worker per queue in ``queues``; they share an engine and the process's :class:`Queues` (``ctx["queue"]``
+    routes what tasks enqueue; ``worker.routing``). Every worker knows every task; only ``default``'s runs cron."""
+    from tajiconnect.tasks.failures import record_failure
+
     load_models()
     load_tasks()
-    queue = create_queue(settings)
+    routing = create_queues(settings)
     engine = create_engine(settings.sqlalchemy_url, pool_size=max(2, concurrency // 2))
+    shared: dict[str, Any] = {"engine": engine, "settings": settings, "queue": routing}
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["engine"] = engine
-        ctx["settings"] = settings
-        ctx["queue"] = queue
-        log.info("worker started", tasks=sorted(REGISTRY), concurrency=concurrency)
+        ctx.update(shared)
 
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        await engine.dispose()
+    workers = []
+    for name in queues:
+        worker = TajiWorker(
+            routing[name],
+            functions=[(spec.name, spec.fn) for spec in REGISTRY.values()],
+            cron_jobs=[
+                CronJob(REGISTRY[task].fn, cron=cron, timeout=REGISTRY[task].policy.timeout, retries=1)
+                for task, cron in SCHEDULE
+            ] if name == "default" else [],
+            concurrency=concurrency,
+            startup=startup,
+            after_process=record_failure,
+            burst=burst,
+            dequeue_timeout=1.0 if burst else 0.0,
+            shutdown_grace_period_s=1 if burst else 10,  # idle polling loops never "finish": keep burst exits quick
+        )
+        worker.routing = routing
+        worker.context.update(shared)
+        workers.append(worker)
+    return workers
 
-    return TajiWorker(
-        queue,
-        functions=[(spec.name, spec.fn) for spec in REGISTRY.values()],
-        cron_jobs=[
-            CronJob(REGISTRY[name].fn, cron=cron, timeout=REGISTRY[name].policy.timeout, retries=1)
-            for name, cron in SCHEDULE
-        ],
-        concurrency=concurrency,
-        startup=startup,
-        shutdown=shutdown,
-        burst=burst,
-        dequeue_timeout=1.0 if burst else 0.0,
-        shutdown_grace_period_s=1 if burst else 10,  # idle polling loops never "finish": keep burst exits quick
-    )
+
+def create_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False, queue: str = "default"
+                  ) -> TajiWorker:
+    """The worker of one queue (see :func:`create_workers`)."""
+    return create_workers(settings, queues=(queue,), concurrency=concurrency, burst=burst)[0]
 
 
 #: A worker reports itself alive (SAQ's worker info) this often...
@@ -88,6 +115,9 @@ class TajiWorker(Worker):
       unfinished tasks: a quiet worker took 10 s to stop.)
     * A dead worker's jobs: see :meth:`requeue_orphans`.
     """
+
+    #: The process's queues (set by :func:`create_workers`).
+    routing: Queues
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -151,25 +181,39 @@ class TajiWorker(Worker):
         await super().stop()
 
 
-def run_worker(settings: Settings | None = None, *, concurrency: int = 10, burst: bool = False) -> None:
+def run_worker(settings: Settings | None = None, *, concurrency: int = 10, burst: bool = False,
+               queues: tuple[str, ...] = QUEUE_NAMES) -> None:
     from tajiconnect.processes import supervised_child
 
     supervised_child(signal.SIGTERM)  # started by ``tajiconnect run``: stop when it dies
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    worker = create_worker(settings, concurrency=concurrency, burst=burst)
+    workers = create_workers(settings, queues=queues, concurrency=concurrency, burst=burst)
+    routing = workers[0].routing
+    for worker in workers:
+        worker.SIGNALS = []  # SAQ's handler is one per signal: the last worker would take it from the others
 
     async def main() -> None:
         if burst:
-            await worker.queue.connect()  # a one-off run fails at once when the broker is away
+            await routing.connect()  # a one-off run fails at once when the broker is away
         else:
             # Wait for the broker (the database, by default) like the web app does, rather than exit: under
             # ``tajiconnect run --with-worker`` nobody would start the worker again, and the tasks of a server
             # started during a database outage would never run. SIGTERM still ends the wait (default action).
-            await connect_when_reachable(worker.queue)
+            await connect_when_reachable(routing)
+        def stop_all() -> None:
+            for each in workers:
+                if getattr(each, "event", None) is not None:
+                    each.event.set()
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop_all)
+        log.info("worker started", queues=list(queues), tasks=sorted(REGISTRY), concurrency=concurrency)
         try:
-            await worker.start()  # SIGINT/SIGTERM end it (SAQ installs the handlers), then stop() runs
+            await asyncio.gather(*(worker.start() for worker in workers))  # each one's stop() runs at the end
         finally:
-            await worker.queue.disconnect()
+            await routing.disconnect()
+            await workers[0].context["engine"].dispose()
 
     asyncio.run(main())

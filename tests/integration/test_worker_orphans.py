@@ -25,9 +25,9 @@ async def worker(request, settings):
     redis = Secret(os.environ["REDIS_URL"]) if request.param == "redis" else None
     settings = dataclasses.replace(settings, redis_url=redis, queue_name=f"test-{uuid.uuid4().hex[:10]}")
     worker = create_worker(settings, concurrency=1)
-    await worker.queue.connect()
+    await worker.routing.connect()  # the process's queues (on PostgreSQL they share a pool)
     yield worker
-    await worker.queue.disconnect()
+    await worker.routing.disconnect()
 
 
 async def running(worker, worker_id: str, retries: int = 3) -> Job:

@@ -14,14 +14,17 @@ import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from saq import Job, Queue
+from saq import Job
 
 from tajiconnect import i18n
 from tajiconnect.tenancy.context import NoTenantError, TenantRef, current_tenant, tenant_context
 from tajiconnect.tenancy.service import TenantNotFoundError, load_tenant
+
+if TYPE_CHECKING:
+    from tajiconnect.tasks.queue import AnyQueue
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +38,7 @@ class TaskPolicy:
     heartbeat: int = 60  # seconds without a heartbeat before a job is considered lost and retried
     retry_delay: float = 2.0
     retry_backoff: bool = True
+    queue: str = "default"  # one of tasks.queue.QUEUE_NAMES: which queue (and so which workers) runs the task
 
 
 DEFAULT_POLICY = TaskPolicy()
@@ -99,6 +103,10 @@ def _register(fn: TaskFn, *, tenant_scoped: bool, policy: TaskPolicy) -> TaskFn:
 
     if name in REGISTRY:
         raise ValueError(f"task {name!r} is declared twice")
+    from tajiconnect.tasks.queue import QUEUE_NAMES
+
+    if policy.queue not in QUEUE_NAMES:
+        raise ValueError(f"task {name!r} names an unknown queue {policy.queue!r}")
     REGISTRY[name] = TaskSpec(name=name, fn=wrapper, tenant_scoped=tenant_scoped, policy=policy)
     return fn
 
@@ -143,6 +151,6 @@ def build_job(task: TaskFn | str, *, key: str | None = None, tenant: TenantRef |
     )
 
 
-async def enqueue(queue: Queue, task: TaskFn | str, *, key: str | None = None, **kwargs: Any) -> Job | None:
+async def enqueue(queue: AnyQueue, task: TaskFn | str, *, key: str | None = None, **kwargs: Any) -> Job | None:
     """Enqueue ``task`` for the tenant in scope. ``key`` de-duplicates within that tenant only."""
     return await queue.enqueue(build_job(task, key=key, **kwargs))

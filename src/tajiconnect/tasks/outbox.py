@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from saq import Queue
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -31,6 +30,9 @@ from tajiconnect.tasks.base import REGISTRY, TaskFn, build_job, platform_task
 from tajiconnect.tasks.models import OutboxMessage
 from tajiconnect.tenancy.context import TenantRef, require_tenant, tenant_context
 from tajiconnect.web.idempotency import purge_expired as purge_expired_keys
+
+if TYPE_CHECKING:
+    from tajiconnect.tasks.queue import AnyQueue
 
 log = structlog.get_logger(__name__)
 
@@ -63,11 +65,11 @@ async def defer(session: AsyncSession, task: TaskFn | str, **kwargs: Any) -> Out
     return message
 
 
-async def _enqueue(queue: Queue, tenant: TenantRef, message: OutboxMessage) -> None:
+async def _enqueue(queue: AnyQueue, tenant: TenantRef, message: OutboxMessage) -> None:
     await queue.enqueue(build_job(message.task, key=outbox_key(message.id), tenant=tenant, **message.kwargs))
 
 
-async def dispatch_committed(session: AsyncSession, queue: Queue | None) -> int:
+async def dispatch_committed(session: AsyncSession, queue: AnyQueue | None) -> int:
     """Enqueue what ``session``'s just-committed transaction deferred. Never raises: the sweeper is the fallback."""
     pending: list[tuple[TenantRef, OutboxMessage]] = session.info.pop("outbox", [])
     if not pending or queue is None:
@@ -92,7 +94,7 @@ async def dispatch_committed(session: AsyncSession, queue: Queue | None) -> int:
     return sum(len(ids) for ids in sent.values())
 
 
-async def sweep_tenant(engine: AsyncEngine, queue: Queue, tenant: TenantRef, *, older_than: datetime.timedelta
+async def sweep_tenant(engine: AsyncEngine, queue: AnyQueue, tenant: TenantRef, *, older_than: datetime.timedelta
                        = SWEEP_AFTER) -> int:
     """Enqueue the tenant's undispatched messages older than ``older_than``; drop old dispatched messages, old
     sent-email records and expired idempotency keys."""

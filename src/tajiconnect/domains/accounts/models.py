@@ -50,6 +50,8 @@ class User(TenantModel):
     status: Mapped[str] = mapped_column(String(16), default="active")
     locale: Mapped[str] = mapped_column(String(10), default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="Africa/Nairobi")
+    #: A mobile number in E.164 form (``+254712345678``), for SMS notifications; optional.
+    phone: Mapped[str | None] = mapped_column(String(16), default=None)
     last_sign_in_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
     email_verified_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
     password_changed_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
@@ -157,3 +159,5 @@ class OrganizationSettings(TenantBase):
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     require_2fa_roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
+    #: The layout new certificates are drawn with (``domains/certificates/models.py::CERTIFICATE_LAYOUTS``).
+    certificate_layout: Mapped[str] = mapped_column(String(12), default="classic", server_default="classic")

@@ -22,7 +22,7 @@ from tajiconnect.db.base import TenantModel
 
 ReportStatus = Literal["queued", "running", "done", "failed"]
 REPORT_STATUSES: tuple[str, ...] = get_args(ReportStatus)
-ReportKind = Literal["gradebook"]
+ReportKind = Literal["gradebook", "completion", "path_status", "seat_usage", "activity"]
 REPORT_KINDS: tuple[str, ...] = get_args(ReportKind)
 
 
@@ -54,3 +54,41 @@ class Report(TenantModel):
     started_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    #: The schedule that made it (its file is emailed to the schedule's owner when done), if any.
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("report_schedules.id", ondelete="SET NULL"), default=None
+    )
+
+
+ScheduleFrequency = Literal["weekly", "monthly"]
+SCHEDULE_FREQUENCIES: tuple[str, ...] = get_args(ScheduleFrequency)
+
+
+class ReportSchedule(TenantModel):
+    """A report made again every week or month and emailed to its owner (who must still be allowed to see it).
+
+    ``next_run_at`` is when the next one is due (UTC); the scheduler task makes the report for that period with
+    the idempotency key ``schedule:<id>:<next_run_at>``, so a repeated tick makes it once, then moves it on.
+    """
+
+    __tablename__ = "report_schedules"
+    __table_args__ = (
+        CheckConstraint("frequency IN ('weekly', 'monthly')", name="frequency"),
+        CheckConstraint("format IN ('csv', 'xlsx', 'pdf')", name="format"),
+        CheckConstraint("weekday IS NULL OR weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("day_of_month IS NULL OR day_of_month BETWEEN 1 AND 28", name="day_of_month"),
+        Index("ix_report_schedules_due", "next_run_at", postgresql_where=sql_text("active")),
+    )
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'::jsonb"))
+    format: Mapped[str] = mapped_column(String(4), default="csv")
+    title: Mapped[str] = mapped_column(String(300))
+    frequency: Mapped[str] = mapped_column(String(8))
+    #: Weekly: 0 = Monday; monthly: 1-28.
+    weekday: Mapped[int | None] = mapped_column(Integer, default=None)
+    day_of_month: Mapped[int | None] = mapped_column(Integer, default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+    next_run_at: Mapped[datetime.datetime] = mapped_column()
+    last_run_at: Mapped[datetime.datetime | None] = mapped_column(default=None)

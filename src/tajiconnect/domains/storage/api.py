@@ -29,7 +29,7 @@ from msgspec import Meta
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.storage.errors import StorageError
-from tajiconnect.domains.storage.models import FilePurpose, StoredFile
+from tajiconnect.domains.storage.models import FilePurpose, StoredFile, UploadPurpose
 from tajiconnect.domains.storage.service import Storage, may_upload
 from tajiconnect.i18n import _
 from tajiconnect.settings import MIB
@@ -64,7 +64,7 @@ class PartOperation(ApiOperation):
 class UploadCreate(msgspec.Struct, forbid_unknown_fields=True):
     """A file to upload: what it is for, its name (kept for downloads) and its exact size in bytes."""
 
-    purpose: FilePurpose
+    purpose: UploadPurpose
     filename: Filename
     size: Annotated[int, Meta(ge=1, le=1 << 40)]
 

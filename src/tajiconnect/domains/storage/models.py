@@ -18,7 +18,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tajiconnect.db.base import TenantModel
 
-FilePurpose = Literal["avatar", "cover", "video", "document", "image", "attachment"]
+#: What members upload files for.
+UploadPurpose = Literal["avatar", "cover", "video", "document", "image", "attachment"]
+#: Every file's purpose: uploads, and files the app writes itself (reports, certificates).
+FilePurpose = Literal[UploadPurpose, "report", "certificate"]
 FILE_PURPOSES: tuple[str, ...] = get_args(FilePurpose)
 FileStatus = Literal["uploading", "ready", "failed", "deleted"]
 FILE_STATUSES: tuple[str, ...] = get_args(FileStatus)
@@ -28,7 +31,8 @@ class StoredFile(TenantModel):
     __tablename__ = "stored_files"
     __table_args__ = (
         CheckConstraint(
-            "purpose IN ('avatar', 'cover', 'video', 'document', 'image', 'attachment', 'report')", name="purpose"
+            "purpose IN ('avatar', 'cover', 'video', 'document', 'image', 'attachment', 'report', 'certificate')",
+            name="purpose",
         ),
         CheckConstraint("status IN ('uploading', 'ready', 'failed', 'deleted')", name="status"),
         CheckConstraint("backend IN ('local', 's3')", name="backend"),

@@ -25,7 +25,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "video": ("video/mp4", "video/webm", "video/ogg"),
     "document": ("application/pdf",),
     "attachment": (*IMAGES, "application/pdf"),
-    "report": ("text/csv",),  # written by the app itself (domains/reports), never uploaded
+    # Written by the app itself, never uploaded:
+    "report": ("text/csv", "application/pdf",
+               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),  # domains/reports
+    "certificate": ("application/pdf",),  # domains/certificates
 }
 #: Types with no signature: accepted when the head is UTF-8 text (see :func:`is_text`).
 TEXT_TYPES = ("text/csv",)
@@ -35,7 +38,7 @@ ALIASES = {"application/ogg": "video/ogg", "audio/ogg": "video/ogg", "image/jpg"
 DESCRIBE = {
     "video/mp4": "MP4", "video/webm": "WebM", "video/ogg": "Ogg", "application/pdf": "PDF", "image/png": "PNG",
     "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF",
-    "text/csv": "CSV",
+    "text/csv": "CSV", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
 }
 
 

@@ -1,0 +1,91 @@
+"""Scheduled work per tenant, fanned out over every active tenant.
+
+A tenant task declared with ``@scheduled("daily")`` (or ``"hourly"``, ``"minutely"``) runs once per tick in every
+active tenant. The platform crons ``fan_out_<every>`` (``worker.SCHEDULE``) enqueue one job per tenant and task,
+keyed ``<slug>:<task>:<tick>``, so:
+
+* one tenant's failure is that tenant's job's failure (retried by its policy, then listed for operators), and
+  stops nothing else;
+* a tick enqueued twice (two workers, a retried fan-out) is one job per tenant while SAQ remembers the key;
+* the task gets ``tick`` (ISO time of the tick, UTC) to key its own effects with.
+
+The tasks themselves must be idempotent (docs/jobs.md): e.g. a reminder is keyed by what it reminds of.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any, Literal
+
+import structlog
+
+from tajiconnect.tasks.base import REGISTRY, TaskFn, build_job, platform_task
+
+log = structlog.get_logger(__name__)
+
+Every = Literal["minutely", "hourly", "daily"]
+#: The tenant tasks each fan-out enqueues, by name.
+SCHEDULED: dict[str, list[str]] = {"minutely": [], "hourly": [], "daily": []}
+
+
+def scheduled(every: Every) -> Callable[[TaskFn], TaskFn]:
+    """Run this tenant task every minute, hour or day in every active tenant (declare it with ``@tenant_task``
+    first: ``@scheduled("daily")`` goes above ``@tenant_task``)."""
+
+    def mark(fn: TaskFn) -> TaskFn:
+        spec = REGISTRY.get(fn.__name__)
+        if spec is None or not spec.tenant_scoped:
+            raise ValueError(f"{fn.__name__}: @scheduled needs a @tenant_task below it")
+        if fn.__name__ not in SCHEDULED[every]:
+            SCHEDULED[every].append(fn.__name__)
+        return fn
+
+    return mark
+
+
+def tick_of(every: Every, at: datetime.datetime | None = None) -> datetime.datetime:
+    at = at or datetime.datetime.now(datetime.UTC)
+    at = at.replace(second=0, microsecond=0)
+    if every in ("hourly", "daily"):
+        at = at.replace(minute=0)
+    if every == "daily":
+        at = at.replace(hour=0)
+    return at
+
+
+async def fan_out(ctx: dict[str, Any], every: Every, *, at: datetime.datetime | None = None) -> dict[str, Any]:
+    """Enqueue each task scheduled ``every`` once for each active tenant (see the module)."""
+    from tajiconnect.tenancy.service import list_tenants
+
+    tasks = SCHEDULED[every]
+    if not tasks:
+        return {"enqueued": 0}
+    tick = tick_of(every, at).isoformat()
+    enqueued, failed = 0, []
+    for tenant in await list_tenants(ctx["engine"]):
+        if not tenant.is_active:
+            continue
+        for name in tasks:
+            try:
+                job = await ctx["queue"].enqueue(build_job(name, key=f"{name}:{tick}", tenant=tenant, tick=tick))
+                enqueued += job is not None
+            except Exception as exc:  # the broker hiccuped: this tenant's job waits for the next tick
+                failed.append(f"{tenant.slug}:{name}")
+                log.warning("fan-out could not enqueue", tenant=tenant.slug, task=name, error=type(exc).__name__)
+    return {"enqueued": enqueued, "failed": failed}
+
+
+@platform_task
+async def fan_out_minutely(ctx: dict[str, Any]) -> dict[str, Any]:
+    return await fan_out(ctx, "minutely")
+
+
+@platform_task
+async def fan_out_hourly(ctx: dict[str, Any]) -> dict[str, Any]:
+    return await fan_out(ctx, "hourly")
+
+
+@platform_task
+async def fan_out_daily(ctx: dict[str, Any]) -> dict[str, Any]:
+    return await fan_out(ctx, "daily")

@@ -30,6 +30,7 @@ from litestar._openapi.schema_generation.plugins import (  # Litestar's own, ext
     StructSchemaPlugin,
 )
 from litestar.enums import ParamType
+from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
@@ -267,6 +268,33 @@ def problems(
         for status in sorted(wanted)
     }
     return {"responses": responses, "operation_class": IdempotentOperation if idempotent else ApiOperation}
+
+
+#: What a domain error's problem body carries besides its message, when the error has it set.
+PROBLEM_EXTRAS = ("field", "missing", "problems", "revision")
+
+
+def refusal(exc: Exception, *, status: int | None = None, refused_value: bool = False) -> HTTPException:
+    """The problem answering a domain service's refusal ``exc`` (raise it ``from exc``).
+
+    * The status is ``status``, else the error's ``status`` attribute (400 when it has none). With
+      ``refused_value``, a 400 becomes 409: the body already passed the schema, so what the service refused is a
+      value the current data does not allow (the API convention, README "The API").
+    * The detail is the error's ``message`` attribute or its text, for the person acting.
+    * The extras in :data:`PROBLEM_EXTRAS` the error carries (``field``, ``missing``, ``problems``, ``revision``),
+      except on 403 and 404, which say nothing more than that.
+    """
+    code = status or int(getattr(exc, "status", 400) or 400)
+    if refused_value and code == 400:
+        code = 409
+    extra: dict[str, Any] = {}
+    if code not in (403, 404):
+        for name in PROBLEM_EXTRAS:
+            value = getattr(exc, name, None)
+            if value not in (None, "", [], ()):
+                extra[name] = value
+    detail = getattr(exc, "message", None) or str(exc)
+    return HTTPException(status_code=code, detail=detail, extra=extra or None)
 
 
 class ClosedStructSchemaPlugin(StructSchemaPlugin):

@@ -45,7 +45,7 @@ from tajiconnect.domains.assessments.service import AssessmentError, Staffed
 from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.courses import service as courses
 from tajiconnect.domains.questions.grading import MAX_TEXT, ResponseInvalid
-from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 Title = Annotated[str, Meta(min_length=1, max_length=courses.TITLE_MAX, pattern=NOT_BLANK)]
@@ -297,17 +297,11 @@ def acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
 
-def http_error(exc: AssessmentError | ResponseInvalid | courses.CourseError) -> HTTPException:
-    if isinstance(exc, courses.CourseError):
-        from tajiconnect.domains.courses.api import http_error as course_error
-
-        return course_error(exc)
-    field = getattr(exc, "field", None)
-    # The body's shape is checked against the schema before the service runs: what the service still refuses is a
-    # value the current data refuses (a setting of the other kind, a rubric of another course, an answer that does
-    # not fit its question...), a 409 naming the field.
-    status = 409 if exc.status == 400 else exc.status
-    return HTTPException(status_code=status, detail=str(exc), extra={"field": field} if field else None)
+def answer_refusal(exc: AssessmentError | ResponseInvalid | courses.CourseError) -> HTTPException:
+    """A course's refusal as the course API answers it; an assessment's or an answer's: the body's shape passed the
+    schema, so what the service still refuses (a setting of the other kind, a rubric of another course, an answer
+    that does not fit its question...) is a 409 naming the field."""
+    return refusal(exc, refused_value=not isinstance(exc, courses.CourseError))
 
 
 def _iso(value: datetime.datetime | None) -> str | None:
@@ -450,7 +444,7 @@ class AssessmentsApi(Controller):
             assert assessment is not None
             staffed = await service.update_settings(db_session, who, assessment.id, _settings(data), revision=None)
         except (AssessmentError, courses.CourseError) as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         return assessment_json(staffed)
 
     @get(
@@ -468,7 +462,7 @@ class AssessmentsApi(Controller):
         try:
             taking = await attempts.open_any(db_session, user, assessment_id)
         except AssessmentError as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         return assessment_json(Staffed(taking.assessment, taking.view.lesson, taking.view.course))
 
     @patch(
@@ -489,7 +483,7 @@ class AssessmentsApi(Controller):
             if lesson_changes:
                 await courses.update_lesson(db_session, who, staffed.lesson.id, lesson_changes)
         except (AssessmentError, courses.CourseError) as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         return assessment_json(staffed)
 
     @delete(
@@ -505,7 +499,7 @@ class AssessmentsApi(Controller):
             staffed = await service.get_staffed(db_session, who.user, assessment_id)
             await courses.delete_lesson(db_session, who, staffed.lesson.id)
         except (AssessmentError, courses.CourseError) as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
 
     @get(
         "/{assessment_id:str}/slots",
@@ -517,7 +511,7 @@ class AssessmentsApi(Controller):
         try:
             staffed = await service.get_staffed(db_session, request.scope["user"], assessment_id)
         except AssessmentError as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         views = await service.slot_views(db_session, staffed.assessment.id)
         return SlotList(items=[slot_json(v) for v in views], max_points=str(staffed.assessment.max_points))
 
@@ -545,7 +539,7 @@ class AssessmentsApi(Controller):
                 points=None if data.points is UNSET else data.points,
             )
         except AssessmentError as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         views = await service.slot_views(db_session, slot.assessment_id)
         return slot_json(next(v for v in views if v.slot.id == slot.id))
 
@@ -568,7 +562,7 @@ class AssessmentsApi(Controller):
             taking = await attempts.quiz(db_session, who.user, assessment_id)
             attempt, created = await attempts.start(db_session, who, taking)
         except AssessmentError as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         body = await attempt_json(db_session, attempt, taking.assessment, staff=False)
         return Response(body, status_code=HTTP_201_CREATED if created else 200)
 
@@ -599,7 +593,7 @@ class AssessmentsApi(Controller):
             try:
                 assessment = (await attempts.quiz(db_session, user, assessment_id)).assessment
             except AssessmentError as exc:
-                raise http_error(exc) from exc
+                raise answer_refusal(exc) from exc
         learner = user_id if staff else user.id
         where = [AttemptRow.assessment_id == assessment.id]
         if learner is not None:
@@ -651,7 +645,7 @@ class QuizSlotsApi(Controller):
         try:
             await service.remove_slot(db_session, acting(request), slot_id)
         except AssessmentError as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
 
 
 class AttemptsApi(Controller):
@@ -672,7 +666,7 @@ class AttemptsApi(Controller):
         try:
             attempt, taking = await attempts.get_attempt(db_session, acting(request), attempt_id)
         except AssessmentError as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         assessment = taking.assessment if taking else await db_session.get_one(Assessment, attempt.assessment_id)
         return await attempt_json(db_session, attempt, assessment, staff=taking is None)
 
@@ -695,9 +689,9 @@ class AttemptsApi(Controller):
             saved = await attempts.save_answer(db_session, acting(request), attempt_id, question_id, data.response())
         except attempts.DeadlinePassed as exc:
             await db_session.commit()  # the attempt was submitted: keep that, refuse the answer
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         except (AssessmentError, ResponseInvalid) as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         return AnswerOut(question_id=saved.question_id, saved_at=saved.saved_at.isoformat(), late=saved.late)
 
     @post(
@@ -711,7 +705,7 @@ class AttemptsApi(Controller):
         try:
             attempt = await attempts.submit(db_session, acting(request), attempt_id)
         except AssessmentError as exc:
-            raise http_error(exc) from exc
+            raise answer_refusal(exc) from exc
         assessment = await db_session.get_one(Assessment, attempt.assessment_id)
         return await attempt_json(db_session, attempt, assessment, staff=False)
 

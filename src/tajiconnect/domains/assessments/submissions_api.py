@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody
 from msgspec import UNSET, Meta, UnsetType
 
@@ -19,7 +18,7 @@ from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.assessments import submissions
 from tajiconnect.domains.assessments.submissions import SubmissionError, Work
 from tajiconnect.domains.audit.service import Acting
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems, refusal
 
 Text = Annotated[str, Meta(max_length=submissions.TEXT_MAX)]
 FileIds = Annotated[list[uuid.UUID], Meta(max_length=20)]
@@ -89,10 +88,6 @@ def work_json(work: Work) -> SubmissionOut:
     )
 
 
-def http_error(exc: SubmissionError) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=str(exc), extra={"field": exc.field} if exc.field else None)
-
-
 def acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
@@ -116,7 +111,7 @@ class SubmissionApi(Controller):
             return work_json(await submissions.open_work_by_assessment(db_session, request.scope["user"],
                                                                        assessment_id))
         except SubmissionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @put("/", name="api.submission.save", summary="Save the caller's work as a draft (not submitted)",
          **problems(*BODY, *GUARDED, 404, 409, notes={404: NOT_FOUND, 409: REFUSED}))
@@ -127,7 +122,7 @@ class SubmissionApi(Controller):
                                                              lock=True)
             await submissions.save_draft(db_session, acting(request), work, **_given(data))
         except SubmissionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return work_json(work)
 
     @post("/submit", name="api.submission.submit", status_code=200,
@@ -140,5 +135,5 @@ class SubmissionApi(Controller):
                                                              lock=True)
             await submissions.submit(db_session, acting(request), work, **_given(data))
         except SubmissionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return work_json(work)

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, Meta, UnsetType
@@ -26,15 +25,10 @@ from tajiconnect.domains.courses.models import Course, CourseModule, CourseRevie
 from tajiconnect.domains.courses.models import CourseStatus as Status
 from tajiconnect.domains.courses.service import (
     Acting,
-    CourseConflict,
     CourseError,
-    CourseNotFound,
-    NotPublishable,
-    ReviewRefused,
-    StaleRevision,
 )
 from tajiconnect.domains.progress.api import LOCKED, NOT_OPEN, LessonContent, lesson_content
-from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 Title = Annotated[str, Meta(min_length=1, max_length=service.TITLE_MAX, pattern=NOT_BLANK)]
@@ -248,21 +242,6 @@ def acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
 
-def http_error(exc: CourseError) -> HTTPException:
-    extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
-    if isinstance(exc, CourseNotFound):
-        return HTTPException(status_code=404, detail=str(exc))
-    if isinstance(exc, ReviewRefused):
-        return HTTPException(status_code=403, detail=str(exc))
-    if isinstance(exc, NotPublishable):
-        return HTTPException(status_code=409, detail=str(exc), extra={**extra, "problems": exc.problems})
-    if isinstance(exc, StaleRevision):
-        return HTTPException(status_code=409, detail=str(exc), extra={**extra, "revision": exc.current})
-    if isinstance(exc, CourseConflict):
-        return HTTPException(status_code=409, detail=str(exc), extra=extra or None)
-    return HTTPException(status_code=400, detail=str(exc), extra=extra or None)
-
-
 def _given(data: msgspec.Struct, *skip: str) -> dict[str, Any]:
     return {
         name: getattr(data, name)
@@ -323,7 +302,7 @@ class CoursesApi(Controller):
         try:
             course = await service.create_course(db_session, acting(request), title=data.title, **details)
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return course_json(course)
 
     @get("/{course_id:str}", name="api.courses.get", summary="One course", **problems(*GUARDED, 404))
@@ -331,7 +310,7 @@ class CoursesApi(Controller):
         try:
             return course_json(await service.reviewable_course(db_session, request.scope["user"], course_id))
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @patch(
         "/{course_id:str}",
@@ -349,14 +328,14 @@ class CoursesApi(Controller):
                 db_session, acting(request), course_id, _given(data, "revision"), revision=revision
             )
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return course_json(course)
 
     async def _status(self, request: Request, db_session: Any, course_id: str, action: str) -> CourseOut:
         try:
             return course_json(await service.set_status(db_session, acting(request), course_id, action))
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @post(
         "/{course_id:str}/publish",
@@ -404,7 +383,7 @@ class CoursesApi(Controller):
         try:
             return course_json(await service.duplicate_course(db_session, acting(request), course_id))
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @post(
         "/{course_id:str}/modules",
@@ -422,7 +401,7 @@ class CoursesApi(Controller):
                 db_session, acting(request), course_id, title=data.title, summary=data.summary
             )
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return module_json(module)
 
     @post(
@@ -440,7 +419,7 @@ class CoursesApi(Controller):
         try:
             await service.reorder_modules(db_session, acting(request), course_id, data.ids)
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @get(
         "/{course_id:str}/reviews",
@@ -456,7 +435,7 @@ class CoursesApi(Controller):
         try:
             course = await service.reviewable_course(db_session, user, course_id)
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         rows, total = await service.list_reviews(
             db_session, course.id, include_hidden=access.is_staff(user, course), page=page, per_page=per_page
         )
@@ -481,7 +460,7 @@ class CoursesApi(Controller):
             review = await service.save_review(db_session, acting(request), course_id, rating=data.rating,
                                                body=data.body)
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return review_json(review, request.scope["user"].name)
 
     @patch(
@@ -502,7 +481,7 @@ class CoursesApi(Controller):
                 db_session, acting(request), review_id, hidden=data.status == "hidden", course_id=course_id
             )
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         name = await service.reviewer_name(db_session, review)
         return review_json(review, name)
 
@@ -536,7 +515,7 @@ class ModulesApi(Controller):
         try:
             return module_json(await service.update_module(db_session, acting(request), module_id, _given(data)))
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @delete(
         "/{module_id:str}",
@@ -549,7 +528,7 @@ class ModulesApi(Controller):
         try:
             await service.delete_module(db_session, acting(request), module_id)
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @post(
         "/{module_id:str}/lessons",
@@ -567,7 +546,7 @@ class ModulesApi(Controller):
                 db_session, acting(request), module_id, **_given(data)
             )
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return lesson_json(lesson)
 
     @post(
@@ -584,7 +563,7 @@ class ModulesApi(Controller):
         try:
             await service.reorder_lessons(db_session, acting(request), module_id, data.ids)
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
 
 class LessonsApi(Controller):
@@ -622,7 +601,7 @@ class LessonsApi(Controller):
             if data.module_id is not UNSET:
                 lesson = await service.move_lesson(db_session, who, lesson_id, module_id=data.module_id)
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return lesson_json(lesson)
 
     @delete(
@@ -637,4 +616,4 @@ class LessonsApi(Controller):
         try:
             await service.delete_lesson(db_session, acting(request), lesson_id)
         except CourseError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc

@@ -73,6 +73,8 @@ LANGUAGE_CONFIG = search_config_sql("courses.language")
 class CourseError(ValueError):
     """A refused course operation; the message is for the person acting. ``field`` names the input at fault."""
 
+    status = 400
+
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
@@ -81,9 +83,13 @@ class CourseError(ValueError):
 class CourseNotFound(CourseError):
     """No such course (module, lesson) here, or not one the caller may edit."""
 
+    status = 404
+
 
 class CourseConflict(CourseError):
     """The request is valid but the course's current state refuses it."""
+
+    status = 409
 
 
 class StaleRevision(CourseConflict):
@@ -96,6 +102,11 @@ class StaleRevision(CourseConflict):
         )
         self.current = current
 
+    @property
+    def revision(self) -> int:
+        """The stored revision, as the problem body's ``revision``."""
+        return self.current
+
 
 class NotPublishable(CourseConflict):
     """Publishing refused: ``problems`` lists what is missing, one sentence each."""
@@ -107,6 +118,8 @@ class NotPublishable(CourseConflict):
 
 class ReviewRefused(CourseError):
     """Only learners enrolled (now or before, completed) may review a course."""
+
+    status = 403
 
 
 @dataclass

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, Meta, UnsetType
@@ -30,12 +29,9 @@ from tajiconnect.domains.enrollments.models import Enrollment as EnrollmentModel
 from tajiconnect.domains.enrollments.models import EnrollmentSource, EnrollmentStatus, LearningAssignment
 from tajiconnect.domains.enrollments.service import (
     Acting,
-    EnrollmentConflict,
     EnrollmentError,
-    EnrollmentForbidden,
-    EnrollmentNotFound,
 )
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
@@ -134,19 +130,6 @@ def assignment_json(a: LearningAssignment, target: str | None = None) -> Assignm
     )
 
 
-def http_error(exc: EnrollmentError) -> HTTPException:
-    extra: dict[str, object] = {"field": exc.field} if exc.field else {}
-    if isinstance(exc, EnrollmentNotFound):
-        return HTTPException(status_code=404, detail=str(exc))
-    if isinstance(exc, EnrollmentForbidden):
-        return HTTPException(status_code=403, detail=str(exc))
-    if isinstance(exc, EnrollmentConflict):
-        if exc.missing:
-            extra["missing"] = exc.missing
-        return HTTPException(status_code=409, detail=str(exc), extra=extra or None)
-    return HTTPException(status_code=400, detail=str(exc), extra=extra or None)
-
-
 def acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
@@ -171,7 +154,7 @@ async def enroll_or_assign(
             **subject,
         )
     except EnrollmentError as exc:
-        raise http_error(exc) from exc
+        raise refusal(exc) from exc
     return None, False, done
 
 
@@ -239,7 +222,7 @@ class EnrollmentsApi(Controller):
         try:
             course = await service.visible_course(db_session, user, course_id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         rows, total = await service.list_enrollments(
             db_session, user, course, status=status, q=q, page=page, per_page=per_page
         )
@@ -265,7 +248,7 @@ class EnrollmentsApi(Controller):
         try:
             await service.withdraw(db_session, acting(request), enrollment_id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @get(
         "/assignments",
@@ -302,4 +285,4 @@ class EnrollmentsApi(Controller):
         try:
             await service.end_assignment(db_session, acting(request), assignment_id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc

@@ -59,6 +59,8 @@ UUID7_SQL = (
 class EnrollmentError(ValueError):
     """A refused enrollment operation; the message is for the person acting, ``field`` names the input at fault."""
 
+    status = 400
+
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
@@ -67,14 +69,20 @@ class EnrollmentError(ValueError):
 class EnrollmentNotFound(EnrollmentError):
     """No such course, path, group, person or enrollment here, or not one the caller may see (404)."""
 
+    status = 404
+
 
 class EnrollmentForbidden(EnrollmentError):
     """The caller sees it but may not do this (403)."""
+
+    status = 403
 
 
 class EnrollmentConflict(EnrollmentError):
     """Valid, but the current state refuses it: not open to self-enrollment, prerequisites missing, no seat (409).
     ``missing`` lists the titles of missing prerequisite courses, when that is the reason."""
+
+    status = 409
 
     def __init__(self, message: str, field: str | None = None, missing: Sequence[str] = ()) -> None:
         super().__init__(message, field)

@@ -28,7 +28,7 @@ from tajiconnect.domains.grading import gradebook_service as service
 from tajiconnect.domains.grading.gradebook_service import GradebookError, Query
 from tajiconnect.domains.grading.models import GradebookCategory
 from tajiconnect.i18n import gettext as _
-from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 Name = Annotated[str, Meta(min_length=1, max_length=service.NAME_MAX, pattern=NOT_BLANK)]
@@ -149,10 +149,6 @@ def category_json(c: GradebookCategory) -> CategoryOut:
                        position=c.position)
 
 
-def http_error(exc: GradebookError) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=str(exc), extra={"field": exc.field} if exc.field else None)
-
-
 def acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
@@ -219,7 +215,7 @@ class GradebookApi(Controller):
             book = await service.gradebook_page(db_session, request.scope["user"], course_id, query=query, page=page,
                                                 per_page=per_page)
         except GradebookError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return gradebook_json(book)
 
     @get(
@@ -232,7 +228,7 @@ class GradebookApi(Controller):
         try:
             course = await service.staff_course(db_session, request.scope["user"], course_id)
         except GradebookError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return CategoryList(items=[category_json(c) for c in await service.categories_of(db_session, course.id)])
 
     @post(
@@ -251,7 +247,7 @@ class GradebookApi(Controller):
             category = await service.create_category(db_session, acting(request), course_id, name=data.name,
                                                      weight=_two(data.weight), drop_lowest=data.drop_lowest)
         except GradebookError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return category_json(category)
 
     @put(
@@ -270,7 +266,7 @@ class GradebookApi(Controller):
             row = await service.set_override(db_session, acting(request), course_id, user_id,
                                              percent=_two(data.percent), reason=data.reason)
         except GradebookError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         await db_session.refresh(row, ["updated_at"])
         return OverrideOut(percent=float(row.percent), reason=row.reason, by_email=row.by_email,
                            updated_at=row.updated_at.isoformat())
@@ -290,7 +286,7 @@ class GradebookApi(Controller):
         try:
             cleared = await service.clear_override(db_session, acting(request), course_id, user_id)
         except GradebookError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         if not cleared:
             raise HTTPException(status_code=404, detail=_("This learner's final percent is not overridden."))
 
@@ -321,7 +317,7 @@ class GradebookCategoriesApi(Controller):
         try:
             category = await service.update_category(db_session, acting(request), category_id, changes)
         except GradebookError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return category_json(category)
 
     @delete(
@@ -336,7 +332,7 @@ class GradebookCategoriesApi(Controller):
         try:
             await service.delete_category(db_session, acting(request), category_id)
         except GradebookError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
 
 # --- quiz analytics and the similarity check ---------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, Meta, UnsetType
@@ -25,7 +24,7 @@ from tajiconnect.domains.grading.comments import CommentError
 from tajiconnect.domains.grading.grader import GraderError, Item, QueueFilters
 from tajiconnect.domains.grading.models import CommentBankEntry, GradeStatus, Rubric
 from tajiconnect.domains.grading.rubrics import RubricError
-from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
@@ -229,13 +228,6 @@ def acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
 
-def http_error(exc: GraderError | RubricError | CommentError) -> HTTPException:
-    extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
-    if isinstance(exc, GraderError) and exc.revision is not None:
-        extra["revision"] = exc.revision
-    return HTTPException(status_code=exc.status, detail=str(exc), extra=extra or None)
-
-
 def response_text(response: Any) -> str:
     return str(response.get("text", "")) if isinstance(response, dict) else ""
 
@@ -305,7 +297,7 @@ class GradingQueueApi(Controller):
         try:
             return item_json(await grader.load(db_session, request.scope["user"], grade_id))
         except GraderError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @put("/{grade_id:str}/grade", name="api.grading.grade", summary="Grade one piece of work (a draft, or released)",
          **problems(*BODY, *GUARDED, 404, 409, notes={
@@ -322,7 +314,7 @@ class GradingQueueApi(Controller):
                                  if a.comment is not UNSET},
                 comment=data.comment, reason=data.reason, release_now=data.release)
         except GraderError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return item_json(item)
 
 
@@ -339,7 +331,7 @@ class ReleaseApi(Controller):
         try:
             return ReleasedOut(released=await grader.release(db_session, acting(request), assessment_id))
         except GraderError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
 
 class RubricsApi(Controller):
@@ -365,7 +357,7 @@ class RubricsApi(Controller):
             rubric = await rubrics.create_rubric(db_session, acting(request), data.course_id, title=data.title,
                                                  criteria=msgspec.to_builtins(data.criteria))
         except RubricError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return rubric_json(rubric)
 
     @get("/{rubric_id:str}", name="api.rubrics.get", summary="One rubric",
@@ -374,7 +366,7 @@ class RubricsApi(Controller):
         try:
             return rubric_json(await rubrics.get_rubric(db_session, request.scope["user"], rubric_id))
         except RubricError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @patch("/{rubric_id:str}", name="api.rubrics.update", summary="Rename a rubric or replace its criteria",
            **problems(*BODY, *GUARDED, 404, notes={404: RUBRIC_404}))
@@ -385,7 +377,7 @@ class RubricsApi(Controller):
                 db_session, acting(request), rubric_id, title=None if data.title is UNSET else data.title,
                 criteria=None if data.criteria is UNSET else msgspec.to_builtins(data.criteria))
         except RubricError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return rubric_json(rubric)
 
     @delete("/{rubric_id:str}", name="api.rubrics.delete", summary="Delete a rubric (assessments using it keep "
@@ -394,7 +386,7 @@ class RubricsApi(Controller):
         try:
             await rubrics.delete_rubric(db_session, acting(request), rubric_id)
         except RubricError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
 
 class CommentBankApi(Controller):
@@ -421,7 +413,7 @@ class CommentBankApi(Controller):
         try:
             entry, _created = await comments.add(db_session, request.scope["user"], data.text)
         except CommentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return comment_json(entry)
 
     @delete("/{entry_id:str}", name="api.comment_bank.delete", summary="Delete one of the caller's comments",
@@ -430,4 +422,4 @@ class CommentBankApi(Controller):
         try:
             await comments.delete(db_session, request.scope["user"], entry_id)
         except CommentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc

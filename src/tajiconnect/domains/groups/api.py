@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, Meta, UnsetType
@@ -24,8 +23,8 @@ from tajiconnect.domains.accounts.models import Role
 from tajiconnect.domains.groups import service
 from tajiconnect.domains.groups.models import GroupKind, MembershipRole
 from tajiconnect.domains.groups.pages import acting, requires_groups
-from tajiconnect.domains.groups.service import GroupConflict, GroupError, GroupForbidden, GroupNode, GroupNotFound
-from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.domains.groups.service import GroupError, GroupNode
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 Name = Annotated[str, Meta(min_length=1, max_length=service.NAME_MAX, pattern=NOT_BLANK)]
@@ -132,17 +131,6 @@ def team_json(node: GroupNode) -> Team:
     )
 
 
-def http_error(exc: GroupError) -> HTTPException:
-    extra = {"field": exc.field} if exc.field else None
-    if isinstance(exc, GroupNotFound):
-        return HTTPException(status_code=404, detail=str(exc))
-    if isinstance(exc, GroupForbidden):
-        return HTTPException(status_code=403, detail=str(exc))
-    if isinstance(exc, GroupConflict):
-        return HTTPException(status_code=409, detail=str(exc), extra=extra)
-    return HTTPException(status_code=400, detail=str(exc), extra=extra)
-
-
 class TeamsApi(Controller):
     path = "/api/v1/teams"
     tags = ["teams"]
@@ -198,7 +186,7 @@ class TeamsApi(Controller):
                 description=data.description, external_id=data.external_id,
             )
         except GroupError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return team_json(GroupNode(group))
 
     @get("/{team_id:str}", name="api.teams.get", summary="One team", **problems(*GUARDED, 404))
@@ -206,7 +194,7 @@ class TeamsApi(Controller):
         try:
             return team_json(await service.get_node(db_session, request.scope["user"], team_id))
         except GroupError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @patch(
         "/{team_id:str}",
@@ -242,7 +230,7 @@ class TeamsApi(Controller):
                 await service.restore_group(db_session, who, group.id)
             return team_json(await service.get_node(db_session, user, group.id))
         except GroupError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @delete(
         "/{team_id:str}",
@@ -262,7 +250,7 @@ class TeamsApi(Controller):
         try:
             await service.delete_group(db_session, acting(request), team_id)
         except GroupError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @get(
         "/{team_id:str}/members",
@@ -283,7 +271,7 @@ class TeamsApi(Controller):
         try:
             group = await service.get_group(db_session, request.scope["user"], team_id)
         except GroupError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         rows, total = await service.list_members(db_session, group, role=role, q=q, page=page, per_page=per_page)
         items = [
             TeamMember(
@@ -318,7 +306,7 @@ class TeamsApi(Controller):
             membership = await service.add_member(db_session, acting(request), team_id, data.user_id, data.role)
             person = await service.get_person(db_session, membership.user_id)
         except GroupError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return TeamMember(
             user_id=person.id, name=person.name, email=person.email, roles=list(person.roles),  # type: ignore[arg-type]
             role=membership.role,  # type: ignore[arg-type]
@@ -346,5 +334,5 @@ class TeamsApi(Controller):
         try:
             await service.remove_member(db_session, acting(request), team_id, user_id)
         except GroupError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 

@@ -60,6 +60,8 @@ STRUCTURE_LOCK = 0x6772_7073  # "grps"
 class GroupError(ValueError):
     """A refused group operation; the message is for the person acting. ``field`` names the input at fault."""
 
+    status = 400
+
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
@@ -68,13 +70,19 @@ class GroupError(ValueError):
 class GroupConflict(GroupError):
     """The request is valid but the current state refuses it (name taken, cycle, depth, subgroups, role...)."""
 
+    status = 409
+
 
 class GroupNotFound(GroupError):
     """No such group (or person) here, or not one the caller may see."""
 
+    status = 404
+
 
 class GroupForbidden(GroupError):
     """The caller sees the group but may not make this change (a leader changing the structure or leaders)."""
+
+    status = 403
 
 
 # --- words and kinds ------------------------------------------------------------------------------------------

@@ -25,12 +25,11 @@ from tajiconnect.domains.enrollments.api import (
     acting,
     assignment_json,
     enroll_or_assign,
-    http_error,
 )
 from tajiconnect.domains.enrollments.service import EnrollmentError
 from tajiconnect.domains.paths import service
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage, PathStatus
-from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
@@ -198,7 +197,7 @@ class PathsApi(Controller):
                 language=data.language, self_enroll=data.enrollment == "self",
             )
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return path_json(path, [])
 
     @get("/{path_id:str}", name="api.paths.get", summary="One learning path with its stages",
@@ -207,7 +206,7 @@ class PathsApi(Controller):
         try:
             path = await service.get_path(db_session, request.scope["user"], path_id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return path_json(path, await service.stages_of(db_session, path.id))
 
     @patch(
@@ -237,7 +236,7 @@ class PathsApi(Controller):
             elif data.status == "archived":
                 path = await service.archive(db_session, who, path.id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return path_json(path, await service.stages_of(db_session, path.id))
 
     @delete(
@@ -252,7 +251,7 @@ class PathsApi(Controller):
         try:
             await service.delete_path(db_session, acting(request), path_id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @put(
         "/{path_id:str}/stages",
@@ -274,7 +273,7 @@ class PathsApi(Controller):
             )
             path = await service.get_path(db_session, request.scope["user"], path_id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return path_json(path, await service.stages_of(db_session, path.id))
 
     @post(
@@ -291,7 +290,7 @@ class PathsApi(Controller):
         try:
             path = await service.publish(db_session, acting(request), path_id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return path_json(path, await service.stages_of(db_session, path.id))
 
     @post(
@@ -331,4 +330,4 @@ class PathsApi(Controller):
         try:
             await service.withdraw(db_session, acting(request), enrollment_id)
         except EnrollmentError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc

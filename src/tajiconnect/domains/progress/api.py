@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, Parameter
 from msgspec import Meta
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,7 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.progress import media, rules, service
 from tajiconnect.domains.progress.service import Completion, ProgressError
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Courses per page.")]
@@ -147,10 +146,6 @@ def completion_json(outcome: Completion) -> CompletionResult:
     )
 
 
-def http_error(exc: ProgressError) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=str(exc), extra={"field": exc.field} if exc.field else None)
-
-
 async def report(db_session: Any, learner: Any, page: int, per_page: int) -> ProgressReport:
     streak = await service.streak_of(db_session, learner)
     courses, total = await service.my_courses(db_session, learner.id, page=page, per_page=per_page)
@@ -188,7 +183,7 @@ async def lesson_content(request: Request, db_session: AsyncSession, lesson_id: 
     try:
         view = await service.open_lesson(db_session, request.scope["user"], lesson_id)
     except ProgressError as exc:
-        raise http_error(exc) from exc
+        raise refusal(exc) from exc
     lesson, progress, kind = view.lesson, view.progress, view.lesson.kind
     pages = service.document_pages(view.file) if kind == "document" else 0
     return LessonContent(
@@ -232,7 +227,7 @@ class LearningApi(Controller):
         try:
             return completion_json(await service.complete_lesson(db_session, request.scope["user"], lesson_id))
         except ProgressError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @post(
         "/lessons/{lesson_id:str}/heartbeat",
@@ -248,7 +243,7 @@ class LearningApi(Controller):
         try:
             beat = await service.heartbeat(db_session, request.scope["user"], lesson_id)
         except ProgressError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return BeatResult(recorded=beat.recorded, credited_seconds=beat.credited_seconds, streak_days=beat.streak_days)
 
     @post(
@@ -275,7 +270,7 @@ class LearningApi(Controller):
                 db_session, request.scope["user"], lesson_id, seconds=data.seconds, page=data.page, ended=data.ended
             )
         except ProgressError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return completion_json(outcome)
 
 
@@ -303,5 +298,5 @@ class LearningApi(Controller):
         try:
             learner = await service.learner_for(db_session, request.scope["user"], user_id)
         except ProgressError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return await report(db_session, learner, page, per_page)

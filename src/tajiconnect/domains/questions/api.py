@@ -48,6 +48,7 @@ from tajiconnect.web.openapi import (
     Timestamp,
     closed_form,
     problems,
+    refusal,
     refuse_unknown_parts,
 )
 from tajiconnect.web.paging import PageParam
@@ -274,14 +275,6 @@ def acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
 
-def http_error(exc: QuestionError) -> HTTPException:
-    """The problem for a refusal. The body was valid against the schema, so a question (or bank) whose values the
-    kind's rules refuse is a 409 with ``field``, as the other domains answer values the server refuses."""
-    extra = {"field": exc.field} if exc.field else None
-    status = 409 if isinstance(exc, InvalidQuestion) else exc.status
-    return HTTPException(status_code=status, detail=str(exc), extra=extra if status != 404 else None)
-
-
 def _ts(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -353,7 +346,7 @@ class QuestionBanksApi(Controller):
             bank = await service.create_bank(db_session, acting(request), data.course_id, title=data.title,
                                              description=data.description)
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         return bank_json(bank, 0)
 
 
@@ -376,7 +369,7 @@ class QuestionBankApi(Controller):
         try:
             bank = await service.get_bank(db_session, request.scope["user"], bank_id)
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         return await bank_detail(db_session, bank)
 
     @patch("/", name="api.banks.update", summary="Rename a question bank or change its description",
@@ -388,7 +381,7 @@ class QuestionBankApi(Controller):
         try:
             bank = await service.update_bank(db_session, acting(request), bank_id, changes)
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         return await bank_detail(db_session, bank)
 
     @delete("/", name="api.banks.delete", summary="Delete a question bank and its questions (when no quiz uses it)",
@@ -398,7 +391,7 @@ class QuestionBankApi(Controller):
         try:
             await service.delete_bank(db_session, acting(request), bank_id)
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
 
 
 class BankQuestionsApi(Controller):
@@ -427,7 +420,7 @@ class BankQuestionsApi(Controller):
         try:
             bank = await service.get_bank(db_session, request.scope["user"], bank_id)
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         rows, total = await service.list_questions(
             db_session, bank, category=category, tag=tag, difficulty=difficulty, kind=kind, q=q, archived=archived,
             page=page, per_page=per_page,
@@ -442,7 +435,7 @@ class BankQuestionsApi(Controller):
         try:
             question = await service.create_question(db_session, acting(request), bank_id, _fields(data))
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         return question_json(question)
 
 
@@ -491,7 +484,7 @@ class BankImportApi(Controller):
             return ImportOut(format=data.format or "gift", mode=data.mode, imported=0,
                              errors=[LineError(0, str(exc))], notices=[], question_ids=[])
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         return ImportOut(
             format=outcome.format, mode=data.mode, imported=outcome.imported,  # type: ignore[arg-type]
             errors=[LineError(e.line, e.reason) for e in outcome.errors],
@@ -527,7 +520,7 @@ class BankExportApi(Controller):
         try:
             result = await service.export_bank(db_session, request.scope["user"], bank_id, format)
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         return Response(
             result.content.encode(), media_type="application/octet-stream",
             headers={"Content-Disposition": f'attachment; filename="{result.filename}"',
@@ -546,7 +539,7 @@ class QuestionApi(Controller):
         try:
             return question_json(await service.get_question(db_session, request.scope["user"], question_id))
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
 
     @patch("/", name="api.questions.update", summary="Edit a question (with an optional revision check)",
            **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
@@ -560,7 +553,7 @@ class QuestionApi(Controller):
             question = await service.update_question(db_session, acting(request), question_id, _fields(data),
                                                      revision=revision)
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         return question_json(question)
 
     @delete("/", name="api.questions.delete", status_code=200,
@@ -572,7 +565,7 @@ class QuestionApi(Controller):
         try:
             result = await service.delete_question(db_session, acting(request), question_id)
         except QuestionError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, status=409 if isinstance(exc, InvalidQuestion) else None) from exc
         return DeleteOut(result=result)  # type: ignore[arg-type]
 
 

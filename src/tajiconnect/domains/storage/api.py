@@ -33,7 +33,7 @@ from tajiconnect.domains.storage.models import FilePurpose, StoredFile, UploadPu
 from tajiconnect.domains.storage.service import Storage, may_upload
 from tajiconnect.i18n import _
 from tajiconnect.settings import MIB
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, ApiOperation, problems
+from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, ApiOperation, problems, refusal
 
 PART_BODY_MAX = 130 * MIB
 PartNumber = Annotated[int, Parameter(ge=1, le=10_000, description="The part's number, from 1.")]
@@ -100,10 +100,6 @@ def storage_of(request: Request) -> Storage:
     return request.app.state.storage
 
 
-def http_error(exc: StorageError) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=exc.message)
-
-
 def upload_json(storage: Storage, file: StoredFile, done: list[int]) -> Upload:
     upload = file.upload or {}
     return Upload(
@@ -131,7 +127,7 @@ class UploadsApi(Controller):
         try:
             return await storage_of(request).get_upload(db_session, upload_id, request.scope["user"])
         except StorageError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @post("/", name="uploads.create", summary="Start a resumable upload", status_code=HTTP_201_CREATED,
           **problems(*BODY, *GUARDED, 413, notes={**NOTES, 403: "Only members who author courses upload files other "
@@ -144,7 +140,7 @@ class UploadsApi(Controller):
             file = await storage.create_upload(db_session, filename=data.filename, size=data.size,
                                                purpose=data.purpose, user=request.scope["user"])
         except StorageError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return upload_json(storage, file, [])
 
     @get("/{upload_id:uuid}", name="uploads.get", summary="An upload and the parts already received",
@@ -163,7 +159,7 @@ class UploadsApi(Controller):
         try:
             url = storage.part_target(file, number) or f"{self.path}/{file.id}/parts/{number}"
         except StorageError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return PartTarget(number=number, method="PUT", url=url, size=storage._expected(file, number),
                           expires_in=storage.settings.url_seconds)
 
@@ -179,7 +175,7 @@ class UploadsApi(Controller):
         try:
             await storage_of(request).put_part(file, number, await request.body())
         except StorageError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
     @post("/{upload_id:uuid}/complete", name="uploads.complete", summary="Finish an upload", status_code=200,
           description="Assembles the parts and checks the content's type from its first bytes. Completing a ready "
@@ -192,7 +188,7 @@ class UploadsApi(Controller):
         except StorageError as exc:
             if file.status == "failed":
                 await db_session.commit()  # the refusal is final: the object is gone, say so in the row too
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
         return upload_json(storage, file, [])
 
     @delete("/{upload_id:uuid}", name="uploads.abort", summary="Abandon an upload", status_code=HTTP_204_NO_CONTENT,
@@ -202,7 +198,7 @@ class UploadsApi(Controller):
         try:
             await storage_of(request).abort(db_session, file)
         except StorageError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc) from exc
 
 
 class UploadPages(UploadsApi):

@@ -64,7 +64,8 @@ _EXPIRED: dict[str, str] = {
     "operator_sessions": "expires_at < :cutoff",
 }
 
-UPKEEP_POLICY = TaskPolicy(timeout=900)
+#: Daily and hourly: one quick retry, then the failure is listed for operators (the next tick runs anyway).
+UPKEEP_POLICY = TaskPolicy(retries=2, timeout=900)
 
 
 def _now() -> datetime.datetime:

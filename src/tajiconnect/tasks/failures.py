@@ -5,10 +5,13 @@ request (the apex's ``/platform/tasks`` page, ``tajiconnect tasks failed`` and `
   attempts used up, or refused) is upserted by its key.
 * ``record_failed_jobs`` (cron, every minute) records the same from SAQ's own records, for jobs that ended
   outside a worker's hands (swept after a lost heartbeat, aborted as an orphan). SAQ keeps a finished job for
-  its ``ttl`` (10 minutes), so nothing is missed.
+  its ``ttl`` (10 minutes), so nothing is missed. SAQ's cron jobs (keys ``cron:<task>``) are left out of both:
+  they run again at their next tick.
+* :func:`list_failed` lists them for the console and ``tajiconnect tasks failed``; :func:`shown_kwargs` hides
+  argument values that may hold a secret.
 * :func:`retry_failed` enqueues the job again under **the same key**: the task's effects are recorded under that
   key (an email's ``sent_emails`` row, a certificate's completion), so a retry finishes the work without
-  doubling what was already done.
+  doubling what was already done. Each retry is an entry in the platform audit log (:func:`retry_history`).
 """
 
 from __future__ import annotations

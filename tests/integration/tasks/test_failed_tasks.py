@@ -10,19 +10,15 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from saq import Job
 from saq.job import Status
 from sqlalchemy import select
 
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.audit.models import PlatformAuditEntry
-from tajiconnect.platform.service import create_operator
 from tajiconnect.tasks.base import REGISTRY, TaskPolicy, enqueue, tenant_task
 from tajiconnect.tasks.failures import HIDDEN, shown_kwargs
 from tajiconnect.tasks.models import FailedTask
@@ -30,11 +26,9 @@ from tajiconnect.tenancy.context import current_tenant, tenant_context
 from tajiconnect.tenancy.resolver import invalidate_tenant_cache
 from tajiconnect.tenancy.service import change_status
 from tajiconnect.worker import create_worker
-from tests.conftest import BASE_DOMAIN
-from tests.integration.conftest import OPERATOR_COOKIE, csrf, post_form
+from tests.integration.conftest import csrf, post_form
 
 SCRIPT = Path(sys.executable).with_name("tajiconnect")
-OPERATOR_PASSWORD = "amber-compass-willow-nineteen"
 SECRET = "tok-" + uuid.uuid4().hex  # in a link argument: never shown
 
 #: ``flaky_report`` fails while this is true; every run is recorded in RUNS as (tenant, label, job key).
@@ -51,37 +45,6 @@ async def ops_test_flaky(ctx: dict[str, Any], *, label: str, link: str) -> dict[
     if FAILING["on"]:
         raise RuntimeError(f"ops test failure for {label}")
     return {"label": label}
-
-
-_tokens: dict[str, str] = {}
-
-
-@pytest.fixture(scope="module")
-async def operator(engine):
-    return await create_operator(
-        engine, email=f"tasks.{uuid.uuid4().hex[:6]}@taji.example", name="Tasks", password=OPERATOR_PASSWORD
-    )
-
-
-@pytest.fixture
-def as_operator(browser, operator) -> Callable[[], Any]:
-    @asynccontextmanager
-    async def open_operator() -> AsyncIterator[Any]:
-        async with browser(None) as client:
-            token = _tokens.get(operator.email)
-            if token is None:
-                login = await csrf(client, "/platform/sign-in")
-                response = await client.post(
-                    "/platform/sign-in",
-                    data={"email": operator.email, "password": OPERATOR_PASSWORD, "_csrf_token": login},
-                )
-                assert response.status_code == 303, response.text
-                token = _tokens[operator.email] = client.cookies.get(OPERATOR_COOKIE)
-            client.cookies.set(OPERATOR_COOKIE, token, domain=BASE_DOMAIN)
-            await csrf(client, "/platform")
-            yield client
-
-    return open_operator
 
 
 async def failed_row(engine, key: str) -> FailedTask | None:

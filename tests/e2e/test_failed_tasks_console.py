@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import test_operator_console as console
 from tests.e2e.conftest import _in_fresh_loop
-from tests.e2e.test_operator_console import OPERATOR_PASSWORD, no_horizontal_scroll
+from tests.e2e.test_operator_console import no_horizontal_scroll, operator_on_a_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -48,12 +48,7 @@ def test_an_operator_retries_a_failed_task_on_a_phone(e2e_server, create_tenant,
     org = create_tenant("aatask")
     failed_id = record_failure(settings, org.slug)
     apex = f"http://localhost:{e2e_server.port}"
-    page = new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(apex + "/platform/sign-in")
-    page.locator("main").get_by_label("Email").fill(operator_email)
-    page.locator("main").get_by_label("Password").fill(OPERATOR_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = operator_on_a_phone(new_page, apex, operator_email)
     page.get_by_role("link", name="Failed tasks").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Failed tasks")
 

@@ -65,6 +65,7 @@ from tajiconnect.domains.storage.service import Storage
 from tajiconnect.logs import configure_logging
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
+from tajiconnect.platform.task_pages import PlatformTaskPages
 from tajiconnect.processes import supervised_child
 from tajiconnect.settings import Settings, get_settings
 from tajiconnect.tasks.queue import connect_when_reachable, create_queues
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EnrollmentsApi,
             PathsApi,
             PlatformPages,
+            PlatformTaskPages,
             TeachCoursePages,
             CourseReviewPages,
             CoursesApi,

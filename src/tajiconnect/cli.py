@@ -622,6 +622,97 @@ def storage_purge_uploads(hours: int, tenants: tuple[str, ...]) -> None:
     click.echo(f"purged {purged} upload(s)")
 
 
+@main.group()
+def tasks() -> None:
+    """Background tasks that failed for good: list them, retry them."""
+
+
+@tasks.command("failed")
+@click.option("--all", "include_retried", is_flag=True, help="Include the failures already retried.")
+@click.option("--tenant", help="Only this organization's (slug).")
+def tasks_failed(include_retried: bool, tenant: str | None) -> None:
+    """List the failed tasks, latest first (open ones only unless --all)."""
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.tasks.failures import last_lines, list_failed
+
+    async def go(engine: Any) -> list[Any]:
+        async with session_scope(engine, schema=None) as session:
+            rows, _ = await list_failed(session, include_retried=include_retried, tenant=tenant, limit=None)
+            return rows
+
+    rows = _fail_on(*_db_errors())(_with_engine)(go)
+    if not rows:
+        click.echo("no failed tasks")
+        return
+    click.echo("ID                                    FAILED (UTC)      QUEUE          TENANT           "
+               "TASK                     TRIES  STATE    ERROR")
+    for row in rows:
+        error = (last_lines(row.error, 1) or "-").replace("\n", " ")[:80]
+        state = "retried" if row.retried_at else "open"
+        click.echo(f"{row.id}  {row.failed_at:%Y-%m-%d %H:%M}  {row.queue[:13]:<13}  {(row.tenant_slug or '-'):<15}  "
+                   f"{row.task[:23]:<23}  {row.attempts:>5}  {state:<7}  {error}")
+
+
+@tasks.command("retry")
+@click.argument("failed_id", required=False)
+@click.option("--all-open", is_flag=True, help="Retry every open failure.")
+@click.option("--tenant", help="With --all-open: only this organization's (slug).")
+def tasks_retry(failed_id: str | None, all_open: bool, tenant: str | None) -> None:
+    """Put a failed task (or every open one) back in its queue under its own key; one line per task. Exits 1 when
+    one could not be retried."""
+    import uuid
+
+    from tajiconnect.domains.audit.service import Actor
+    from tajiconnect.tasks.failures import RetryError, list_failed, retry_failed
+
+    if bool(failed_id) == all_open:
+        raise click.UsageError("give one failed task's ID, or --all-open")
+    if tenant and not all_open:
+        raise click.UsageError("--tenant goes with --all-open")
+    wanted: uuid.UUID | None = None
+    if failed_id:
+        try:
+            wanted = uuid.UUID(failed_id)
+        except ValueError as exc:
+            raise click.ClickException(f"{failed_id!r} is not a failed task's ID") from exc
+    settings = _settings()
+
+    async def go(engine: Any) -> tuple[list[str], list[str]]:
+        from tajiconnect.db.session import session_scope
+        from tajiconnect.tasks.queue import create_queues
+        from tajiconnect.worker import load_tasks
+
+        load_tasks()
+        if wanted is not None:
+            ids = [wanted]
+        else:
+            async with session_scope(engine, schema=None) as session:
+                ids = [row.id for row in (await list_failed(session, tenant=tenant, limit=None))[0]]
+        queues = create_queues(settings)
+        await queues.connect()
+        done, failures = [], []
+        try:
+            for each in ids:
+                try:
+                    row = await retry_failed(engine, queues, each, actor=Actor(email="cli"), **_cli_context())
+                    done.append(f"retried {row.id}: {row.task} ({row.tenant_slug or 'platform'}) as {row.job_key}")
+                except RetryError as exc:
+                    if wanted is not None:
+                        raise click.ClickException(str(exc)) from exc
+                    failures.append(f"not retried {each}: {exc}")
+        finally:
+            await queues.disconnect()
+        return done, failures
+
+    done, failures = _fail_on(*_db_errors())(_with_engine)(go)
+    for line in done or ([] if failures else ["no open failed tasks"]):
+        click.echo(line)
+    for line in failures:
+        click.echo(line, err=True)
+    if failures:
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--concurrency", type=click.IntRange(1, 100), default=10, show_default=True,
               help="Tasks run at once, per queue.")

@@ -37,6 +37,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.tasks.failures",
     "tajiconnect.domains.notifications.tasks",
     "tajiconnect.tasks.schedule",
+    "tajiconnect.tasks.upkeep",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all
@@ -47,6 +48,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
     ("fan_out_minutely", "* * * * *"),
     ("fan_out_hourly", "7 * * * *"),
     ("fan_out_daily", "17 3 * * *"),
+    ("purge_operator_sessions", "27 3 * * *"),
 )
 
 

@@ -38,17 +38,23 @@ def no_horizontal_scroll(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.url
 
 
+def operator_on_a_phone(new_page, apex: str, email: str):
+    """A 390 px page signed in as the operator ``email`` on the apex."""
+    page = new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(apex + "/platform/sign-in")
+    page.locator("main").get_by_label("Email").fill(email)
+    page.locator("main").get_by_label("Password").fill(OPERATOR_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
 def test_an_operator_changes_a_license_and_suspends_an_organization_on_a_phone(
     e2e_server, create_tenant, new_page, operator_email
 ):
     org = create_tenant("aaphone", kind="school")
     apex = f"http://localhost:{e2e_server.port}"
-    page = new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(apex + "/platform/sign-in")
-    page.locator("main").get_by_label("Email").fill(operator_email)
-    page.locator("main").get_by_label("Password").fill(OPERATOR_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = operator_on_a_phone(new_page, apex, operator_email)
     expect(page.get_by_role("heading", level=1)).to_have_text("Organizations")
 
     # The list: each row a card whose cells say what they are; nothing wider than the phone.

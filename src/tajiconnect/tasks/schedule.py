@@ -6,7 +6,8 @@ keyed ``<slug>:<task>:<tick>``, so:
 
 * one tenant's failure is that tenant's job's failure (retried by its policy, then listed for operators), and
   stops nothing else;
-* a tick enqueued twice (two workers, a retried fan-out) is one job per tenant while SAQ remembers the key;
+* a tick enqueued twice (two workers, a retried fan-out) is one job per tenant while SAQ remembers the key (on
+  PostgreSQL, also once that job finished: see :func:`fan_out`; on Redis, only until it finished);
 * the task gets ``tick`` (ISO time of the tick, UTC) to key its own effects with.
 
 The tasks themselves must be idempotent (docs/jobs.md): e.g. a reminder is keyed by what it reminds of.
@@ -15,6 +16,7 @@ The tasks themselves must be idempotent (docs/jobs.md): e.g. a reminder is keyed
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -61,15 +63,21 @@ async def fan_out(ctx: dict[str, Any], every: Every, *, at: datetime.datetime | 
     tasks = SCHEDULED[every]
     if not tasks:
         return {"enqueued": 0}
-    tick = tick_of(every, at).isoformat()
+    moment = tick_of(every, at)
+    tick = moment.isoformat()
+    # The job is scheduled at the tick itself (or now, for a tick still to come): on PostgreSQL, SAQ replaces a
+    # finished job of the same key only by one scheduled later, so a tick enqueued again after its jobs ran is
+    # refused too (with ``scheduled`` left at 0, SAQ would use the current second and run the tick again).
+    scheduled = min(int(moment.timestamp()), int(time.time()))
     enqueued, failed = 0, []
     for tenant in await list_tenants(ctx["engine"]):
         if not tenant.is_active:
             continue
         for name in tasks:
             try:
-                job = await ctx["queue"].enqueue(build_job(name, key=f"{name}:{tick}", tenant=tenant, tick=tick))
-                enqueued += job is not None
+                job = build_job(name, key=f"{name}:{tick}", tenant=tenant, tick=tick)
+                job.scheduled = scheduled
+                enqueued += await ctx["queue"].enqueue(job) is not None
             except Exception as exc:  # the broker hiccuped: this tenant's job waits for the next tick
                 failed.append(f"{tenant.slug}:{name}")
                 log.warning("fan-out could not enqueue", tenant=tenant.slug, task=name, error=type(exc).__name__)

@@ -37,7 +37,7 @@ class FailedTask(PublicModel):
     """A task that failed for good (its attempts used up, or refused), for operators to see and retry.
 
     One row per SAQ job key (``<slug>:...`` for tenant tasks): a job that fails again after a retry updates its row.
-    ``retried_at`` is set when an operator put it back in the queue; ``resolved`` once that retry completed.
+    ``retried_at`` is set when an operator put it back in the queue (a new failure clears it).
     """
 
     __tablename__ = "failed_tasks"

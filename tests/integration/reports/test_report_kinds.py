@@ -265,9 +265,10 @@ async def test_a_schedule_makes_one_report_per_period_and_emails_its_owner(
         assert schedule.weekday == 2 and schedule.next_run_at.weekday() in (1, 2)  # 06:00 Nairobi = 03:00 UTC
         due = schedule.next_run_at
         first = due + datetime.timedelta(minutes=5)
+    q = run_jobs.queues
     async with tenant_session(engine, fresh_org.tenant):
-        assert await schedules.run_due(engine, queue=run_jobs.queues, now=first) == 1
-        assert await schedules.run_due(engine, queue=run_jobs.queues, now=first) == 0  # the same tick again: nothing more
+        assert await schedules.run_due(engine, queue=q, now=first) == 1
+        assert await schedules.run_due(engine, queue=q, now=first) == 0  # the same tick again: nothing more
     async with tenant_session(engine, fresh_org.tenant) as session:
         moved = await session.get(ReportSchedule, schedule.id)
         assert moved.next_run_at == due + datetime.timedelta(days=7) and moved.last_run_at == first
@@ -281,15 +282,15 @@ async def test_a_schedule_makes_one_report_per_period_and_emails_its_owner(
     assert (await load_report(engine, fresh_org.tenant, report_id)).status == "done"
 
     async with tenant_session(engine, fresh_org.tenant):
-        assert await schedules.run_due(engine, queue=run_jobs.queues, now=due + datetime.timedelta(days=7, minutes=1)) == 1
+        assert await schedules.run_due(engine, queue=q, now=due + datetime.timedelta(days=7, minutes=1)) == 1
     async with signed_in(s.manager) as browser:  # not the owner: not found
         assert (await post_form(browser, f"/reports/schedules/{schedule.id}/pause", {})
                 ).status_code == 404
     async with signed_in(s.teacher) as browser:
         assert (await post_form(browser, f"/reports/schedules/{schedule.id}/pause", {})
                 ).status_code == 303
-        async with tenant_session(engine, fresh_org.tenant):
-            assert await schedules.run_due(engine, queue=run_jobs.queues, now=due + datetime.timedelta(days=30)) == 0  # paused
+        async with tenant_session(engine, fresh_org.tenant):  # paused: nothing
+            assert await schedules.run_due(engine, queue=q, now=due + datetime.timedelta(days=30)) == 0
         assert "Paused" in (await browser.get("/reports/schedules")).text
         assert (await post_form(browser, f"/reports/schedules/{schedule.id}/delete", {})
                 ).status_code == 303
@@ -304,8 +305,8 @@ async def test_the_request_form_re_renders_with_field_errors_and_queues_a_report
     async with signed_in(s.manager) as browser:
         page = await browser.get("/reports/new")
         assert page.status_code == 200 and 'name="kind"' in page.text and 'value="seat_usage"' not in page.text
-        bad = await post_form(browser, "/reports/new", {"kind": "activity", "format": "pdf", "date_from": "2026-01-01",
-                                                        "date_to": "2027-06-01"})
+        bad = await post_form(browser, "/reports/new", {
+            "kind": "activity", "format": "pdf", "date_from": "2026-01-01", "date_to": "2027-06-01"})
         assert bad.status_code == 422 and 'id="e-date_to"' in bad.text and 'value="2026-01-01"' in bad.text
         made = await post_form(browser, "/reports/new", {"kind": "completion", "format": "pdf",
                                                          "group_id": str(s.group)})

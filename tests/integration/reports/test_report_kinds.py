@@ -377,3 +377,28 @@ def test_next_run_is_at_six_in_the_owners_zone(frequency, weekday, day, after, e
                              after=datetime.datetime.fromisoformat(after), tz=tz)
     assert got == datetime.datetime.fromisoformat(expected)
     assert schedules.zone_of("Not/AZone") is datetime.UTC
+
+
+async def test_the_hourly_fan_out_runs_due_schedules_through_the_worker(
+    fresh_org, make_user, engine, run_jobs, worker_storage, mail_sink
+):
+    from tajiconnect.tasks.schedule import fan_out
+
+    s = await school(fresh_org, make_user, engine)
+    async with tenant_session(engine, fresh_org.tenant) as session:
+        schedule = ReportSchedule(owner_id=s.manager.id, kind="completion", params={}, format="pdf",
+                                  title="Course completion", frequency="monthly", day_of_month=1, active=True,
+                                  next_run_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2))
+        session.add(schedule)
+    ctx = {"engine": engine, "queue": run_jobs.queues}
+    for _ in range(2):  # the same tick twice: one job per tenant and tick, one report per period
+        await fan_out(ctx, "hourly")
+        await drain(run_jobs)
+    async with tenant_session(engine, fresh_org.tenant) as session:
+        made = (await session.scalars(select(Report).where(Report.schedule_id == schedule.id))).all()
+        moved = await session.get(ReportSchedule, schedule.id)
+    assert len(made) == 1 and made[0].status == "done" and made[0].format == "pdf"
+    assert moved.next_run_at > datetime.datetime.now(datetime.UTC) and moved.next_run_at.astimezone(
+        schedules.zone_of("Africa/Nairobi")).day == 1
+    message = mail_sink.last_to(s.manager.email, "Your report is ready")
+    assert f"/reports/{made[0].id}" in message.get_body(("plain",)).get_content()

@@ -56,6 +56,7 @@ from tajiconnect.domains.progress.api import LearningApi
 from tajiconnect.domains.progress.pages import LearnPages
 from tajiconnect.domains.questions.api import CONTROLLERS as QUESTION_API
 from tajiconnect.domains.questions.pages import BankPages, CourseBankPages
+from tajiconnect.domains.reports.api import ReportsApi
 from tajiconnect.domains.reports.pages import ReportPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             GradebookPages,
             LearnerGradesPages,
             ReportPages,
+            ReportsApi,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -20,14 +20,6 @@ from tests.integration.groups.conftest import tenant_session
 from tests.integration.progress.conftest import enroll
 
 
-@pytest.fixture
-def worker_storage(app, run_jobs):
-    """The worker stores files where the app serves them from."""
-    run_jobs.worker.context["storage"] = app.state.storage
-    yield app.state.storage
-    run_jobs.worker.context.pop("storage", None)
-
-
 async def course_with_learners(org, make_user, engine, count: int = 3, title: str = "Physics"):
     teacher = await make_user(org.tenant, ["teacher"], name="Grace Teacher")
     course = await graded_course(engine, org.tenant, owner_id=teacher.id, kinds=("quiz", "assignment"),

@@ -1,7 +1,7 @@
 """Report files: the same header and rows written as CSV, XLSX or PDF, a chunk of rows at a time.
 
 * CSV: UTF-8 with a byte order mark (Excel), ``csv`` module quoting.
-* XLSX: the sheet's XML written as a stream and zipped (see :class:`XlsxWriter`).
+* XLSX: XlsxWriter's constant-memory mode (see :class:`XlsxWriter`).
 * PDF: ReportLab, A4 landscape, a table of the rows page by page (header repeated, zebra rows) in the embedded
   DejaVu Sans (:func:`tajiconnect.pdf.register_fonts`), so names in any Latin script render; long cells are cut
   to their column's width. Drawn straight on the canvas, page by page, so 200,000 rows stay fast.
@@ -14,11 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Sequence
 from typing import Any, Protocol
-from xml.sax.saxutils import escape
 
+import xlsxwriter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -65,108 +64,40 @@ class CsvWriter:
 
 
 class XlsxWriter:
-    """An XLSX package written as a stream: the sheet's XML (inline strings, numbers as numbers, a bold header) is
-    built row by row, then zipped with the few parts a workbook needs.
-
-    openpyxl's write-only workbook was the first writer: without lxml it spent about 30 s on 200,000 rows x 6
-    columns (an element object per cell), over the 30 s budget of the whole report (see docs/performance.md);
-    this writes the same cells in about 2 s. openpyxl still reads the files back in the tests.
-    """
+    """An XLSX workbook written with XlsxWriter in its constant-memory mode (each row goes to a temporary file as
+    it comes): one sheet, a bold frozen header, numbers as numbers, text never read as a formula, a URL or a
+    number. (openpyxl's write-only mode, without lxml, took about 30 s on 200,000 rows; docs/performance.md.)"""
 
     def __init__(self, title: str, header: Sequence[str]) -> None:
-        self.title = _sheet_title(title)
-        self.parts: list[str] = []
-        self.rows_written = 0
-        self._row([str(h) for h in header], style=' s="1"')
-
-    def _row(self, row: Sequence[Any], style: str = "") -> None:
-        cells = []
-        for value in row:
-            if value is None or value == "":
-                cells.append("<c/>")
-            elif isinstance(value, bool):
-                cells.append(f'<c t="b"{style}><v>{int(value)}</v></c>')
-            elif isinstance(value, int | float):
-                cells.append(f"<c{style}><v>{value}</v></c>")
-            else:
-                cells.append(f'<c t="inlineStr"{style}><is><t xml:space="preserve">{_xml(str(value))}</t></is></c>')
-        self.parts.append("<row>" + "".join(cells) + "</row>")
-        self.rows_written += 1
+        self.out = io.BytesIO()
+        self.book = xlsxwriter.Workbook(self.out, {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+            "strings_to_numbers": False,
+        })
+        self.sheet = self.book.add_worksheet(_sheet_title(title))
+        self.sheet.freeze_panes(1, 0)
+        self.sheet.write_row(0, 0, [str(h) for h in header], self.book.add_format({"bold": True}))
+        self.rows_written = 1
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> None:
         for row in rows:
-            self._row([safe(v) for v in row])
+            self.sheet.write_row(self.rows_written, 0, [_cell(v) for v in row])
+            self.rows_written += 1
 
     def finish(self) -> bytes:
-        sheet = (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<worksheet xmlns="{_MAIN}"><sheetViews><sheetView workbookViewId="0">'
-            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
-            "<sheetData>" + "".join(self.parts) + "</sheetData></worksheet>"
-        )
-        workbook = (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
-            f'<sheet name="{_xml(self.title)}" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        )
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
-            package.writestr("[Content_Types].xml", _CONTENT_TYPES)
-            package.writestr("_rels/.rels", _ROOT_RELS)
-            package.writestr("xl/workbook.xml", workbook)
-            package.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-            package.writestr("xl/styles.xml", _STYLES)
-            package.writestr("xl/worksheets/sheet1.xml", sheet)
-        return out.getvalue()
+        self.book.close()
+        return self.out.getvalue()
 
 
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CONTENT_TYPES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '<Override PartName="/xl/styles.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    "</Types>"
-)
-_ROOT_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    f'<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" Target="xl/workbook.xml" '
-    f'Type="{_REL}/officeDocument"/></Relationships>'
-)
-_WORKBOOK_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    f'<Relationships xmlns="{_PKG_REL}">'
-    f'<Relationship Id="rId1" Target="worksheets/sheet1.xml" Type="{_REL}/worksheet"/>'
-    f'<Relationship Id="rId2" Target="styles.xml" Type="{_REL}/styles"/></Relationships>'
-)
-_STYLES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    f'<styleSheet xmlns="{_MAIN}">'
-    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
-    "</fills>"
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-    "</styleSheet>"
-)
 #: Characters XML 1.0 cannot hold (control characters but tab, newline, carriage return).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _xml(text: str) -> str:
-    return escape(_NOT_XML.sub("", text), {'"': "&quot;"})
+def _cell(value: Any) -> Any:
+    value = safe(value)
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    return value
 
 
 def _sheet_title(title: str) -> str:

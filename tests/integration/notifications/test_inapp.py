@@ -136,7 +136,7 @@ async def test_preferences_page_and_api(new_org, make_user, signed_in):
 
         auth = await bearer_for(client, member)
         got = (await client.get("/api/v1/notifications/preferences", headers=auth)).json()
-        assert got["channels"]["graded"] == ["app", "sms"] and got["channels"]["due_soon"] == []  # the form holds every category
+        assert got["channels"]["graded"] == ["app", "sms"] and got["channels"]["due_soon"] == []
         assert got["quiet_start"] == "22:00" and got["quiet_end"] == "06:30" and got["digest_hour"] == 7
         assert got["daily_digest"] is True and got["phone"] == "+254712345678"
 

@@ -173,7 +173,7 @@ async def deliver_notification(ctx: dict[str, Any], *, notification_id: str) -> 
         if notification is None:
             return {"notification_id": notification_id, "skipped": "gone"}
         user = await session.get(User, notification.user_id)
-        if user is None:
+        if user is None or user.status == "deactivated":  # a deactivated member is sent nothing more
             return {"notification_id": notification_id, "skipped": "gone"}
         pref = await session.get(NotificationPreference, user.id)
         rows = plan_deliveries(notification, user, pref, sms_config(require_tenant().slug) is not None, now)

@@ -48,6 +48,8 @@ from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
+from tajiconnect.domains.notifications.api import NotificationsApi
+from tajiconnect.domains.notifications.pages import NotificationPages
 from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
 from tajiconnect.domains.paths.api import PathsApi
@@ -196,6 +198,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LearnerGradesPages,
             ReportPages,
             ReportsApi,
+            NotificationPages,
+            NotificationsApi,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -166,6 +166,8 @@ class Settings:
     public_scheme: str = "http"
     public_port: int = 8000
     storage: StorageSettings = field(default_factory=StorageSettings)
+    #: Replaces the SMS provider's API base URL (a local stand-in in tests; domains/notifications/sms.py).
+    sms_api_url: str | None = None
 
     def public_origin(self, host: str) -> str:
         """``scheme://host[:port]`` for a host name of ours: absolute links come from here, never from a request."""
@@ -236,6 +238,7 @@ def load_settings() -> Settings:
         public_scheme=public_scheme,
         public_port=public_port,
         storage=load_storage_settings(),
+        sms_api_url=(os.environ.get("TAJI_SMS_API_URL") or "").strip() or None,
     )
 
 

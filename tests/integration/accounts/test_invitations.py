@@ -230,7 +230,7 @@ async def test_an_invitation_is_one_outcome(client_for, fresh_org, engine, mail_
     with tenant_context(org.tenant):
         async with session_scope(engine) as session:
             messages = list((await session.scalars(select(OutboxMessage))).all())
-    [message] = [m for m in messages if m.kwargs["to"] == "one.outcome@example.org"]
+    [message] = [m for m in messages if m.kwargs.get("to") == "one.outcome@example.org"]
     assert message.task == "send_email" and message.dispatched_at is not None
     assert [e.subject_email for e in await audit_entries(engine, org.tenant, "user.invited")].count(
         "one.outcome@example.org") == 1

@@ -66,6 +66,9 @@ async def send_invitation(request: Request, db_session: AsyncSession, user: User
     await _audit(request, db_session, "user.invited", user.email, user.id, roles=user.roles)
     await send_link_email(db_session, request.app.state.settings, user, "invite", token, "/auth/invitation",
                           inviter=actor.email or "")
+    from tajiconnect.domains.notifications import events
+
+    await events.invited(db_session, user)
 
 
 async def invite_member(request: Request, db_session: AsyncSession, *, email: str, name: str, roles: list[str]) -> User:

@@ -473,9 +473,10 @@ async def _enroll_assigned(
         JOIN courses c ON c.id = t.course_id AND c.status = 'published'
         ORDER BY t.course_id, t.user_id, t.due_at NULLS LAST
         {_ON_CONFLICT_COURSE}
-        RETURNING id
+        RETURNING id, user_id, course_id
     """), params)
-    added = len((await session.scalars(courses, params)).all())
+    new_courses = [(r[0], r[1], r[2]) for r in (await session.execute(courses, params)).all()]
+    added = len(new_courses)
     paths = _typed(text(f"""
         INSERT INTO path_enrollments (id, path_id, user_id, source, assignment_id, enrolled_by_email, due_at, status,
                                       progress_percent, courses_completed, created_at, updated_at)
@@ -485,10 +486,14 @@ async def _enroll_assigned(
         JOIN learning_paths p ON p.id = t.path_id AND p.status = 'published'
         ORDER BY t.path_id, t.user_id, t.due_at NULLS LAST
         {_ON_CONFLICT_PATH}
-        RETURNING id
+        RETURNING id, user_id, path_id
     """), params)
-    new_paths = list((await session.scalars(paths, params)).all())
+    new_path_rows = [(r[0], r[1], r[2]) for r in (await session.execute(paths, params)).all()]
+    new_paths = [r[0] for r in new_path_rows]
     added += len(new_paths)
+    from tajiconnect.domains.notifications import events
+
+    await events.enrolled(session, new_courses, new_path_rows)
     if new_paths:
         await enroll_path_courses(session, path_enrollment_ids=new_paths)
     return int(added)

@@ -137,6 +137,7 @@ async def grade(
         grade_row.released_at = grade_row.graded_at
         session.add(_event(grade_row, "released", actor, grade_row.points))
         await _complete_lessons(session, assessment, [grade_row])
+        await _tell_released(session, assessment, [grade_row])
     elif was_released:
         await _complete_lessons(session, assessment, [grade_row])  # a regrade may now pass
     return grade_row
@@ -153,7 +154,18 @@ async def release(session: AsyncSession, assessment: Assessment, grades: Sequenc
         session.add(_event(g, "released", actor, g.points))
     await session.flush()
     await _complete_lessons(session, assessment, released)
+    await _tell_released(session, assessment, released)
     return len(released)
+
+
+async def _tell_released(session: AsyncSession, assessment: Assessment, grades: Sequence[Grade]) -> None:
+    """Notify each learner of their released grade (once per grade: domains/notifications/events.py)."""
+    from tajiconnect.domains.courses.models import Lesson
+    from tajiconnect.domains.notifications import events
+
+    if grades:
+        lesson = await session.get(Lesson, assessment.lesson_id)
+        await events.graded(session, grades, lesson.title if lesson else "")
 
 
 async def _complete_lessons(session: AsyncSession, assessment: Assessment, grades: Sequence[Grade]) -> None:

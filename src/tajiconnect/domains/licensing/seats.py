@@ -127,6 +127,9 @@ async def claim(session: AsyncSession, wanted: int) -> SeatUsage:
     missing = missing_seats(purchased=lic.seats, used=used, wanted=wanted)
     if missing:
         raise SeatLimitError(missing=missing, used=used, purchased=lic.seats)
+    from tajiconnect.domains.notifications import events
+
+    await events.seats_claimed(session, purchased=lic.seats, used_before=used, wanted=wanted)
     return SeatUsage(purchased=lic.seats, used=used, status=lic.status)
 
 

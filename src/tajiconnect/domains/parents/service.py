@@ -135,10 +135,14 @@ async def link(
         .on_conflict_do_nothing(constraint="uq_parent_links_pair")
         .returning(ParentLink.id)
     )
-    if inserted.first() is None:
+    row = inserted.first()
+    if row is None:
         return False
     await record(session, actor, "parent_link.created", subject_email=parent.email, target_type="user",
                  target_id=learner.id, learner_email=learner.email, source=source)
+    from tajiconnect.domains.notifications import events
+
+    await events.child_linked(session, parent, learner, row[0])
     return True
 
 

@@ -207,7 +207,7 @@ async def write_plan(
     await store_rows(session, imp.id, plan.rows, with_user=True)
 
     file_rows = [r for r in plan.rows if not r.derived]
-    return {
+    result = {
         "created": sum(1 for r in file_rows if r.action == "new"),
         "updated": sum(1 for r in file_rows if r.action == "update"),
         "unchanged": sum(1 for r in file_rows if r.action == "unchanged"),
@@ -221,8 +221,10 @@ async def write_plan(
         "seats_assigned": plan.seats_gained,
         "seats_released": plan.seats_released,
     }
+    from tajiconnect.domains.notifications import events as notifications
 
-
+    await notifications.import_finished(session, imp, result)
+    return result
 
 async def confirm(session: AsyncSession, imp: RosterImport, actor: Actor) -> RosterImport:
     """The admin confirms: a small import is applied in ``session``'s transaction; a large one is checked against

@@ -26,6 +26,7 @@ from tajiconnect.domains.accounts.notices import send_link_email
 from tajiconnect.domains.accounts.tokens import issue_link
 from tajiconnect.domains.audit.service import Actor, record
 from tajiconnect.domains.licensing import seats
+from tajiconnect.domains.notifications import events
 from tajiconnect.domains.roster.files import RosterFileError
 from tajiconnect.domains.roster.formats import MappingError
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
@@ -227,6 +228,7 @@ async def run_invitations(
             for user in users:
                 token = await issue_link(session, user, "invite")
                 await send_link_email(session, settings, user, "invite", token, "/auth/invitation", inviter=inviter)
+                await events.invited(session, user)
             finished = len(users) < INVITE_BATCH
             state = {
                 "batch": batch + 1,

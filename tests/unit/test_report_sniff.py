@@ -1,4 +1,4 @@
-"""Report files (purpose ``report``) are CSV the app wrote: UTF-8 text is accepted, anything else refused."""
+"""Report files (purpose ``report``) are what the app wrote: CSV as UTF-8 text, XLSX or PDF; anything else refused."""
 
 from __future__ import annotations
 
@@ -14,7 +14,17 @@ def test_utf8_csv_is_a_report_file_even_cut_inside_a_character():
     assert sniff(cut[:HEAD_BYTES], "report") == "text/csv"
 
 
-@pytest.mark.parametrize("data", [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", b"a,b\x00c\n", b"\xff\xfe\x00a", b"a,\x1b[31m\n"])
+def test_pdf_and_xlsx_reports_are_report_files():
+    from tajiconnect.domains.reports.writers import PdfWriter, XlsxWriter
+
+    for writer, expected in ((PdfWriter, "application/pdf"),
+                             (XlsxWriter, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        made = writer("Completion", ["Learner", "Course"])
+        made.rows([["Amina", "Solar"]])
+        assert sniff(made.finish()[:HEAD_BYTES], "report") == expected
+
+
+@pytest.mark.parametrize("data", [b"GIF89a\x01\x00", b"a,b\x00c\n", b"\xff\xfe\x00a", b"a,\x1b[31m\n"])
 def test_binary_or_control_characters_are_refused(data):
     with pytest.raises(StorageError) as refused:
         sniff(data, "report")

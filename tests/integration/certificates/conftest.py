@@ -85,7 +85,8 @@ def issued(org, make_user, engine, run_jobs, worker_storage):
         tenant = tenant or org.tenant
         teacher = await make_user(tenant, ["teacher"], name="Grace Teacher")
         learner = await make_user(tenant, ["student"], name=name or f"Learner {uuid.uuid4().hex[:6]}")
-        course = await build_course(engine, tenant, owner_id=teacher.id, title=title or f"Course {uuid.uuid4().hex[:6]}")
+        course = await build_course(engine, tenant, owner_id=teacher.id,
+                                    title=title or f"Course {uuid.uuid4().hex[:6]}")
         await complete(engine, tenant, learner.id, course.id)
         await dispatch(engine, tenant, run_jobs)
         [certificate] = await certificates_of(engine, tenant, learner.id)

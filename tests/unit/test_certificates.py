@@ -68,3 +68,13 @@ def test_names_with_diacritics_render_in_every_layout(layout, name, title, local
 def test_a_date_in_an_unknown_locale_is_iso():
     assert date_text(datetime.date(2026, 1, 2), "xx-nope") == "2026-01-02"
     assert date_text(datetime.date(2026, 1, 2), "en") == "January 2, 2026"
+
+
+def test_the_backstop_runs_hourly_on_the_certificates_queue():
+    from tajiconnect.domains.certificates import tasks
+    from tajiconnect.tasks.base import REGISTRY
+    from tajiconnect.tasks.schedule import SCHEDULED
+
+    assert "issue_missing_certificates" in SCHEDULED["hourly"]
+    assert REGISTRY["issue_certificate"].policy.queue == "certificates" == tasks.CERTIFICATES.queue
+    assert REGISTRY["issue_missing_certificates"].policy.queue == "certificates"

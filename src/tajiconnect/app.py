@@ -34,6 +34,8 @@ from tajiconnect.domains.assessments.quiz_pages import QuizPages
 from tajiconnect.domains.assessments.submissions_api import SubmissionApi
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.domains.catalog.pages import CatalogPages
+from tajiconnect.domains.certificates.api import CertificatesApi
+from tajiconnect.domains.certificates.pages import AdminCertificatePages, CertificatePages, verify_page
 from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
 from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
 from tajiconnect.domains.enrollments.api import EnrollmentsApi
@@ -200,6 +202,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportsApi,
             NotificationPages,
             NotificationsApi,
+            CertificatePages,
+            AdminCertificatePages,
+            verify_page,
+            CertificatesApi,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

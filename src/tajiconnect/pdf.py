@@ -1,8 +1,8 @@
-"""PDF helpers shared by the documents the app writes (reports, certificates): the embedded DejaVu fonts.
+"""PDF helpers shared by the code that draws PDFs (certificates, reports): the embedded DejaVu fonts.
 
-:func:`register_fonts` registers ``DejaVuSans``, ``DejaVuSans-Bold``, ``DejaVuSerif`` and ``DejaVuSerif-Bold``
-(TrueType, embedded in every PDF that uses them, covering Latin with diacritics and more) with ReportLab once per
-process, and returns their names.
+ReportLab's built-in fonts cover Latin-1 only; a name such as "Ngũgĩ" needs a TrueType font, embedded in the file.
+:func:`register_fonts` registers the DejaVu faces shipped in ``tajiconnect/fonts`` once per process and returns
+their names.
 """
 
 from __future__ import annotations
@@ -14,23 +14,18 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 FONTS_DIR = Path(__file__).parent / "fonts"
-SANS = "DejaVuSans"
-SANS_BOLD = "DejaVuSans-Bold"
-SERIF = "DejaVuSerif"
-SERIF_BOLD = "DejaVuSerif-Bold"
+SANS, SANS_BOLD, SERIF, SERIF_BOLD = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSerif", "DejaVuSerif-Bold"
 FONT_NAMES: tuple[str, str, str, str] = (SANS, SANS_BOLD, SERIF, SERIF_BOLD)
 
 _lock = threading.Lock()
-_registered = False
 
 
 def register_fonts() -> tuple[str, str, str, str]:
-    """Register the four DejaVu fonts with ReportLab (once) and return their names (sans, sans bold, serif,
-    serif bold)."""
-    global _registered
+    """Register the DejaVu faces with ReportLab (once; TrueType fonts are always embedded, subset) and return
+    ``(sans, sans bold, serif, serif bold)``."""
     with _lock:
-        if not _registered:
-            for name in FONT_NAMES:
+        known = set(pdfmetrics.getRegisteredFontNames())
+        for name in FONT_NAMES:
+            if name not in known:
                 pdfmetrics.registerFont(TTFont(name, str(FONTS_DIR / f"{name}.ttf")))
-            _registered = True
     return FONT_NAMES

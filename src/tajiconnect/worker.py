@@ -34,6 +34,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.roster.tasks",
     "tajiconnect.domains.storage.tasks",
     "tajiconnect.domains.reports.tasks",
+    "tajiconnect.domains.certificates.tasks",
     "tajiconnect.tasks.failures",
     "tajiconnect.domains.notifications.tasks",
     "tajiconnect.tasks.schedule",

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 from msgspec import Meta
@@ -24,7 +24,7 @@ from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.notifications import service
 from tajiconnect.domains.notifications.models import Notification
 from tajiconnect.domains.notifications.service import PreferenceError, Preferences
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, SUSPENDED, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, SUSPENDED, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Notifications per page.")]
@@ -154,5 +154,5 @@ class NotificationsApi(Controller):
         try:
             await service.save_preferences(db_session, user, prefs)
         except PreferenceError as exc:
-            raise HTTPException(status_code=409, detail=exc.message, extra={"field": exc.field}) from exc
+            raise refusal(exc, status=409) from exc
         return preferences_json(await service.get_preferences(db_session, user))

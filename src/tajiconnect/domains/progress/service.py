@@ -534,13 +534,20 @@ async def _record_completion(
     session: AsyncSession, user_id: uuid.UUID, now: datetime.datetime, *, course_id: uuid.UUID | None = None,
     path_id: uuid.UUID | None = None,
 ) -> None:
-    """One outbox row per learner and course (or path), whatever repeats: ``ON CONFLICT DO NOTHING``."""
+    """One outbox row per learner and course (or path), whatever repeats: ``ON CONFLICT DO NOTHING``. When the
+    row is new, its certificate is issued in the background (deferred in this transaction)."""
+    from tajiconnect.domains.certificates.tasks import issue_certificate  # registers the task; avoids a cycle
+    from tajiconnect.tasks.outbox import defer
+
     column = "course_id" if course_id is not None else "path_id"
-    await session.execute(
+    inserted = await session.scalar(
         insert(LearningCompletion)
         .values(user_id=user_id, course_id=course_id, path_id=path_id, completed_at=now)
         .on_conflict_do_nothing(index_elements=["user_id", column], index_where=text(f"{column} IS NOT NULL"))
+        .returning(LearningCompletion.id)
     )
+    if inserted is not None:
+        await defer(session, issue_certificate, completion_id=str(inserted))
 
 
 _PATH_TOTALS = text(

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_201_CREATED, HTTP_302_FOUND
@@ -30,9 +30,9 @@ from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.reports import service
 from tajiconnect.domains.reports.models import Report
 from tajiconnect.domains.reports.pages import download_url
-from tajiconnect.domains.reports.service import ReportError, ReportNotFound
+from tajiconnect.domains.reports.service import ReportError
 from tajiconnect.i18n import gettext as _
-from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems
+from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
 Kind = Literal["completion", "path_status", "gradebook", "seat_usage", "activity"]
@@ -101,12 +101,6 @@ async def report_json(request: Request, session: AsyncSession, report: Report) -
     )
 
 
-def http_error(exc: ReportError) -> HTTPException:
-    if isinstance(exc, ReportNotFound):
-        return NotFoundException(detail=str(exc))
-    return HTTPException(status_code=409, detail=str(exc), extra={"field": exc.field} if exc.field else None)
-
-
 class ReportsApi(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
@@ -126,7 +120,7 @@ class ReportsApi(Controller):
             report = await service.request_report(db_session, Acting(request.scope["user"], actor_of(request)),
                                                   data.kind, data.format, params)
         except ReportError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, refused_value=True) from exc
         return await report_json(request, db_session, report)
 
     @get("/", name="api.reports.list", summary="My reports, newest first, paginated", **problems(*GUARDED))
@@ -142,7 +136,7 @@ class ReportsApi(Controller):
         try:
             report = await service.get_report(db_session, request.scope["user"], report_id)
         except ReportError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, refused_value=True) from exc
         return await report_json(request, db_session, report)
 
     @get("/{report_id:str}/download", name="api.reports.download", status_code=HTTP_302_FOUND,
@@ -153,7 +147,7 @@ class ReportsApi(Controller):
         try:
             report = await service.get_report(db_session, request.scope["user"], report_id)
         except ReportError as exc:
-            raise http_error(exc) from exc
+            raise refusal(exc, refused_value=True) from exc
         url = await download_url(request, db_session, report)
         if url is None:
             raise HTTPException(status_code=409, detail=_("The report is not ready."), extra={"field": "status"})

@@ -4,6 +4,7 @@ courses (text, video, document and link lessons with their media in storage), a 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from tajiconnect.demo import DEMO_SLUG, seed_demo
@@ -15,6 +16,7 @@ from tajiconnect.domains.progress import service as progress
 from tajiconnect.domains.progress.models import LearningCompletion
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.tenancy.service import load_tenant
+from tests.integration.certificates.conftest import worker_storage  # noqa: F401  (a fixture)
 from tests.integration.groups.conftest import tenant_session
 
 
@@ -53,3 +55,27 @@ async def test_the_demo_school_has_courses_a_path_and_progress(engine, settings)
     assert streak.days == 3
     assert reviews == 1 and courses["Solar energy basics"].rating_count == 1
     assert lesson is not None and "<strong>light</strong>" in lesson.body_html
+
+
+@pytest.mark.usefixtures("worker_storage")
+async def test_the_demo_learner_who_finished_a_course_holds_its_certificate_and_was_told(engine, run_jobs):
+    """The issue's promise in the demo: Brian finished "Solar energy basics", so once the worker has run he holds
+    one certificate for it, with its PDF, and a notification saying so (whatever else the demo's outbox held)."""
+    from tajiconnect.domains.certificates.models import Certificate
+    from tajiconnect.domains.notifications.models import Notification
+    from tests.integration.certificates.conftest import dispatch
+
+    await seed_demo(engine)
+    tenant = await load_tenant(engine, DEMO_SLUG)
+    await dispatch(engine, tenant, run_jobs)
+    await dispatch(engine, tenant, run_jobs)  # a second pass changes nothing
+    async with tenant_session(engine, tenant) as session:
+        brian = await session.scalar(select(User).where(User.email == "student@demo.tajiconnect.test"))
+        solar = await session.scalar(select(Course).where(Course.title == "Solar energy basics"))
+        certificates = (await session.scalars(select(Certificate).where(Certificate.user_id == brian.id))).all()
+        told = (await session.scalars(select(Notification).where(
+            Notification.user_id == brian.id, Notification.category == "certificate_issued"))).all()
+        file = await session.get(StoredFile, certificates[0].file_id) if certificates else None
+    assert [(c.course_id, c.status) for c in certificates] == [(solar.id, "issued")]
+    assert file is not None and file.status == "ready" and file.content_type == "application/pdf"
+    assert len(told) == 1 and "Solar energy basics" in told[0].title

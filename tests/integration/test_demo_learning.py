@@ -27,7 +27,8 @@ async def test_the_demo_school_has_courses_a_path_and_progress(engine, settings)
     async with tenant_session(engine, tenant) as session:
         courses = {c.title: c for c in (await session.scalars(select(Course))).all()}
         kinds = set((await session.scalars(select(Lesson.kind))).all())
-        files = (await session.scalars(select(StoredFile).where(StoredFile.status == "ready"))).all()
+        files = (await session.scalars(select(StoredFile).where(
+            StoredFile.status == "ready", StoredFile.purpose.in_(("video", "document"))))).all()
         stages = (await session.scalars(select(PathStage).order_by(PathStage.position))).all()
         paths = (await session.scalars(select(LearningPath))).all()
         brian = await session.scalar(select(User).where(User.email == "student@demo.tajiconnect.test"))

@@ -81,7 +81,7 @@ async def test_the_export_is_prepared_in_the_background_with_the_streamed_csvs_b
         assert done.status == "done" and done.file_id is not None and done.error is None
         assert done.rows_done == done.rows_total == 3 and done.finished_at is not None
         ready = await browser.get(f"/reports/{report_id}")
-        assert "hx-trigger" not in ready.text and "<progress" not in ready.text
+        assert 'hx-trigger="every 2s"' not in ready.text and "<progress" not in ready.text  # polling stopped
         link = re.search(r'id="report-download" href="([^"]+)"', ready.text)
         assert link, ready.text
         fragment = await browser.get(f"/reports/{report_id}/progress", headers={"hx-request": "true"})
@@ -199,7 +199,7 @@ async def test_large_courses_get_the_background_export_only_and_lost_access_fail
         failed = await load(engine, org.tenant, report_id)
         assert failed.status == "failed" and failed.file_id is None and failed.error
         shown = (await browser.get(f"/reports/{report_id}")).text
-        assert 'id="report-error"' in shown and "hx-trigger" not in shown
+        assert 'id="report-error"' in shown and 'hx-trigger="every 2s"' not in shown
 
 
 async def test_a_groups_export_has_that_groups_learners(org, make_user, engine, signed_in, run_jobs, worker_storage):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import msgspec
 from litestar import Request, Router
@@ -388,15 +388,42 @@ def _items_schemas(member: Schema) -> list[Schema]:
     return found
 
 
+def _literal_keys(annotation: Any) -> tuple[Any, ...] | None:
+    """The allowed keys of a ``dict[Literal[...], ...]`` annotation (through ``Annotated``), else None."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is not dict:
+        return None
+    key = get_args(annotation)[0]
+    return get_args(key) if get_origin(key) is Literal else None
+
+
+def _dict_value(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return get_args(annotation)[1]
+
+
 def restore_lost_bounds(struct: Any, schema: Schema) -> None:
     """Put back the limits Litestar leaves out of a struct's schema, so it states every limit the server enforces:
     a bound of 0 (``Meta(ge=0)``) on a field that may also be null or unset (Litestar tests the bound for truth),
-    and the limits of a list's elements (``list[Annotated[str, Meta(max_length=40)]]``) inside a union."""
+    the limits of a list's elements (``list[Annotated[str, Meta(max_length=40)]]``) inside a union, and the keys a
+    mapping takes (``dict[Literal["a", "b"], ...]``: ``propertyNames``)."""
     properties = schema.properties or {}
     for field in msgspec.structs.fields(struct):
         member = properties.get(field.encode_name)
         if not isinstance(member, Schema):
             continue
+        keys = _literal_keys(field.type)
+        if keys is not None and member.property_names is None:
+            member.property_names = Schema(type=OpenAPIType.STRING, enum=list(keys))
+        values = member.additional_properties
+        if keys is not None and isinstance(values, Schema) and values.type == OpenAPIType.ARRAY:
+            for meta in _metas(_dict_value(field.type)):
+                if meta.max_length is not None and values.max_items is None:
+                    values.max_items = meta.max_length
+                if meta.min_length is not None and values.min_items is None:
+                    values.min_items = meta.min_length
         for meta in _metas(field.type):
             for attribute, key in _ZERO_BOUNDS:
                 if getattr(meta, attribute, None) == 0 and getattr(member, key, None) is None:

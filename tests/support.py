@@ -8,7 +8,6 @@ import re
 import socket
 import threading
 import time
-import warnings
 from email.message import EmailMessage
 from typing import Any
 
@@ -108,11 +107,8 @@ class JobDrainer:
         while done < max_jobs and progressed:  # until no queue has anything (a job may enqueue on another)
             progressed = False
             for worker in self.workers:
-                # Jobs scheduled for a time (retries, fan-out ticks) become queued on Redis only when someone calls
-                # schedule() (a real worker's upkeep does, every second); on PostgreSQL dequeue finds them itself.
-                with warnings.catch_warnings():  # SAQ's Redis queue calls redis-py's deprecated setex here
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    await worker.queue.schedule(lock=1)
+                # (Jobs scheduled for a later time, such as retries and fan-out ticks, become queued on Redis only
+                # when a real worker's upkeep calls schedule(): drain those on PostgreSQL, where dequeue finds them.)
                 while done < max_jobs and await worker.process():
                     done += 1
                     progressed = True

@@ -380,9 +380,12 @@ def test_next_run_is_at_six_in_the_owners_zone(frequency, weekday, day, after, e
 
 
 async def test_the_hourly_fan_out_runs_due_schedules_through_the_worker(
-    fresh_org, make_user, engine, run_jobs, worker_storage, mail_sink
+    fresh_org, make_user, engine, run_jobs, worker_storage, mail_sink, settings
 ):
     from tajiconnect.tasks.schedule import fan_out
+
+    if settings.redis_url:  # a fan-out job is scheduled at its tick: on Redis only a running worker's upkeep queues it
+        pytest.skip("fan-out jobs wait for a running worker's schedule() on Redis; this runs on PostgreSQL")
 
     s = await school(fresh_org, make_user, engine)
     async with tenant_session(engine, fresh_org.tenant) as session:

@@ -62,15 +62,6 @@ def preferences_from_form(form: Form) -> Preferences:
     return prefs
 
 
-MESSAGES = {
-    "quiet_start": lambda: _("Give both the start and the end of quiet hours, or neither."),
-    "quiet_end": lambda: _("Give both the start and the end of quiet hours, or neither."),
-    "digest_hour": lambda: _("Choose an hour between 0 and 23."),
-    "phone": lambda: _("Give the number in international form, e.g. +254712345678."),
-    "channels": lambda: _("Choose among the channels shown."),
-}
-
-
 def _preferences_context(prefs: Preferences) -> dict[str, Any]:
     return {"categories": CATEGORIES, "channels": CHANNELS, "prefs": prefs, "hours": range(24)}
 
@@ -143,7 +134,7 @@ class NotificationPages(Controller):
             try:
                 await service.save_preferences(db_session, request.scope["user"], prefs)
             except PreferenceError as exc:
-                form.error(exc.field, MESSAGES[exc.field]())
+                form.error(exc.field, exc.message)
         if not form.ok:
             return render_form("notifications/preferences.html", form, **_preferences_context(prefs))
         return see_other("/notifications/preferences?saved=1")

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect import i18n
+from tajiconnect.db.ids import parse_uuid
 from tajiconnect.domains.notifications.categories import CATEGORIES
 from tajiconnect.domains.notifications.models import (
     CHANNELS,
@@ -33,6 +34,7 @@ from tajiconnect.domains.notifications.models import (
     NotificationDelivery,
     NotificationPreference,
 )
+from tajiconnect.i18n import gettext as _
 
 TITLE_MAX = 300
 BODY_MAX = 2000
@@ -109,17 +111,10 @@ async def my_notifications(session: AsyncSession, user_id: uuid.UUID, *, page: i
     return items, total
 
 
-def _parse_id(value: str | uuid.UUID) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 async def mark_read(session: AsyncSession, user_id: uuid.UUID, notification_id: str | uuid.UUID
                     ) -> Notification | None:
     """Mark the member's notification read (idempotent); None when they have no such notification."""
-    key = _parse_id(notification_id)
+    key = parse_uuid(notification_id)
     if key is None:
         return None
     found = (await session.execute(
@@ -189,16 +184,16 @@ def validate_preferences(prefs: Preferences) -> None:
     """Raises :class:`PreferenceError` naming the field at fault."""
     for name, channels in prefs.channels.items():
         if name not in CATEGORIES:
-            raise PreferenceError("channels", f"unknown category {name!r}")
+            raise PreferenceError("channels", _("Choose among the channels shown."))
         if any(c not in CHANNELS for c in channels):
-            raise PreferenceError("channels", f"unknown channel in {name!r}")
+            raise PreferenceError("channels", _("Choose among the channels shown."))
     if (prefs.quiet_start is None) != (prefs.quiet_end is None):
         raise PreferenceError("quiet_end" if prefs.quiet_end is None else "quiet_start",
-                              "give both the start and the end of quiet hours, or neither")
+                              _("Give both the start and the end of quiet hours, or neither."))
     if not 0 <= prefs.digest_hour <= 23:
-        raise PreferenceError("digest_hour", "the digest hour is between 0 and 23")
+        raise PreferenceError("digest_hour", _("Choose an hour between 0 and 23."))
     if prefs.phone and not PHONE_RE.fullmatch(prefs.phone):
-        raise PreferenceError("phone", "a phone number in international form, e.g. +254712345678")
+        raise PreferenceError("phone", _("Give the number in international form, e.g. +254712345678."))
 
 
 async def save_preferences(session: AsyncSession, user: Any, prefs: Preferences) -> None:

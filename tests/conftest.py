@@ -65,6 +65,34 @@ def mail_sink():
 
 
 @pytest.fixture(scope="session")
+def localstripe():
+    """A fake Stripe API server (localstripe) of this test worker, started on first use."""
+    from tests.support import LocalStripe
+
+    server = LocalStripe()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def billing_settings(settings, localstripe):
+    """``settings`` with billing configured against the local fake Stripe (``STRIPE_API_BASE``)."""
+    import dataclasses
+
+    from tajiconnect.settings import Secret
+
+    billing = dataclasses.replace(
+        settings.billing,
+        api_key=Secret("sk_test_" + secrets.token_hex(12)),
+        webhook_secret=Secret("whsec_" + secrets.token_hex(16)),
+        api_base=localstripe.url,
+        signup_pow_bits=4,
+    )
+    return dataclasses.replace(settings, billing=billing)
+
+
+@pytest.fixture(scope="session")
 def settings(database_url: str, mail_sink):
     from tajiconnect.settings import load_settings
 

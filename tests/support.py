@@ -207,3 +207,65 @@ class MotoServer:
             except Exception:
                 self.process.kill()
         self.process = None
+
+
+class LocalStripe:
+    """A fake Stripe API (localstripe, from this venv) on 127.0.0.1, for the billing tests; see
+    ``tests/localstripe_server.py``. ``webhook(url, secret)`` makes it deliver signed events to the app."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        import subprocess
+        import sys
+        import urllib.request
+        from pathlib import Path
+
+        script = Path(__file__).with_name("localstripe_server.py")
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_config/requests", timeout=1):  # noqa: S310 (our own)
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("localstripe did not start") from None
+                time.sleep(0.1)
+
+    def requests(self, path: str | None = None) -> list[dict[str, Any]]:
+        """The Checkout and portal requests the stand-ins recorded (optionally only those to ``path``)."""
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.url}/_config/requests", timeout=5) as answer:  # noqa: S310
+            recorded = json.loads(answer.read())
+        return [r for r in recorded if path is None or r["path"] == path]
+
+    def webhook(self, name: str, url: str, secret: str, events: list[str] | None = None) -> None:
+        """Make localstripe deliver its events, signed with ``secret``, to ``url``."""
+        import urllib.parse
+        import urllib.request
+
+        fields = [("url", url), ("secret", secret)] + [("events", e) for e in events or []]
+        body = urllib.parse.urlencode(fields).encode()
+        with urllib.request.urlopen(f"{self.url}/_config/webhooks/{name}", data=body, timeout=5):  # noqa: S310
+            pass
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except Exception:
+                self.process.kill()
+        self.process = None

@@ -110,7 +110,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = engine
-        app.state.tenant_resolver = TenantResolver(engine, settings.base_domain, settings.tenant_cache_seconds)
+        app.state.tenant_resolver = TenantResolver(
+            engine, settings.base_domain, settings.tenant_cache_seconds, grace_days=settings.billing.grace_days
+        )
         app.state.redis = None
         if settings.redis_url:
             from redis.asyncio import Redis

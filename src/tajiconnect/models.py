@@ -11,6 +11,7 @@ from tajiconnect.domains.accounts.models import (
 )
 from tajiconnect.domains.assessments.models import Assessment, Attempt, AttemptAnswer, QuizSlot, Submission
 from tajiconnect.domains.audit.models import AuditEntry, PlatformAuditEntry
+from tajiconnect.domains.billing.models import BillingEvent
 from tajiconnect.domains.certificates.models import Certificate
 from tajiconnect.domains.courses.models import Course, CourseModule, CourseReview, Lesson
 from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment
@@ -33,9 +34,10 @@ from tajiconnect.domains.progress.models import LearnerStats, LearningCompletion
 from tajiconnect.domains.questions.models import Question, QuestionBank
 from tajiconnect.domains.reports.models import Report, ReportSchedule
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
+from tajiconnect.domains.signup.models import Signup
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.mail.models import SentEmail
-from tajiconnect.platform.models import OperatorSession, PlatformOperator
+from tajiconnect.platform.models import OperatorRecoveryCode, OperatorSession, PlatformOperator, TenantExport
 from tajiconnect.tasks.models import FailedTask, OutboxMessage
 from tajiconnect.tenancy.models import Tenant, TenantDomain
 from tajiconnect.web.idempotency import IdempotentRequest
@@ -45,6 +47,7 @@ __all__ = [
     "Attempt",
     "AttemptAnswer",
     "AuditEntry",
+    "BillingEvent",
     "Certificate",
     "CommentBankEntry",
     "Course",
@@ -72,6 +75,7 @@ __all__ = [
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",
+    "OperatorRecoveryCode",
     "OperatorSession",
     "OrganizationSettings",
     "OutboxMessage",
@@ -94,11 +98,13 @@ __all__ = [
     "Rubric",
     "SeatEvent",
     "SentEmail",
+    "Signup",
     "SimilarityMatch",
     "StoredFile",
     "Submission",
     "Tenant",
     "TenantDomain",
+    "TenantExport",
     "User",
     "UserAvatar",
     "UserSession",

@@ -148,6 +148,60 @@ def load_storage_settings() -> StorageSettings:
 
 
 @dataclass(frozen=True)
+class BillingSettings:
+    """Stripe and the rules around it. Without ``api_key`` billing is "not configured": operators set seats by
+    hand and the billing pages say so. ``api_base`` replaces Stripe's API address (a local fake in tests)."""
+
+    api_key: Secret | None = None
+    webhook_secret: Secret | None = None
+    api_base: str | None = None
+    #: A signed webhook older than this is refused (replayed or stale).
+    webhook_tolerance_seconds: int = 300
+    trial_days: int = 30
+    #: Days a tenant stays fully usable after a failed payment, before it becomes read-only.
+    grace_days: int = 7
+    #: Days a cancelled tenant's data is kept before an operator may export and delete it.
+    retention_days: int = 90
+    #: Proof-of-work difficulty of the sign-up form (leading zero bits of a SHA-256).
+    signup_pow_bits: int = 18
+    #: Sign-ups allowed per client address per hour.
+    signups_per_hour: int = 5
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key)
+
+
+def load_billing_settings() -> BillingSettings:
+    api_key = (os.environ.get("STRIPE_API_KEY") or "").strip()
+    webhook_secret = (os.environ.get("STRIPE_WEBHOOK_SECRET") or "").strip()
+    api_base = (os.environ.get("STRIPE_API_BASE") or "").strip().rstrip("/") or None
+    if api_base and urlsplit(api_base).scheme not in ("http", "https"):
+        raise SettingsError("STRIPE_API_BASE must be an http:// or https:// URL")
+    values = {
+        "trial_days": _int("TAJI_TRIAL_DAYS", 30),
+        "grace_days": _int("TAJI_BILLING_GRACE_DAYS", 7),
+        "retention_days": _int("TAJI_RETENTION_DAYS", 90),
+        "signup_pow_bits": _int("TAJI_SIGNUP_POW_BITS", 18),
+        "signups_per_hour": _int("TAJI_SIGNUPS_PER_HOUR", 5),
+    }
+    limits = {"trial_days": (1, 365), "grace_days": (0, 90), "retention_days": (0, 3650),
+              "signup_pow_bits": (0, 28), "signups_per_hour": (1, 10_000)}
+    for name, (low, high) in limits.items():
+        if not low <= values[name] <= high:
+            env = {"trial_days": "TAJI_TRIAL_DAYS", "grace_days": "TAJI_BILLING_GRACE_DAYS",
+                   "retention_days": "TAJI_RETENTION_DAYS", "signup_pow_bits": "TAJI_SIGNUP_POW_BITS",
+                   "signups_per_hour": "TAJI_SIGNUPS_PER_HOUR"}[name]
+            raise SettingsError(f"{env} must be between {low} and {high}")
+    return BillingSettings(
+        api_key=Secret(api_key) if api_key else None,
+        webhook_secret=Secret(webhook_secret) if webhook_secret else None,
+        api_base=api_base,
+        **values,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: Secret
     redis_url: Secret | None
@@ -168,6 +222,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     #: Replaces the SMS provider's API base URL (a local stand-in in tests; domains/notifications/sms.py).
     sms_api_url: str | None = None
+    billing: BillingSettings = field(default_factory=BillingSettings)
 
     def public_origin(self, host: str) -> str:
         """``scheme://host[:port]`` for a host name of ours: absolute links come from here, never from a request."""
@@ -239,6 +294,7 @@ def load_settings() -> Settings:
         public_port=public_port,
         storage=load_storage_settings(),
         sms_api_url=(os.environ.get("TAJI_SMS_API_URL") or "").strip() or None,
+        billing=load_billing_settings(),
     )
 
 

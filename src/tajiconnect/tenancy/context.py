@@ -6,6 +6,7 @@ it. The database layer reads it when a transaction begins (see :mod:`tajiconnect
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,12 @@ class TenantRef:
     status: str
     locale: str
     schema: str
+    #: Why the tenant is read-only (``past_due``, ``trial_ended``, ``cancelled``, ``suspended``; see
+    #: ``domains/billing/access.py``), or ``None``: it may read, sign in and pay, nothing else.
+    read_only: str | None = None
+    #: The license's status and, when a payment failed, when the tenant becomes read-only (for the banner).
+    license_status: str | None = None
+    read_only_from: datetime.datetime | None = None
 
     def __post_init__(self) -> None:
         validate_schema(self.schema)

@@ -20,6 +20,7 @@ class Tenant(PublicModel):
         CheckConstraint("kind IN ('school', 'company')", name="kind"),
         CheckConstraint("status IN ('active', 'suspended')", name="status"),
         CheckConstraint("slug ~ '^[a-z][a-z0-9-]{1,30}$'", name="slug_format"),
+        CheckConstraint("country IS NULL OR country ~ '^[A-Z]{2}$'", name="country_format"),
     )
 
     slug: Mapped[str] = mapped_column(String(31), unique=True)
@@ -27,6 +28,8 @@ class Tenant(PublicModel):
     kind: Mapped[str] = mapped_column(String(16), default="company")
     status: Mapped[str] = mapped_column(String(16), default="active")
     locale: Mapped[str] = mapped_column(String(10), default="en")
+    #: ISO 3166-1 alpha-2 country code, given at sign-up (optional for tenants made by operators).
+    country: Mapped[str | None] = mapped_column(String(2), default=None)
 
     domains: Mapped[list[TenantDomain]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", lazy="raise"

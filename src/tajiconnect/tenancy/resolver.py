@@ -7,6 +7,7 @@ process invalidate the cache at once, other processes see them within ``TAJI_TEN
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tajiconnect.db.session import session_scope
+from tajiconnect.domains.billing.access import read_only_from, read_only_reason
+from tajiconnect.domains.licensing.models import License
 from tajiconnect.tenancy.context import TenantRef, tenant_context
 from tajiconnect.tenancy.models import Tenant, TenantDomain
 from tajiconnect.tenancy.slugs import SLUG_PATTERN
@@ -65,7 +68,13 @@ def parse_host(raw: str) -> str:
     return match["name"].lower().rstrip(".")
 
 
-def to_ref(tenant: Tenant) -> TenantRef:
+def to_ref(
+    tenant: Tenant,
+    read_only: str | None = None,
+    *,
+    license_status: str | None = None,
+    read_only_from: datetime.datetime | None = None,
+) -> TenantRef:
     return TenantRef(
         id=tenant.id,
         slug=tenant.slug,
@@ -74,14 +83,20 @@ def to_ref(tenant: Tenant) -> TenantRef:
         status=tenant.status,
         locale=tenant.locale,
         schema=tenant.schema,
+        read_only=read_only,
+        license_status=license_status,
+        read_only_from=read_only_from,
     )
 
 
 class TenantResolver:
-    def __init__(self, engine: AsyncEngine, base_domain: str, ttl_seconds: float = 5.0) -> None:
+    def __init__(
+        self, engine: AsyncEngine, base_domain: str, ttl_seconds: float = 5.0, *, grace_days: int = 7
+    ) -> None:
         self.engine = engine
         self.base_domain = base_domain
         self.ttl = ttl_seconds
+        self.grace_days = grace_days
 
     def slug_from_host(self, host: str) -> str | None:
         suffix = "." + self.base_domain
@@ -109,11 +124,24 @@ class TenantResolver:
         slug = self.slug_from_host(host)
         with tenant_context(None):
             async with session_scope(self.engine, schema=None) as session:
+                stmt = select(Tenant, License).outerjoin(License, License.tenant_id == Tenant.id)
                 if slug is not None:
-                    stmt = select(Tenant).where(Tenant.slug == slug)
+                    stmt = stmt.where(Tenant.slug == slug)
                 elif "." in host and len(host) <= 253:
-                    stmt = select(Tenant).join(TenantDomain).where(TenantDomain.domain == host)
+                    stmt = stmt.join(TenantDomain).where(TenantDomain.domain == host)
                 else:
                     return UNKNOWN
-                tenant = (await session.execute(stmt)).scalar_one_or_none()
-        return HostMatch("tenant", to_ref(tenant)) if tenant else UNKNOWN
+                row = (await session.execute(stmt)).one_or_none()
+        if row is None:
+            return UNKNOWN
+        tenant, lic = row
+        if lic is None:
+            return HostMatch("tenant", to_ref(tenant))
+        reason = read_only_reason(
+            lic.status, past_due_since=lic.past_due_since, term_end=lic.term_end,
+            now=datetime.datetime.now(datetime.UTC), grace_days=self.grace_days,
+        )
+        return HostMatch("tenant", to_ref(
+            tenant, reason, license_status=lic.status,
+            read_only_from=read_only_from(lic.past_due_since, self.grace_days) if lic.status == "past_due" else None,
+        ))

@@ -76,11 +76,14 @@ async def provision_tenant(
     admin_name: str | None = None,
     kind: str = "company",
     locale: str = "en",
+    country: str | None = None,
+    trial_days: int | None = None,
 ) -> ProvisionResult:
-    """Create the tenant, its schema at head and its first org admin, atomically."""
+    """Create the tenant, its schema at head and its first org admin, atomically. The license is a trial of
+    ``trial_days`` days (the licensing default when ``None``)."""
     from tajiconnect.domains.accounts.models import OrganizationSettings
     from tajiconnect.domains.accounts.service import AccountError, new_user
-    from tajiconnect.domains.licensing.service import start_trial
+    from tajiconnect.domains.licensing.service import TRIAL_DAYS, start_trial
 
     started = time.perf_counter()
     _validate_new(slug, name, kind, locale)
@@ -101,10 +104,10 @@ async def provision_tenant(
         async with session_scope(engine, schema=None) as session:
             if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
                 raise TenantExistsError(f"a tenant with slug {slug!r} already exists")
-            tenant = Tenant(slug=slug, name=name.strip(), kind=kind, status="active", locale=locale)
+            tenant = Tenant(slug=slug, name=name.strip(), kind=kind, status="active", locale=locale, country=country)
             session.add(tenant)
             await session.flush()
-            await start_trial(session, tenant.id)
+            await start_trial(session, tenant.id, days=trial_days or TRIAL_DAYS)
             await session.execute(text(f'CREATE SCHEMA "{schema}"'))
             await set_search_path_async(await session.connection(), schema)
             await session.run_sync(lambda s: create_tenant_tables(s.connection(), schema))

@@ -40,6 +40,10 @@ class Plan(PublicModel):
     features: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_public: Mapped[bool] = mapped_column(default=True)
+    #: Stripe's product and per-seat prices of this plan (``tajiconnect billing sync-plans`` sets them).
+    stripe_product_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    stripe_price_monthly_id: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    stripe_price_yearly_id: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
 
 
 class License(PublicModel):
@@ -52,6 +56,7 @@ class License(PublicModel):
         ),
         CheckConstraint(f"seats >= 0 AND seats <= {MAX_SEATS}", name="seats_range"),
         CheckConstraint("term_end IS NULL OR term_end >= term_start", name="term_order"),
+        CheckConstraint("billing_interval IS NULL OR billing_interval IN ('month', 'year')", name="interval"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
@@ -62,6 +67,21 @@ class License(PublicModel):
     status: Mapped[str] = mapped_column(String(16))
     term_start: Mapped[datetime.date] = mapped_column(Date)
     term_end: Mapped[datetime.date | None] = mapped_column(Date, default=None)
+    # What Stripe confirmed last (domains/billing/reconcile.py is the only writer of these and, once a tenant
+    # has a subscription, of plan, seats, status and term above).
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    #: Stripe's own subscription status (``active``, ``past_due``, ``unpaid``, ``canceled``, ``incomplete``...).
+    subscription_status: Mapped[str | None] = mapped_column(String(32), default=None)
+    billing_interval: Mapped[str | None] = mapped_column(String(5), default=None)
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False, server_default="false")
+    billing_email: Mapped[str | None] = mapped_column(String(320), default=None)
+    #: When a payment first failed (``past_due``); the tenant becomes read-only ``grace_days`` later.
+    past_due_since: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    cancelled_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    #: The data of a cancelled tenant is kept until then; afterwards an operator may export and delete it.
+    retain_until: Mapped[datetime.date | None] = mapped_column(Date, default=None)
+    billing_synced_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
 
     plan: Mapped[Plan] = relationship(lazy="joined")
 

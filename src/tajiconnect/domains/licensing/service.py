@@ -55,12 +55,14 @@ async def plan_by_code(session: AsyncSession, code: str) -> Plan:
     return plan
 
 
-async def start_trial(session: AsyncSession, tenant_id: uuid.UUID, *, seats: int = TRIAL_SEATS) -> License:
-    """The license of a new tenant: a trial of the standard plan."""
+async def start_trial(
+    session: AsyncSession, tenant_id: uuid.UUID, *, seats: int = TRIAL_SEATS, days: int = TRIAL_DAYS
+) -> License:
+    """The license of a new tenant: a trial of the standard plan for ``days`` days."""
     plan = await plan_by_code(session, TRIAL_PLAN)
     today = datetime.date.today()
     lic = License(tenant_id=tenant_id, plan_id=plan.id, seats=seats, status="trialing", term_start=today,
-                  term_end=today + datetime.timedelta(days=TRIAL_DAYS))
+                  term_end=today + datetime.timedelta(days=days))
     session.add(lic)
     await session.flush()
     return lic

@@ -1,0 +1,1 @@
+"""Billing: tenant subscriptions per seat through Stripe, its webhooks, dunning and the tenant's billing page."""

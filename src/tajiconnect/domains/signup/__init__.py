@@ -1,0 +1,1 @@
+"""Self-service sign-up on the apex host: a new organization, a trial, provisioned in the background."""

@@ -136,6 +136,7 @@ async def test_the_tenant_host_has_no_sign_up(client_for, alpha):
     async with client_for(alpha) as client:
         for path in ("/signup", "/signup/slug?slug=abc", "/signup/" + "a" * 43):
             assert (await client.get(path)).status_code == 404, path
+        assert (await client.post("/signup", data={"name": "x"})).status_code == 404
 
 
 # --- signing up -----------------------------------------------------------------------------------------------
@@ -355,3 +356,18 @@ async def test_a_progress_page_shows_only_its_own_sign_up(apex, engine):
         response = await apex.get(unknown)
         assert response.status_code == 404, unknown
         assert first["name"] not in response.text and second["name"] not in response.text
+
+
+NASTY = ("", " ", "\u202eevil", "<script>alert(1)</script>", "'; DROP TABLE signups; --", "é" * 300, "😀",
+         "a" * 100_000, "line\r\nbreak", "%00", "\t", "\uff21\uff22\uff23", "١٢٣")
+
+
+@pytest.mark.parametrize("field", ["name", "slug", "kind", "country", "admin_email", "admin_name", "locale",
+                                   "pow_challenge", "pow_nonce"])
+async def test_odd_values_in_any_field_never_break_the_form(apex, field):
+    for value in NASTY:
+        form = await solved_form(apex, **{field: value})
+        response = await apex.post("/signup", data=form)
+        assert response.status_code in (303, 422), (field, value[:40], response.status_code)
+        if response.status_code == 422:
+            assert "<script>alert" not in response.text  # escaped wherever it is shown again

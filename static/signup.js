@@ -11,7 +11,7 @@
   var submit = document.getElementById("signup-submit");
   var status = document.getElementById("pow-status");
   var progress = document.getElementById("pow-progress");
-  var BATCH = 512;
+  var BATCH = 4096; // digests in flight at once: larger batches hash faster (measured), each still takes a few ms
 
   function say(key) { status.textContent = status.getAttribute(key); }
 

@@ -371,3 +371,44 @@ async def test_odd_values_in_any_field_never_break_the_form(apex, field):
         assert response.status_code in (303, 422), (field, value[:40], response.status_code)
         if response.status_code == 422:
             assert "<script>alert" not in response.text  # escaped wherever it is shown again
+
+
+async def test_a_sign_up_whose_job_was_lost_is_queued_again_by_its_page(apex, engine, run_jobs, monkeypatch):
+    from sqlalchemy import update
+
+    from tajiconnect.domains.signup import pages
+
+    async def queue_away(*_args, **_kwargs):
+        raise ConnectionError("the queue is away")
+
+    monkeypatch.setattr(pages, "enqueue", queue_away)
+    form = await solved_form(apex)
+    response = await apex.post("/signup", data=form)
+    assert response.status_code == 303  # the sign-up is kept even though its job could not be queued
+    monkeypatch.undo()
+    await drain(run_jobs)
+    [signup] = await signups_for(engine, form["slug"])
+    assert signup.status == "pending"
+    async with session_scope(engine, schema=None) as session:
+        await session.execute(update(Signup).where(Signup.id == signup.id)
+                              .values(created_at=signup.created_at - datetime.timedelta(minutes=1)))
+    assert 'data-status="pending"' in (await apex.get(response.headers["location"])).text
+    await drain(run_jobs)
+    assert 'data-status="ready"' in (await apex.get(response.headers["location"])).text
+
+
+async def test_the_last_failed_attempt_marks_the_sign_up_failed_and_raises(apex, engine, settings, monkeypatch):
+    from tajiconnect.domains.signup import tasks
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    form = await solved_form(apex, locale="sw")
+    assert (await apex.post("/signup", data=form)).status_code == 303
+    [signup] = await signups_for(engine, form["slug"])
+    monkeypatch.setattr(tasks, "provision_tenant", broken)
+    with pytest.raises(RuntimeError):  # raised, so that SAQ retries (here: no attempt left) and records it
+        await tasks.provision_signup({"engine": engine, "settings": settings, "job": None}, signup_id=str(signup.id))
+    [signup] = await signups_for(engine, form["slug"])
+    assert signup.status == "failed" and signup.error and "disk full" not in signup.error
+    assert await tenant_by_slug(engine, form["slug"]) is None

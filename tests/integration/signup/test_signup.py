@@ -103,6 +103,8 @@ async def test_the_form_renders_with_countries_a_challenge_and_a_honeypot(apex):
     assert challenge.startswith("v1.") and challenge.split(".")[3] == str(BITS)
     assert f'data-pow-bits="{BITS}"' in html and "signup.js" in html
     assert re.search(r'<button type="submit" id="signup-submit"\s+disabled', html)
+    english = (await apex.get("/signup", headers={"accept-language": "en"})).text
+    assert "for example your-school.taji.test</p>" in english
 
 
 async def test_the_landing_page_links_to_sign_up(apex):

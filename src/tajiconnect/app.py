@@ -64,6 +64,7 @@ from tajiconnect.domains.reports.api import ReportsApi
 from tajiconnect.domains.reports.pages import ReportPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
+from tajiconnect.domains.signup.pages import SignupPages
 from tajiconnect.domains.storage.api import UploadPages, UploadsApi
 from tajiconnect.domains.storage.pages import serve_file
 from tajiconnect.domains.storage.service import Storage
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PathsApi,
             PlatformPages,
             PlatformTaskPages,
+            SignupPages,
             TeachCoursePages,
             CourseReviewPages,
             CoursesApi,

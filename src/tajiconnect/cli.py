@@ -203,23 +203,16 @@ def tenants_create(
 async def _invite_first_admin(engine: Any, tenant: Any, email: str) -> str:
     """Issue the first admin's invitation link and its email (outbox), in one transaction; return the link."""
     from tajiconnect.db.session import session_scope
-    from tajiconnect.domains.accounts.notices import send_link_email
-    from tajiconnect.domains.accounts.service import AccountError, get_by_email
-    from tajiconnect.domains.accounts.tokens import issue_link
+    from tajiconnect.domains.accounts.notices import invite_first_admin
     from tajiconnect.settings import get_settings
     from tajiconnect.tasks.outbox import dispatch_committed
     from tajiconnect.tasks.queue import create_queues
     from tajiconnect.tenancy.context import tenant_context
-    from tajiconnect.tenancy.urls import tenant_url
 
     settings = get_settings()
     with tenant_context(tenant):
         async with session_scope(engine) as session:
-            user = await get_by_email(session, email)
-            if user is None:
-                raise AccountError(f"no member with email {email}")
-            token = await issue_link(session, user, "invite")
-            await send_link_email(session, settings, user, "invite", token, "/auth/invitation", inviter="TajiConnect")
+            link = await invite_first_admin(session, settings, email)
         queue = create_queues(settings)
         try:
             await queue.connect()
@@ -229,7 +222,7 @@ async def _invite_first_admin(engine: Any, tenant: Any, email: str) -> str:
                        err=True)
         finally:
             await queue.disconnect()
-    return tenant_url(f"/auth/invitation/{token}", tenant=tenant, settings=settings)
+    return link
 
 
 def _apex_url(port: int | None = None) -> str:

@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "test-results"
 TIMEOUT_MS = 10_000
 E2E_PASSWORD = "amber-lantern-quietly-87"
+E2E_SIGNUP_POW_BITS = 10
 T = TypeVar("T")
 
 
@@ -135,6 +136,7 @@ def e2e_server(database_url: str, migrated: str, mail_sink) -> Iterator[E2EServe
         "TAJI_SECRET_KEY": "e2e-secret-" + secrets.token_hex(16),
         "TAJI_LOG_LEVEL": "WARNING",
         "TAJI_TENANT_CACHE_SECONDS": "0",
+        "TAJI_SIGNUP_POW_BITS": str(E2E_SIGNUP_POW_BITS),  # the browser solves the sign-up's check in a moment
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("REDIS_URL", None)  # sessions and queue in PostgreSQL: nothing shared with other test runs

@@ -41,3 +41,19 @@ async def send_link_email(
         locale=user.locale,
         context={"user_name": user.name, "link": tenant_url(f"{path}/{token}", settings=settings), **context},
     )
+
+
+async def invite_first_admin(
+    session: AsyncSession, settings: Settings, email: str, inviter: str = "TajiConnect"
+) -> str:
+    """Issue the new organization's first admin an invitation link and defer its email, in ``session``'s transaction
+    (the tenant in scope); return the link. Used by ``tajiconnect tenants create`` and by self-service sign-up."""
+    from tajiconnect.domains.accounts.service import AccountError, get_by_email
+    from tajiconnect.domains.accounts.tokens import issue_link
+
+    user = await get_by_email(session, email)
+    if user is None:
+        raise AccountError(f"no member with email {email}")
+    token = await issue_link(session, user, "invite")
+    await send_link_email(session, settings, user, "invite", token, "/auth/invitation", inviter=inviter)
+    return tenant_url(f"/auth/invitation/{token}", settings=settings)

@@ -117,7 +117,8 @@ async def test_the_daily_purge_removes_only_what_expired_per_tenant(make_tenant,
     assert "purge_expired" in SCHEDULED["daily"]
     await run_jobs(0)
     ctx = {"engine": engine, "settings": settings, "queue": run_jobs.queues}
-    at = datetime.datetime.now(datetime.UTC)
+    # A minute into today: "5 minutes later" below stays in the same day whatever the clock says.
+    at = tick_of("daily", datetime.datetime.now(datetime.UTC)) + datetime.timedelta(minutes=1)
     tick = tick_of("daily", at).isoformat()
     key = f"{first.slug}:purge_expired:{tick}"
 

@@ -39,6 +39,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.notifications.tasks",
     "tajiconnect.tasks.schedule",
     "tajiconnect.tasks.upkeep",
+    "tajiconnect.domains.billing.tasks",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all
@@ -50,6 +51,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
     ("fan_out_hourly", "7 * * * *"),
     ("fan_out_daily", "17 3 * * *"),
     ("purge_operator_sessions", "27 3 * * *"),
+    ("sweep_billing_events", "* * * * *"),
 )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.db.session import session_scope
@@ -192,12 +192,15 @@ async def _plan_of_price(session: AsyncSession, price_id: str | None) -> tuple[P
 
 async def license_for(session: AsyncSession, state: SubscriptionState) -> tuple[Tenant, License] | None:
     """The tenant and license (locked) this subscription belongs to: by subscription id, then customer id, then
-    the ``tenant`` metadata the app set when it started the subscription."""
+    the ``tenant`` metadata the app set when it started the subscription, only for a license with no customer yet
+    or this one (metadata never moves a subscription onto a license that pays through another customer)."""
     base = select(Tenant, License).join(License, License.tenant_id == Tenant.id).with_for_update(of=License)
     for condition in (
         License.stripe_subscription_id == state.id,
         License.stripe_customer_id == state.customer_id if state.customer_id else None,
-        Tenant.slug == state.tenant_slug if state.tenant_slug else None,
+        and_(Tenant.slug == state.tenant_slug,
+             or_(License.stripe_customer_id.is_(None), License.stripe_customer_id == state.customer_id))
+        if state.tenant_slug else None,
     ):
         if condition is None:
             continue

@@ -97,3 +97,55 @@ async def test_the_route_is_on_the_apex_only(billing_app, bsettings, make_tenant
 
 async def test_a_body_over_the_limit_is_refused(deliver) -> None:
     assert (await deliver(b"{" + b" " * (1024 * 1024 + 10) + b"}")).status_code == 413
+
+
+async def test_a_failure_is_recorded_and_the_sweep_enqueues_it_again(engine, bsettings, billing_jobs) -> None:
+    """Stripe unreachable: the event is ``failed`` with the error and the job raises (SAQ retries); the minutely
+    sweep enqueues events left behind (a lost enqueue, failures), but not those out of attempts."""
+    import dataclasses
+    import datetime
+
+    from sqlalchemy import update
+
+    from tajiconnect.domains.billing.tasks import MAX_ATTEMPTS, process_billing_event, sweep_billing_events
+    from tajiconnect.domains.billing.webhooks import event_row
+    from tests.support import free_port
+
+    sub_event = event(f"evt_{uuid.uuid4().hex}", "customer.subscription.updated",
+                      {"id": f"sub_{uuid.uuid4().hex[:10]}", "object": "subscription", "customer": "cus_nobody"})
+    spent = event(f"evt_{uuid.uuid4().hex}", "customer.subscription.updated",
+                  {"id": f"sub_{uuid.uuid4().hex[:10]}", "object": "subscription"})
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as session:
+            session.add(BillingEvent(**event_row(sub_event), status="received", attempts=0))
+            session.add(BillingEvent(**event_row(spent), status="failed", attempts=MAX_ATTEMPTS))
+    away = dataclasses.replace(bsettings, billing=dataclasses.replace(
+        bsettings.billing, api_base=f"http://127.0.0.1:{free_port()}"))
+    try:
+        await process_billing_event({"engine": engine, "settings": away, "queue": None}, event_id=sub_event["id"])
+    except Exception as exc:
+        assert "APIConnectionError" in type(exc).__name__
+    else:
+        raise AssertionError("the job did not fail")
+    [row] = await stored(engine, sub_event["id"])
+    assert (row.status, row.attempts) == ("failed", 1) and "APIConnectionError" in (row.error or "")
+
+    # Not yet two minutes old: left alone. Older: enqueued again, and processed (the subscription is unknown to
+    # Stripe: ignored). The event out of attempts stays as it is.
+    ctx = {"engine": engine, "settings": bsettings, "queue": billing_jobs.queues}
+    await billing_jobs(max_jobs=0)  # connects the queues
+    await sweep_billing_events(ctx)
+    await billing_jobs()
+    assert (await stored(engine, sub_event["id"]))[0].attempts == 1
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as session:
+            await session.execute(update(BillingEvent).where(BillingEvent.id.in_([sub_event["id"], spent["id"]]))
+                                  .values(received_at=datetime.datetime.now(datetime.UTC)
+                                          - datetime.timedelta(minutes=3)))
+    result = await sweep_billing_events(ctx)
+    assert result["enqueued"] >= 1
+    await billing_jobs()
+    [row] = await stored(engine, sub_event["id"])
+    assert (row.status, row.attempts, row.tenant_id) == ("ignored", 2, None), row.error
+    [row] = await stored(engine, spent["id"])
+    assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)

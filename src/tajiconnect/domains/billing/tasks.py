@@ -261,6 +261,15 @@ async def handle_event(ctx: dict[str, Any], event: BillingEvent) -> Outcome:
     return Outcome("processed", await _tenant_id(engine, view.slug))
 
 
+async def _handle_or_ignore(ctx: dict[str, Any], event: BillingEvent) -> Outcome:
+    try:
+        return await handle_event(ctx, event)
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status != 404:
+            raise
+        return Outcome("ignored")  # the object is not in our Stripe account (any more): nothing to sync
+
+
 @platform_task(policy=POLICY)
 async def process_billing_event(ctx: dict[str, Any], *, event_id: str) -> dict[str, Any]:
     """Process one stored Stripe event, at most once to completion (see the module)."""
@@ -276,11 +285,7 @@ async def process_billing_event(ctx: dict[str, Any], *, event_id: str) -> dict[s
                 return {"event": event_id, "status": event.status}
             event.attempts += 1
             try:
-                outcome = await handle_event(ctx, event)
-            except stripe.InvalidRequestError as exc:
-                if exc.http_status != 404:
-                    raise
-                outcome = Outcome("ignored")  # the object is not in our Stripe account: nothing to sync
+                outcome = await _handle_or_ignore(ctx, event)
             except Exception as exc:  # recorded, then raised again so that SAQ retries
                 log.warning("billing.event.failed", event_id=event_id, type=event.type, error=type(exc).__name__)
                 event.status = "failed"

@@ -57,7 +57,7 @@ def _active(value: Any) -> bool:
 
 async def _retrieve(resource: Any, object_id: str) -> dict[str, Any] | None:
     try:
-        return (await resource.retrieve_async(object_id)).to_dict()  # type: ignore[no-any-return]
+        return (await resource.retrieve_async(object_id)).to_dict()
     except stripe.InvalidRequestError as exc:
         if exc.http_status == 404:
             return None
@@ -85,7 +85,7 @@ async def _sync_price(client: stripe.StripeClient, plan: Plan, interval: str) ->
     done: list[SyncedObject] = []
     found = await _retrieve(client.v1.plans, pid)
     if found is None:
-        await client.v1.plans.create_async({  # type: ignore[typeddict-item]
+        await client.v1.plans.create_async({
             "id": pid, "product": product_id(plan.code), "amount": amount, "currency": plan.currency.lower(),
             "interval": interval, "nickname": f"{plan.name} ({interval})",
             "metadata": {"plan": plan.code, "interval": interval},

@@ -106,7 +106,7 @@ def _money(cents: Any, currency: Any) -> str:
 async def _tenant_id(engine: AsyncEngine, slug: str) -> uuid.UUID | None:
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
-            return await session.scalar(select(Tenant.id).where(Tenant.slug == slug))  # type: ignore[no-any-return]
+            return await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
 
 
 async def _license_of_customer(engine: AsyncEngine, customer_id: str) -> tuple[str, License] | None:
@@ -168,18 +168,29 @@ async def _notify_admins(ctx: dict[str, Any], slug: str, *, key: str, title: str
     return created
 
 
-async def _past_due_since(engine: AsyncEngine, slug: str) -> datetime.datetime | None:
+async def _dunning_facts(engine: AsyncEngine, slug: str) -> tuple[datetime.datetime | None, str | None]:
+    """The license's ``past_due_since`` and Stripe's raw subscription status."""
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
-            return await session.scalar(  # type: ignore[no-any-return]
-                select(License.past_due_since).join(Tenant, Tenant.id == License.tenant_id).where(Tenant.slug == slug)
-            )
+            row = (await session.execute(
+                select(License.past_due_since, License.subscription_status)
+                .join(Tenant, Tenant.id == License.tenant_id).where(Tenant.slug == slug)
+            )).first()
+            return (row[0], row[1]) if row is not None else (None, None)
+
+
+#: A subscription whose first payment never succeeded confirmed nothing: its failure is Checkout's to show, and
+#: the license (a trial, say) is not in dunning.
+NOT_STARTED = (None, "incomplete", "incomplete_expired")
 
 
 async def payment_failed(ctx: dict[str, Any], event: BillingEvent, slug: str, invoice: dict[str, Any]) -> None:
     """Tell the admins a payment failed, how much, and from when the organization is read-only."""
     settings: Settings = ctx["settings"]
-    since = await _past_due_since(ctx["engine"], slug) or event.stripe_created_at
+    since, subscription_status = await _dunning_facts(ctx["engine"], slug)
+    if subscription_status in NOT_STARTED:
+        return
+    since = since or event.stripe_created_at
     until = read_only_from(since, settings.billing.grace_days)
     assert until is not None
     await _notify_admins(
@@ -216,7 +227,7 @@ async def handle_event(ctx: dict[str, Any], event: BillingEvent) -> Outcome:
     settings: Settings = ctx["settings"]
     billing = settings.billing
     obj: dict[str, Any] = (event.payload.get("data") or {}).get("object") or {}
-    context = {"event": event.id, "event_type": event.type}
+    context: dict[str, Any] = {"event": event.id, "event_type": event.type}
     view: LicenseView | None = None
     changes: dict[str, Any] = {}
     if event.type in SUBSCRIPTION_EVENTS:
@@ -246,8 +257,8 @@ async def handle_event(ctx: dict[str, Any], event: BillingEvent) -> Outcome:
         owner = await _license_of_customer(engine, customer_id)
         if owner is None:
             return Outcome("ignored")
-        customer = (await stripe_client(billing).v1.customers.retrieve_async(customer_id)).to_dict()
-        email = customer.get("email") if isinstance(customer.get("email"), str) else None
+        fetched = (await stripe_client(billing).v1.customers.retrieve_async(customer_id)).to_dict()
+        email = fetched.get("email") if isinstance(fetched.get("email"), str) else None
         with tenant_context(None):
             async with session_scope(engine, schema=None) as session:
                 await session.execute(update(License).where(License.stripe_customer_id == customer_id)

@@ -1,6 +1,7 @@
 """``POST /webhooks/stripe`` on the apex host: Stripe's events, verified, stored once, processed in the background.
 
-1. No ``STRIPE_WEBHOOK_SECRET``: 404, as if the route did not exist (billing is not configured).
+1. No ``STRIPE_WEBHOOK_SECRET`` (or no ``STRIPE_API_KEY``): 404, as if the route did not exist (billing is not
+   configured).
 2. The ``Stripe-Signature`` header must sign these exact bytes with the secret, and be at most
    ``webhook_tolerance_seconds`` old (Stripe's SDK checks both): otherwise 400, and nothing is stored.
 3. The event is inserted into ``public.billing_events`` keyed by Stripe's event id (``ON CONFLICT DO NOTHING``)
@@ -76,7 +77,7 @@ class StripeWebhooks(Controller):
     async def receive(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         settings: Settings = request.app.state.settings
         billing = settings.billing
-        if billing.webhook_secret is None:
+        if billing.webhook_secret is None or not billing.configured:
             return problem(404, "Billing is not configured.")
         payload = await request.body()
         signature = request.headers.get("stripe-signature")

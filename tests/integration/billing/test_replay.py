@@ -168,7 +168,10 @@ async def test_live_events_then_replays_end_in_stripes_state(
     notes = await billing_notifications(engine, org)
     assert [k for k, _ in notes] == [failed_key, failed_key]  # each of the two admins, once
     mail = mail_sink.last_to(f"second-admin@{org.slug}.example", "Payment failed")
-    assert "read-only" in mail.get_body(preferencelist=("plain",)).get_content()
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    read_only_day = (lic.past_due_since + datetime.timedelta(days=grace)).date().isoformat()
+    amount = f"{invoice.amount_due / 100:.2f} {invoice.currency.upper()}"
+    assert "read-only" in text and read_only_day in text and amount in text and "/admin/billing" in text
 
     # During the grace period the tenant works; after it, it is read-only.
     assert await read_only_of(engine, org.slug, grace) is None

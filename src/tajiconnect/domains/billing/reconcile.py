@@ -36,8 +36,9 @@ log = structlog.get_logger(__name__)
 #: Who changes a license when Stripe does (platform audit log).
 STRIPE = Actor(email="stripe")
 
-#: Stripe's subscription status -> the license's. ``incomplete`` (first payment not made yet) confirms nothing and
-#: is absent: the license keeps its plan, seats and status until Stripe says more.
+#: Stripe's subscription status -> the license's. ``incomplete`` (first payment not made yet) and
+#: ``incomplete_expired`` (it never was) confirm nothing and are absent: the license keeps its plan, seats and status
+#: (a trial stays a trial when a Checkout payment failed) until Stripe says more.
 STATUS_OF: dict[str, str] = {
     "trialing": "trialing",
     "active": "active",
@@ -45,7 +46,6 @@ STATUS_OF: dict[str, str] = {
     "unpaid": "past_due",
     "paused": "suspended",
     "canceled": "cancelled",
-    "incomplete_expired": "cancelled",
 }
 ENDED = ("canceled", "incomplete_expired")
 
@@ -129,9 +129,11 @@ def license_changes(
     """The license fields to set so that ``lic`` equals Stripe's ``state`` (only those that differ).
 
     ``plan`` is (plan code, interval) of the subscription's price, or ``None`` when the price is not one of ours
-    (the plan is then kept). A subscription other than the license's own that has ended is stale news: nothing.
+    (the plan is then kept). A subscription other than the license's own that has ended is stale news, one that
+    confirms nothing yet (a second Checkout still incomplete) is premature: nothing either.
     """
-    if lic.stripe_subscription_id and lic.stripe_subscription_id != state.id and state.status in ENDED:
+    if (lic.stripe_subscription_id and lic.stripe_subscription_id != state.id
+            and (state.status in ENDED or state.status not in STATUS_OF)):
         return {}
     wanted: dict[str, Any] = {
         "stripe_subscription_id": state.id,

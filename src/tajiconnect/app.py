@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            StripeWebhooks,
             home,
             static_file,
             favicon,
@@ -192,7 +193,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PathsApi,
             PlatformPages,
             PlatformTaskPages,
-            StripeWebhooks,
             TeachCoursePages,
             CourseReviewPages,
             CoursesApi,

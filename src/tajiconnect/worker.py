@@ -35,11 +35,11 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.storage.tasks",
     "tajiconnect.domains.reports.tasks",
     "tajiconnect.domains.certificates.tasks",
+    "tajiconnect.domains.billing.tasks",
     "tajiconnect.tasks.failures",
     "tajiconnect.domains.notifications.tasks",
     "tajiconnect.tasks.schedule",
     "tajiconnect.tasks.upkeep",
-    "tajiconnect.domains.billing.tasks",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all

@@ -33,6 +33,7 @@ from tajiconnect.domains.assessments.builder_pages import AssessmentBuilderPages
 from tajiconnect.domains.assessments.quiz_pages import QuizPages
 from tajiconnect.domains.assessments.submissions_api import SubmissionApi
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.billing.webhooks import StripeWebhooks
 from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.certificates.api import CertificatesApi
 from tajiconnect.domains.certificates.pages import AdminCertificatePages, CertificatePages, verify_page
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            StripeWebhooks,
             home,
             static_file,
             favicon,

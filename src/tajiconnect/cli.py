@@ -477,6 +477,45 @@ def plans_list(as_json: bool) -> None:
         )
 
 
+# --- billing ----------------------------------------------------------------------------------------------------
+
+
+@main.group()
+def billing() -> None:
+    """Billing through Stripe (needs STRIPE_API_KEY)."""
+
+
+@billing.command("sync-plans")
+def billing_sync_plans() -> None:
+    """Create or update each plan's Stripe product and per-seat prices (monthly, yearly); safe to run again."""
+    import stripe
+
+    from tajiconnect.domains.billing.plans_sync import sync_plans
+    from tajiconnect.domains.billing.stripe_api import BillingNotConfiguredError
+
+    settings = _settings()
+    if not settings.billing.configured:
+        raise click.ClickException("billing is not configured (STRIPE_API_KEY is not set)")
+
+    async def go(engine: Any) -> list[Any]:
+        return await sync_plans(engine, settings.billing)
+
+    try:
+        report = _fail_on(*_db_errors(), BillingNotConfiguredError)(_with_engine)(go)
+    except stripe.StripeError as exc:
+        message = (exc.user_message or str(exc) or type(exc).__name__).splitlines()[0]
+        raise click.ClickException(f"Stripe refused: {message}") from exc
+    if not report:
+        click.echo("no plans")
+        return
+    widths = [max(len(getattr(r, f)) for r in report) for f in ("plan", "kind", "stripe_id")]
+    for r in report:
+        click.echo(f"{r.plan:<{widths[0]}}  {r.kind:<{widths[1]}}  {r.stripe_id:<{widths[2]}}  {r.action}")
+    created = sum(r.action == "created" for r in report)
+    changed = sum(r.action in ("updated", "deactivated") for r in report)
+    click.echo(f"{created} created, {changed} updated, {len(report) - created - changed} kept")
+
+
 # --- platform operators ---------------------------------------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.storage.tasks",
     "tajiconnect.domains.reports.tasks",
     "tajiconnect.domains.certificates.tasks",
+    "tajiconnect.domains.billing.tasks",
     "tajiconnect.tasks.failures",
     "tajiconnect.domains.notifications.tasks",
     "tajiconnect.tasks.schedule",
@@ -51,6 +52,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
     ("fan_out_hourly", "7 * * * *"),
     ("fan_out_daily", "17 3 * * *"),
     ("purge_operator_sessions", "27 3 * * *"),
+    ("sweep_billing_events", "* * * * *"),
 )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.db.session import session_scope
@@ -36,8 +36,9 @@ log = structlog.get_logger(__name__)
 #: Who changes a license when Stripe does (platform audit log).
 STRIPE = Actor(email="stripe")
 
-#: Stripe's subscription status -> the license's. ``incomplete`` (first payment not made yet) confirms nothing and
-#: is absent: the license keeps its plan, seats and status until Stripe says more.
+#: Stripe's subscription status -> the license's. ``incomplete`` (first payment not made yet) and
+#: ``incomplete_expired`` (it never was) confirm nothing and are absent: the license keeps its plan, seats and status
+#: (a trial stays a trial when a Checkout payment failed) until Stripe says more.
 STATUS_OF: dict[str, str] = {
     "trialing": "trialing",
     "active": "active",
@@ -45,7 +46,6 @@ STATUS_OF: dict[str, str] = {
     "unpaid": "past_due",
     "paused": "suspended",
     "canceled": "cancelled",
-    "incomplete_expired": "cancelled",
 }
 ENDED = ("canceled", "incomplete_expired")
 
@@ -129,9 +129,11 @@ def license_changes(
     """The license fields to set so that ``lic`` equals Stripe's ``state`` (only those that differ).
 
     ``plan`` is (plan code, interval) of the subscription's price, or ``None`` when the price is not one of ours
-    (the plan is then kept). A subscription other than the license's own that has ended is stale news: nothing.
+    (the plan is then kept). A subscription other than the license's own that has ended is stale news, one that
+    confirms nothing yet (a second Checkout still incomplete) is premature: nothing either.
     """
-    if lic.stripe_subscription_id and lic.stripe_subscription_id != state.id and state.status in ENDED:
+    if (lic.stripe_subscription_id and lic.stripe_subscription_id != state.id
+            and (state.status in ENDED or state.status not in STATUS_OF)):
         return {}
     wanted: dict[str, Any] = {
         "stripe_subscription_id": state.id,
@@ -192,12 +194,15 @@ async def _plan_of_price(session: AsyncSession, price_id: str | None) -> tuple[P
 
 async def license_for(session: AsyncSession, state: SubscriptionState) -> tuple[Tenant, License] | None:
     """The tenant and license (locked) this subscription belongs to: by subscription id, then customer id, then
-    the ``tenant`` metadata the app set when it started the subscription."""
+    the ``tenant`` metadata the app set when it started the subscription, only for a license with no customer yet
+    or this one (metadata never moves a subscription onto a license that pays through another customer)."""
     base = select(Tenant, License).join(License, License.tenant_id == Tenant.id).with_for_update(of=License)
     for condition in (
         License.stripe_subscription_id == state.id,
         License.stripe_customer_id == state.customer_id if state.customer_id else None,
-        Tenant.slug == state.tenant_slug if state.tenant_slug else None,
+        and_(Tenant.slug == state.tenant_slug,
+             or_(License.stripe_customer_id.is_(None), License.stripe_customer_id == state.customer_id))
+        if state.tenant_slug else None,
     ):
         if condition is None:
             continue

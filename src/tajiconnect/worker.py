@@ -39,6 +39,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.notifications.tasks",
     "tajiconnect.tasks.schedule",
     "tajiconnect.tasks.upkeep",
+    "tajiconnect.platform.exports",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all

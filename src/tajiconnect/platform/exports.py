@@ -287,7 +287,9 @@ async def _ddl(conn: AsyncConnection, schema: str, tables: list[dict[str, Any]])
             else:
                 lines.append(f"  CONSTRAINT {_quote(name)} {definition}")
         out.append(f"CREATE TABLE {_quote(table['name'])} (\n" + ",\n".join(lines) + "\n);")
-        indexes.extend(f"{d};" for d in (await conn.scalars(text(
+        # pg_get_indexdef names the table with its schema whatever the search path: that part goes.
+        indexes.extend(f"{d.replace(f' ON {schema}.', ' ON ').replace(f' ON {_quote(schema)}.', ' ON ')};"
+                       for d in (await conn.scalars(text(
             "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = :oid AND NOT EXISTS"
             " (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1"), {"oid": oid})).all())
     return "\n".join([*out, "", *indexes, "", *foreign, ""])

@@ -177,8 +177,8 @@ class PlatformPages(Controller):
         else:
             try:
                 await tenants.extend_trial(db_session, _actor(request), slug, days)
-            except LicenseError as exc:
-                form.error("days", str(exc))
+            except LicenseError as exc:  # no longer trialing: the page has no trial form to show it next to
+                form.error("days" if detail.license.status == "trialing" else "form", str(exc))
         if not form.ok:
             return await _tenant_page(request, db_session, detail, form=_license_form(detail.license),
                                       errors=form.errors, status=422, extra={"days": text_})

@@ -240,9 +240,10 @@ async def _tables(conn: AsyncConnection, schema: str) -> list[dict[str, Any]]:
     ), {"schema": schema})).all())
     if not names:
         return []
-    counts = dict((await conn.execute(text(" UNION ALL ".join(
-        f"SELECT CAST(:t{i} AS text), count(*) FROM \"{schema}\".\"{name}\"" for i, name in enumerate(names)
-    )), {f"t{i}": name for i, name in enumerate(names)})).all())
+    answer = await conn.execute(text(" UNION ALL ".join(
+        f"SELECT CAST(:t{i} AS text), count(*) FROM {_quote(schema)}.{_quote(name)}" for i, name in enumerate(names)
+    )), {f"t{i}": name for i, name in enumerate(names)})
+    counts: dict[str, int] = {str(name): int(rows) for name, rows in answer.all()}
     columns: dict[str, list[dict[str, Any]]] = {}
     for table, column, kind, nullable in (await conn.execute(text(
         "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns"

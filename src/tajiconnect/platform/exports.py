@@ -68,7 +68,8 @@ async def request_export(session: AsyncSession, actor: Actor, tenant: Tenant, **
     session.add(export)
     await session.flush()
     await record(session, actor, "platform.tenant.export_requested", target_type="tenant", target_id=tenant.slug,
-                 model=PlatformAuditEntry, tenant=tenant.slug, export_id=str(export.id), **context)
+                 model=PlatformAuditEntry, tenant=tenant.slug, export_id=str(export.id), before=None,
+                 after={"export_id": str(export.id), "status": "pending"}, **context)
     return export
 
 

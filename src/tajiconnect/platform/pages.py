@@ -192,7 +192,10 @@ class PlatformPages(Controller):
         detail = await _detail(db_session, slug)
         export = await request_export(db_session, _actor(request), detail.tenant)
         await db_session.commit()
-        await enqueue_export(request.app.state.queue, export.id)
+        try:
+            await enqueue_export(request.app.state.queue, export.id)
+        except Exception as exc:  # the broker is away: the export waits; asking again queues it
+            log.warning("platform: the export could not be queued", export_id=str(export.id), error=type(exc).__name__)
         return see_other(f"/platform/tenants/{slug}", notice="export_requested")
 
     @get("/tenants/{slug:str}/exports/{export_id:uuid}/download", name="platform.export.download", opt=APEX,

@@ -1,5 +1,6 @@
 """The operator console on a 390 px phone: the organization list, an organization's page, a license change and
-suspend/resume, seen from the organization's own host as well."""
+suspend/resume, seen from the organization's own host as well; live search, extending a trial, and an export
+built in the background then downloaded."""
 
 from __future__ import annotations
 

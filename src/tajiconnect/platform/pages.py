@@ -206,12 +206,13 @@ class PlatformPages(Controller):
         """A ready export's archive (a short-lived S3 URL, or streamed by the app); recorded in the platform log.
         The export must be this organization's: another's id is not found here."""
         export = await db_session.get(TenantExport, export_id)
-        if export is None or export.slug != slug or export.status != "ready" or not export.storage_key:
+        storage = request.app.state.storage
+        if (export is None or export.slug != slug or export.status != "ready" or not export.storage_key
+                or await storage.backend.size(export.storage_key) is None):
             raise NotFoundException(detail="no such export")
         await record(db_session, _actor(request), "platform.export.downloaded", target_type="tenant",
                      target_id=slug, model=PlatformAuditEntry, tenant=slug, export_id=str(export.id))
         await db_session.commit()
-        storage = request.app.state.storage
         name = f"{slug}-export-{export.created_at.strftime('%Y%m%d-%H%M%S')}.zip"
         disposition = content_disposition(name, download=True)
         url = storage.backend.presigned_get(export.storage_key, content_type=ARCHIVE_TYPE, disposition=disposition,
@@ -235,6 +236,8 @@ class PlatformPages(Controller):
                 request.app.state.engine, request.app.state.storage.backend, _actor(request), slug,
                 confirm=form.get("confirm"), override_retention=override,
             )
+        except TenantNotFoundError as exc:  # deleted meanwhile
+            raise NotFoundException(detail="no such organization") from exc
         except tenants.DeletionRefusedError as exc:
             form.error("confirm", str(exc))
             return await _tenant_page(request, db_session, await _detail(db_session, slug),

@@ -361,10 +361,11 @@ def tenants_delete(slug: str, yes: bool, override_retention: bool, force: bool) 
         raise click.ClickException(str(exc)) from exc
     if not yes and sys.stdin.isatty():
         click.confirm(f"Delete tenant {slug} and ALL its data?", abort=True)
-    backend = Storage.from_settings(_settings()).backend
+    settings = _settings()
+    backend = Storage.from_settings(settings).backend
     export_id = _fail_on(DeletionRefusedError, TenantError, *_db_errors())(_with_engine)(
         lambda engine: delete_tenant(engine, backend, SYSTEM, slug, confirm=slug, override_retention=override_retention,
-                                     force=force, **_cli_context()))
+                                     force=force, retention_days=settings.billing.retention_days, **_cli_context()))
     click.echo(f"deleted tenant {slug}" + (f" (export {export_id})" if export_id else ""))
 
 

@@ -235,6 +235,7 @@ class PlatformPages(Controller):
             await tenants.delete_tenant(
                 request.app.state.engine, request.app.state.storage.backend, _actor(request), slug,
                 confirm=form.get("confirm"), override_retention=override,
+                retention_days=request.app.state.settings.billing.retention_days,
             )
         except TenantNotFoundError as exc:  # deleted meanwhile
             raise NotFoundException(detail="no such organization") from exc
@@ -348,7 +349,8 @@ async def _tenant_page(
         "invoices": invoices,
         "invoices_error": invoices_error,
         "exports": await recent_exports(db_session, detail.tenant.id),
-        "deletion_refusal": await tenants.deletion_refusal(db_session, detail.tenant, override_retention=False),
+        "deletion_refusal": await tenants.deletion_refusal(
+            db_session, detail.tenant, override_retention=False, retention_days=settings.billing.retention_days),
         "max_trial_days": tenants.MAX_TRIAL_EXTENSION,
         "extra": extra or {},
         **await _events(db_session, detail, page),

@@ -181,8 +181,19 @@ async def last_change_at(session: AsyncSession, tenant: Tenant) -> datetime.date
     ))
 
 
+def kept_until(lic: License, retention_days: int) -> datetime.date | None:
+    """The last day a cancelled license's data is kept: ``retain_until``, else its cancellation plus the retention
+    period (``TAJI_RETENTION_DAYS``); ``None`` when neither is known (a license cancelled by hand)."""
+    if lic.retain_until is not None:
+        return lic.retain_until
+    if lic.cancelled_at is not None:
+        return lic.cancelled_at.date() + datetime.timedelta(days=retention_days)
+    return None
+
+
 async def deletion_refusal(
-    session: AsyncSession, tenant: Tenant, *, override_retention: bool, today: datetime.date | None = None
+    session: AsyncSession, tenant: Tenant, *, override_retention: bool, retention_days: int,
+    today: datetime.date | None = None,
 ) -> str | None:
     """Why this tenant may not be deleted now, or ``None``: its license must be cancelled and kept past its
     retention (unless the operator overrides the retention), and a ready export newer than its last change must
@@ -192,9 +203,13 @@ async def deletion_refusal(
     if not override_retention:
         if lic is None or lic.status != "cancelled":
             return _("Only an organization whose license is cancelled can be deleted.")
-        if lic.retain_until is not None and lic.retain_until >= today:
+        until = kept_until(lic, retention_days)
+        if until is None:
+            return _("No retention date is recorded for this cancelled license: check it, then override the "
+                     "retention to delete.")
+        if until >= today:
             return _("The data is kept until %(date)s: delete it after that day, or override the retention.") % {
-                "date": lic.retain_until.isoformat()}
+                "date": until.isoformat()}
     export = await latest_ready_export(session, tenant.id)
     if export is None:
         return _("Export the organization first: a ready export is needed before deleting it.")
@@ -211,6 +226,7 @@ async def delete_tenant(
     slug: str,
     *,
     confirm: str,
+    retention_days: int,
     override_retention: bool = False,
     force: bool = False,
     **context: Any,
@@ -225,7 +241,8 @@ async def delete_tenant(
         if confirm.strip() != tenant.slug:
             raise DeletionRefusedError(_("Type the organization's slug exactly to confirm the deletion."))
         if not force:
-            refusal = await deletion_refusal(session, tenant, override_retention=override_retention)
+            refusal = await deletion_refusal(session, tenant, override_retention=override_retention,
+                                             retention_days=retention_days)
             if refusal:
                 raise DeletionRefusedError(refusal)
         export = await latest_ready_export(session, tenant.id)

@@ -355,8 +355,15 @@ async def test_delete_is_refused_until_cancelled_retained_exported_and_confirmed
         active = await delete()
         assert active.status_code == 422 and "Only an organization whose license is cancelled" in active.text
         await set_license(engine, slug, status="cancelled")
-        await set_billing(engine, slug, retain_until=datetime.date.today() + datetime.timedelta(days=5),
-                          cancelled_at=datetime.datetime.now(datetime.UTC))
+        undated = await delete()  # cancelled by hand: no date to keep the data until
+        assert undated.status_code == 422 and "No retention date is recorded" in undated.text
+        # Cancelled 10 days ago: kept for TAJI_RETENTION_DAYS (90) after that.
+        ten_days_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=10)
+        await set_billing(engine, slug, cancelled_at=ten_days_ago)
+        retained = await delete()
+        assert retained.status_code == 422
+        assert f"kept until {(ten_days_ago + datetime.timedelta(days=90)).date()}" in retained.text
+        await set_billing(engine, slug, retain_until=datetime.date.today() + datetime.timedelta(days=5))
         retained = await delete()
         assert retained.status_code == 422 and "The data is kept until" in retained.text
         await set_billing(engine, slug, retain_until=datetime.date.today() - datetime.timedelta(days=1))

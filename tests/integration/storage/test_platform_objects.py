@@ -33,7 +33,7 @@ async def test_an_export_is_stored_and_outlives_its_tenant_whose_objects_go(stor
     assert await storage.backend.size(done.storage_key) == done.size_bytes
 
     await tenants.delete_tenant(engine, storage.backend, SYSTEM, org.tenant.slug, confirm=org.tenant.slug,
-                                override_retention=True)
+                                override_retention=True, retention_days=90)
     assert await storage.backend.size(file.key) is None
     assert await storage.backend.size(done.storage_key) == done.size_bytes
 

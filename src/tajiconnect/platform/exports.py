@@ -84,6 +84,14 @@ async def recent_exports(session: AsyncSession, tenant_id: uuid.UUID, limit: int
     return list(rows.all())
 
 
+async def orphan_exports(session: AsyncSession, limit: int = 20) -> list[TenantExport]:
+    """Ready archives of organizations deleted since (their only copy of the data), newest first."""
+    rows = await session.scalars(select(TenantExport).where(TenantExport.tenant_id.is_(None),
+                                                            TenantExport.status == "ready")
+                                 .order_by(TenantExport.created_at.desc()).limit(limit))
+    return list(rows.all())
+
+
 @platform_task(policy=TaskPolicy(retries=2, timeout=3600, heartbeat=120, queue="reports"))
 async def export_tenant(ctx: dict[str, Any], *, export_id: str) -> dict[str, Any]:
     """Build the archive of a requested export (see the module's docstring); a ready export is left as it is."""

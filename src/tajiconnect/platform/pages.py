@@ -37,7 +37,13 @@ from tajiconnect.domains.storage.service import content_disposition
 from tajiconnect.i18n import _
 from tajiconnect.logs import get_logger
 from tajiconnect.platform import tenants
-from tajiconnect.platform.exports import ARCHIVE_TYPE, enqueue_export, recent_exports, request_export
+from tajiconnect.platform.exports import (
+    ARCHIVE_TYPE,
+    enqueue_export,
+    orphan_exports,
+    recent_exports,
+    request_export,
+)
 from tajiconnect.platform.models import TenantExport
 from tajiconnect.platform.service import authenticate
 from tajiconnect.settings import BillingSettings
@@ -96,7 +102,8 @@ class PlatformPages(Controller):
 
     @get("/", name="platform.home", opt=APEX, guards=[requires_operator])
     async def home(
-        self, request: HTMXRequest, page: PageParam = 1, q: SearchParam = None, status: StatusParam = None
+        self, request: HTMXRequest, db_session: DbSession, page: PageParam = 1, q: SearchParam = None,
+        status: StatusParam = None,
     ) -> Template:
         """Every organization with its plan, seats used of purchased, license and subscription status and last
         activity (one page at a time); ``q`` searches slugs and names, ``status`` filters by license status."""
@@ -108,6 +115,8 @@ class PlatformPages(Controller):
         context = {"licenses": licenses, "paging": page_info(total, page, PER_PAGE), "filters": filters,
                    "statuses": LICENSE_STATUSES}
         partial = wants_fragment(request, "platform-tenants")
+        if not partial:
+            context["orphans"] = await orphan_exports(db_session)
         return Template("platform/_tenants.html" if partial else "platform/home.html", context=context)
 
     @get("/tenants/{slug:str}", name="platform.tenant", opt=APEX, guards=[requires_operator])

@@ -385,8 +385,10 @@ async def test_delete_is_refused_until_cancelled_retained_exported_and_confirmed
         deleted = await delete()
         assert deleted.status_code == 303 and deleted.headers["location"] == "/platform?notice=tenant_deleted"
         assert (await client.get(f"/platform/tenants/{slug}")).status_code == 404
-        # The export outlives the tenant and stays downloadable.
-        assert (await client.get(f"/platform/tenants/{slug}/exports/{export.id}/download")).status_code == 200
+        # The export outlives the tenant and stays downloadable, from the list's archives of deleted organizations.
+        link = f"/platform/tenants/{slug}/exports/{export.id}/download"
+        assert link in (await client.get("/platform")).text
+        assert (await client.get(link)).status_code == 200
     assert await public_rows(engine, "SELECT 1 FROM public.tenants WHERE slug = :s", s=slug) == []
     assert await public_rows(engine, "SELECT 1 FROM pg_namespace WHERE nspname = :s", s=schema_for(slug)) == []
     assert not object_path.exists() and not (settings.storage.directory / f"tenants/{org.tenant.id}").exists()

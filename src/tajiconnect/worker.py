@@ -31,6 +31,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.tasks.maintenance",
     "tajiconnect.tasks.outbox",
     "tajiconnect.mail.tasks",
+    "tajiconnect.platform.exports",
     "tajiconnect.domains.roster.tasks",
     "tajiconnect.domains.storage.tasks",
     "tajiconnect.domains.reports.tasks",
@@ -39,7 +40,6 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.notifications.tasks",
     "tajiconnect.tasks.schedule",
     "tajiconnect.tasks.upkeep",
-    "tajiconnect.platform.exports",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all

@@ -275,18 +275,14 @@ def tenants_list(as_json: bool) -> None:
 
 def _lifecycle(action: str) -> Callable[[str], None]:
     def run(slug: str) -> None:
-        from tajiconnect.tenancy import service
         from tajiconnect.tenancy.slugs import InvalidSlugError, validate_slug
 
         try:
             validate_slug(slug)
         except InvalidSlugError as exc:
             raise click.ClickException(str(exc)) from exc
-        if action == "delete":
-            _fail_on(*_db_errors())(_with_engine)(lambda engine: service.delete_tenant(engine, slug))
-        else:
-            status = "suspended" if action == "suspend" else "active"
-            _fail_on(*_db_errors())(_with_engine)(lambda engine: _set_tenant_status(engine, slug, status))
+        status = "suspended" if action == "suspend" else "active"
+        _fail_on(*_db_errors())(_with_engine)(lambda engine: _set_tenant_status(engine, slug, status))
         click.echo(f"{action}{'d' if action.endswith('e') else 'ed'} tenant {slug}")
 
     return run
@@ -334,11 +330,72 @@ def tenants_resume(slug: str) -> None:
 @tenants.command("delete")
 @click.argument("slug")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def tenants_delete(slug: str, yes: bool) -> None:
-    """Delete a tenant and drop its schema with all its data. This cannot be undone."""
+@click.option("--override-retention", is_flag=True,
+              help="Delete before the retention period ends (recorded in the platform audit log).")
+@click.option("--force", is_flag=True,
+              help="Skip every rule (cancelled, retention, a ready export); recorded in the platform audit log.")
+def tenants_delete(slug: str, yes: bool, override_retention: bool, force: bool) -> None:
+    """Delete a tenant: drop its schema with all its data, its registry entry and its stored files. This cannot
+    be undone.
+
+    As on the operators' console: only a cancelled license past its retention (see --override-retention), and
+    only with a ready export newer than the tenant's last change ('tajiconnect tenants export SLUG'), unless
+    --force.
+    """
+    from tajiconnect.domains.audit.service import SYSTEM
+    from tajiconnect.domains.storage.service import Storage
+    from tajiconnect.platform.tenants import DeletionRefusedError, delete_tenant
+    from tajiconnect.tenancy.service import TenantError
+    from tajiconnect.tenancy.slugs import InvalidSlugError, validate_slug
+
+    try:
+        validate_slug(slug)
+    except InvalidSlugError as exc:
+        raise click.ClickException(str(exc)) from exc
     if not yes and sys.stdin.isatty():
         click.confirm(f"Delete tenant {slug} and ALL its data?", abort=True)
-    _lifecycle("delete")(slug)
+    settings = _settings()
+    backend = Storage.from_settings(settings).backend
+    export_id = _fail_on(DeletionRefusedError, TenantError, *_db_errors())(_with_engine)(
+        lambda engine: delete_tenant(engine, backend, SYSTEM, slug, confirm=slug, override_retention=override_retention,
+                                     force=force, retention_days=settings.billing.retention_days, **_cli_context()))
+    click.echo(f"deleted tenant {slug}" + (f" (export {export_id})" if export_id else ""))
+
+
+@tenants.command("export")
+@click.argument("slug")
+def tenants_export(slug: str) -> None:
+    """Export a tenant now: a ZIP archive of every table (CSV), its schema and its stored files, written to
+    storage (platform/exports/<id>.zip) and listed on the operators' console. Prints the key (and the local
+    path with the local storage backend)."""
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.domains.audit.service import SYSTEM
+    from tajiconnect.domains.storage.service import Storage
+    from tajiconnect.platform.exports import request_export, run_export
+    from tajiconnect.tenancy.context import tenant_context
+    from tajiconnect.tenancy.service import TenantError, get_tenant
+    from tajiconnect.tenancy.slugs import InvalidSlugError, validate_slug
+
+    try:
+        validate_slug(slug)
+    except InvalidSlugError as exc:
+        raise click.ClickException(str(exc)) from exc
+    settings = _settings()
+    storage = Storage.from_settings(settings)
+
+    async def go(engine: Any) -> Any:
+        with tenant_context(None):
+            async with session_scope(engine, schema=None) as session:
+                export = await request_export(session, SYSTEM, await get_tenant(session, slug), **_cli_context())
+            return await run_export(engine, storage, export.id)
+
+    export = _fail_on(TenantError, *_db_errors())(_with_engine)(go)
+    if export is None or export.status != "ready":
+        raise click.ClickException(f"the export failed: {export.error if export else 'gone'}")
+    click.echo(f"export {export.id}: {export.size_bytes} bytes, sha256 {export.sha256}")
+    click.echo(f"key: {export.storage_key}")
+    if storage.kind == "local":
+        click.echo(f"path: {settings.storage.directory / export.storage_key}")
 
 
 @tenants.command("add-domain")

@@ -31,6 +31,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.tasks.maintenance",
     "tajiconnect.tasks.outbox",
     "tajiconnect.mail.tasks",
+    "tajiconnect.platform.exports",
     "tajiconnect.domains.roster.tasks",
     "tajiconnect.domains.storage.tasks",
     "tajiconnect.domains.reports.tasks",

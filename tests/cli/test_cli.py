@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -181,8 +183,22 @@ def test_tenants_suspend_resume_delete(cli_env, database_url):
     assert status() == [("suspended",)]
     assert cli(cli_env, "tenants", "resume", slug).stdout.strip() == f"resumed tenant {slug}"
     assert status() == [("active",)]
-    assert cli(cli_env, "tenants", "delete", slug, "--yes").stdout.strip() == f"deleted tenant {slug}"
+    # Deleting follows the console's rules: a cancelled license past its retention, and a ready export.
+    refused = cli(cli_env, "tenants", "delete", slug, "--yes", code=1)
+    assert "Only an organization whose license is cancelled" in error_line(refused)
+    unexported = cli(cli_env, "tenants", "delete", slug, "--yes", "--override-retention", code=1)
+    assert "Export the organization first" in error_line(unexported)
+    exported = cli(cli_env, "tenants", "export", slug).stdout
+    export_id = re.search(r"^export ([0-9a-f-]{36}): \d+ bytes", exported, re.M).group(1)
+    assert f"key: platform/exports/{export_id}.zip" in exported
+    path = re.search(r"^path: (.+)$", exported, re.M).group(1)
+    assert "manifest.json" in zipfile.ZipFile(path).namelist()
+    deleted = cli(cli_env, "tenants", "delete", slug, "--yes", "--override-retention").stdout.strip()
+    assert deleted == f"deleted tenant {slug} (export {export_id})"
     assert status() == []
+    assert query(database_url, "SELECT action, details->>'export_id' FROM public.platform_audit_log"
+                 " WHERE target_id = %s AND action = 'platform.tenant.deleted'", slug) == [
+        ("platform.tenant.deleted", export_id)]
     assert query(database_url, "SELECT count(*) FROM pg_namespace WHERE nspname = %s", f"tenant_{slug}") == [(0,)]
 
     deleted_again, suspend_missing, invalid, no_slug = cli_all(

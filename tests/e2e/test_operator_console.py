@@ -1,5 +1,6 @@
 """The operator console on a 390 px phone: the organization list, an organization's page, a license change and
-suspend/resume, seen from the organization's own host as well."""
+suspend/resume, seen from the organization's own host as well; live search, extending a trial, and an export
+built in the background then downloaded."""
 
 from __future__ import annotations
 
@@ -93,3 +94,47 @@ def test_an_operator_changes_a_license_and_suspends_an_organization_on_a_phone(
     expect(page.get_by_role("status")).to_have_text("The organization is active again.")
     response = visitor.goto(org.url("/"))
     assert response is not None and response.status == 200
+
+
+def test_an_operator_searches_extends_a_trial_and_exports_on_a_phone(
+    e2e_server, create_tenant, new_page, operator_email
+):
+    import datetime
+
+    org = create_tenant("aaphonx")
+    apex = f"http://localhost:{e2e_server.port}"
+    page = operator_on_a_phone(new_page, apex, operator_email)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Organizations")
+
+    # Live search: typing narrows the list to the one organization, without leaving the page.
+    page.get_by_label("Search", exact=True).fill(org.slug)
+    expect(page.locator("#platform-tenants tbody tr")).to_have_count(1)
+    row = page.locator(f"#platform-tenant-{org.slug}")
+    expect(row.locator('td[data-label="Subscription"]')).to_have_text("not billed")
+    expect(row.locator('td[data-label="Last activity"]')).to_have_text("never")
+    assert f"q={org.slug}" in page.url
+    no_horizontal_scroll(page)
+    row.get_by_role("link", name=f"Org {org.slug}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Org {org.slug}")
+    no_horizontal_scroll(page)
+
+    # Extend the trial: a wrong number is refused next to its field, then 10 days are added to its end.
+    term = page.locator("#platform-license-term")
+    end = datetime.date.fromisoformat(term.inner_text().split(" to ")[1].strip())
+    page.get_by_label("Extend the trial by (days)").fill("400")
+    page.get_by_role("button", name="Extend the trial").click()
+    expect(page.locator("#e-days")).to_contain_text("from 1 to 365")
+    page.get_by_label("Extend the trial by (days)").fill("10")
+    page.get_by_role("button", name="Extend the trial").click()
+    expect(page.get_by_role("status")).to_have_text("The trial was extended.")
+    expect(term).to_have_text(re.compile(rf"to {end + datetime.timedelta(days=10)}$"))
+
+    # Export: the page follows the background build, then offers the archive.
+    page.get_by_role("button", name="Export the organization").click()
+    expect(page.get_by_role("status")).to_have_text("The export was requested: it is being built.")
+    link = page.locator("#platform-exports").get_by_role("link", name=re.compile("Download the archive"))
+    expect(link).to_be_visible(timeout=30_000)
+    no_horizontal_scroll(page)
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.startswith(f"{org.slug}-export-")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +24,9 @@ from tajiconnect.tenancy.context import TenantRef, tenant_context
 from tajiconnect.tenancy.models import TENANT_KINDS, TENANT_STATUSES, Tenant, TenantDomain
 from tajiconnect.tenancy.resolver import MalformedHostError, invalidate_tenant_cache, parse_host, to_ref
 from tajiconnect.tenancy.slugs import InvalidSlugError, schema_for, validate_slug
+
+if TYPE_CHECKING:
+    from tajiconnect.domains.storage.backends import Backend
 
 
 class TenantError(Exception):
@@ -177,14 +183,33 @@ async def resume_tenant(engine: AsyncEngine, slug: str) -> TenantRef:
     return await set_status(engine, slug, "active")
 
 
-async def delete_tenant(engine: AsyncEngine, slug: str) -> None:
-    """Drop the tenant's schema and registry row in one transaction (one tenant per transaction)."""
+async def delete_tenant(
+    engine: AsyncEngine,
+    slug: str,
+    *,
+    check: Callable[[AsyncSession, Tenant], Awaitable[None]] | None = None,
+    storage: Backend | None = None,
+) -> uuid.UUID:
+    """Drop the tenant's schema and registry row in one transaction (one tenant per transaction), then its stored
+    files (every object under its prefix in ``storage``, when given). ``check`` runs first in that transaction,
+    with the registry row locked: it refuses by raising, and what it adds (an audit entry) commits with the
+    deletion. Returns the deleted tenant's id."""
+    from tajiconnect.domains.storage.keys import tenant_prefix
+
     async with session_scope(engine, schema=None) as session:
-        tenant = await get_tenant(session, slug)
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
+        if tenant is None:
+            raise TenantNotFoundError(f"no tenant with slug {slug!r}")
+        if check is not None:
+            await check(session, tenant)
+        tenant_id = tenant.id
         await session.execute(text(f'DROP SCHEMA IF EXISTS "{tenant.schema}" CASCADE'))
         await session.execute(delete(TenantDomain).where(TenantDomain.tenant_id == tenant.id))
         await session.delete(tenant)
     invalidate_tenant_cache()
+    if storage is not None:
+        await storage.delete_prefix(tenant_prefix(tenant_id))
+    return tenant_id
 
 
 async def add_domain(engine: AsyncEngine, slug: str, domain: str) -> None:

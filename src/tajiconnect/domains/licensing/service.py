@@ -38,6 +38,10 @@ class LicenseView:
     term_end: datetime.date | None
     tenant_kind: str = "company"
     tenant_created_at: datetime.datetime | None = None
+    #: Stripe's own subscription status (``None``: not billed through Stripe).
+    subscription_status: str | None = None
+    #: The latest sign-in of any member of the tenant (filled by :func:`list_licenses`).
+    last_activity_at: datetime.datetime | None = None
 
     @property
     def seats_available(self) -> int:
@@ -81,45 +85,60 @@ def check_change(
         raise LicenseError(f"the term cannot end before it starts ({lic.term_start.isoformat()})")
 
 
-async def seats_used_by_tenant(session: AsyncSession, slugs: list[str]) -> dict[str, int]:
-    """Seat holders of each tenant, in one round trip (one count per schema, read from the public side)."""
+async def usage_by_tenant(
+    session: AsyncSession, slugs: list[str]
+) -> dict[str, tuple[int, datetime.datetime | None]]:
+    """Seat holders and latest member sign-in of each tenant, in one round trip (one row per schema, read from the
+    public side with ``UNION ALL``)."""
     if not slugs:
         return {}
     parts = [
-        f"SELECT CAST(:s{i} AS text) AS slug, count(*) AS used FROM \"{schema_for(slug)}\".users"
-        " WHERE seat_assigned_at IS NOT NULL"
+        f"SELECT CAST(:s{i} AS text) AS slug, count(*) FILTER (WHERE seat_assigned_at IS NOT NULL) AS used,"
+        f" max(last_sign_in_at) AS last FROM \"{schema_for(slug)}\".users"
         for i, slug in enumerate(slugs)
     ]
     rows = await session.execute(text(" UNION ALL ".join(parts)), {f"s{i}": s for i, s in enumerate(slugs)})
-    return {slug: int(used) for slug, used in rows.all()}
+    return {slug: (int(used), last) for slug, used, last in rows.all()}
 
 
-def _view(tenant: Tenant, lic: License, used: int) -> LicenseView:
+async def seats_used_by_tenant(session: AsyncSession, slugs: list[str]) -> dict[str, int]:
+    """Seat holders of each tenant, in one round trip (see :func:`usage_by_tenant`)."""
+    return {slug: used for slug, (used, _) in (await usage_by_tenant(session, slugs)).items()}
+
+
+def _view(
+    tenant: Tenant, lic: License, used: int, last_activity_at: datetime.datetime | None = None
+) -> LicenseView:
     return LicenseView(
         slug=tenant.slug, tenant_name=tenant.name, tenant_status=tenant.status, plan_code=lic.plan.code,
         plan_name=lic.plan.name, seats=lic.seats, seats_used=used, status=lic.status,
         term_start=lic.term_start, term_end=lic.term_end, tenant_kind=tenant.kind, tenant_created_at=tenant.created_at,
+        subscription_status=lic.subscription_status if lic.stripe_subscription_id else None,
+        last_activity_at=last_activity_at,
     )
 
 
-async def list_licenses(engine: AsyncEngine, *, limit: int = 50, offset: int = 0) -> tuple[list[LicenseView], int]:
-    """A page of tenants with their license and seats used, for the operators' organization list."""
-    from sqlalchemy import func
+async def list_licenses(
+    engine: AsyncEngine, *, limit: int = 50, offset: int = 0, q: str | None = None, status: str | None = None
+) -> tuple[list[LicenseView], int]:
+    """A page of tenants with their license, seats used and last activity, for the operators' organization list:
+    ``q`` matches the slug or the name (case-insensitive, wildcards taken literally), ``status`` the license
+    status. Three round trips whatever the page size."""
+    from sqlalchemy import func, or_
 
+    stmt = select(Tenant, License).join(License, License.tenant_id == Tenant.id)
+    if q and q.strip():
+        needle = q.strip()  # ILIKE '%...%' with "%", "_" and "/" escaped (autoescape)
+        stmt = stmt.where(or_(Tenant.slug.icontains(needle, autoescape=True),
+                              Tenant.name.icontains(needle, autoescape=True)))
+    if status:
+        stmt = stmt.where(License.status == status)
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
-            total = int(await session.scalar(select(func.count()).select_from(Tenant)) or 0)
-            rows = (
-                await session.execute(
-                    select(Tenant, License)
-                    .join(License, License.tenant_id == Tenant.id)
-                    .order_by(Tenant.slug)
-                    .limit(limit)
-                    .offset(offset)
-                )
-            ).all()
-            used = await seats_used_by_tenant(session, [t.slug for t, _ in rows])
-            return [_view(t, lic, used.get(t.slug, 0)) for t, lic in rows], total
+            total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+            rows = (await session.execute(stmt.order_by(Tenant.slug).limit(limit).offset(offset))).all()
+            usage = await usage_by_tenant(session, [t.slug for t, _ in rows])
+            return [_view(t, lic, *usage.get(t.slug, (0, None))) for t, lic in rows], total
 
 
 async def license_view(session: AsyncSession, slug: str) -> LicenseView:

@@ -26,6 +26,7 @@ class Backend(Protocol):
     kind: str
 
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def put_file(self, key: str, path: Path, content_type: str) -> None: ...
     async def size(self, key: str) -> int | None: ...
     def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
     async def read(self, key: str, start: int = 0, end: int | None = None) -> bytes: ...
@@ -65,6 +66,17 @@ class LocalBackend:
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._write, self._path(key), data)
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Store the local file ``path`` (copied without reading it into memory)."""
+        def copy() -> None:
+            target = self._path(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
+            shutil.copyfile(path, temporary)
+            os.replace(temporary, target)
+
+        await asyncio.to_thread(copy)
 
     async def size(self, key: str) -> int | None:
         path = self._path(key)
@@ -165,6 +177,11 @@ class S3Backend:
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await self._call("put_object", Key=check_key(key), Body=data, ContentType=content_type)
 
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Store the local file ``path`` (boto3 uploads a large one in parts)."""
+        await asyncio.to_thread(self.client.upload_file, str(path), self.bucket, check_key(key),
+                                ExtraArgs={"ContentType": content_type})
+
     async def size(self, key: str) -> int | None:
         from botocore.exceptions import ClientError
 
@@ -192,10 +209,14 @@ class S3Backend:
     async def delete_prefix(self, prefix: str) -> None:
         if not prefix.startswith("tenants/") or ".." in prefix:
             raise ValueError("not a storage prefix")
-        answer = await self._call("list_objects_v2", Prefix=prefix)
-        keys = [{"Key": item["Key"]} for item in answer.get("Contents", [])]
-        if keys:
+        while True:  # a listing holds at most 1,000 keys, and so does one delete_objects
+            answer = await self._call("list_objects_v2", Prefix=prefix)
+            keys = [{"Key": item["Key"]} for item in answer.get("Contents", [])]
+            if not keys:
+                return
             await self._call("delete_objects", Delete={"Objects": keys, "Quiet": True})
+            if not answer.get("IsTruncated"):
+                return
 
     def presigned_get(self, key: str, *, content_type: str, disposition: str, expires: int) -> str | None:
         # Signing is local computation (no network call), so it is safe on the event loop.

@@ -101,17 +101,28 @@ async def complete_operator_sign_in(client: Any, email: str, response: Any) -> A
     assert response.status_code == 303, response.text
     email = email.strip().lower()
     if response.headers["location"] == "/platform/2fa/setup":
-        page = await client.get("/platform/2fa/setup")
-        remember_operator_key(email, page.text)
-        response = await client.post(
-            "/platform/2fa/setup", data={"code": operator_code(email), "_csrf_token": client.cookies.get("csrftoken")}
-        )
-        assert response.status_code == 200, response.text
-        remember_recovery_codes(email, re.findall(r"<li>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</li>", response.text))
-        return response
+        return await enroll_operator(client, email)
     assert response.headers["location"] == "/platform/2fa", response.headers["location"]
     response = await client.post(
         "/platform/2fa", data={"code": operator_code(email), "_csrf_token": client.cookies.get("csrftoken")}
     )
     assert response.status_code == 303 and response.headers["location"] == "/platform", response.text
     return response
+
+
+async def enroll_operator(client: Any, email: str) -> Any:
+    """On the enrollment page of a pending session: read the key, answer with a code, keep the recovery codes.
+    Returns the recovery codes page."""
+    email = email.strip().lower()
+    page = await client.get("/platform/2fa/setup")
+    remember_operator_key(email, page.text)
+    response = await client.post(
+        "/platform/2fa/setup", data={"code": operator_code(email), "_csrf_token": client.cookies.get("csrftoken")}
+    )
+    assert response.status_code == 200, response.text
+    remember_recovery_codes(email, recovery_codes_in(response.text))
+    return response
+
+
+def recovery_codes_in(html: str) -> list[str]:
+    return re.findall(r"<li>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</li>", html)

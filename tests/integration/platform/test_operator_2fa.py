@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from tajiconnect.db.session import session_scope
+from tajiconnect.domains.accounts.signin import MAX_FAILURES
 from tajiconnect.domains.audit.models import PlatformAuditEntry
 from tajiconnect.domains.audit.service import SYSTEM
 from tajiconnect.platform.models import OperatorRecoveryCode, OperatorSession, PlatformOperator
@@ -166,20 +167,26 @@ async def test_the_second_factor_wrong_replayed_and_recovery_codes(browser, oper
 
 
 async def test_codes_are_throttled_with_the_password_failures(browser, operator, engine):
+    """``MAX_FAILURES`` wrong passwords or codes in the window (9 seeded from elsewhere, 1 here) stop the codes,
+    even the right one, and the password step; all on record."""
     async with browser(None) as client:
         await sign_in_operator(client, operator.email, PASSWORD)
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as session:
+            session.add_all(
+                PlatformAuditEntry(action=action, subject_email=operator.email, ip="198.51.100.77")
+                for action in ["platform.sign_in.failure"] * 4 + ["platform.mfa.failure"] * (MAX_FAILURES - 5)
+            )
     async with browser(None) as client:
         await password_step(client, operator.email)
-        for _ in range(10):
-            assert (await submit_code(client, "99999x")).status_code == 422
+        assert (await submit_code(client, "99999x")).status_code == 422  # the tenth failure
         throttled = await submit_code(client, operator_code(operator.email))  # even the right code
         assert throttled.status_code == 429 and "Too many attempts" in throttled.text
         assert (await client.get("/platform")).status_code == 303
         client.cookies.clear()
-        # The password step counts the code failures too.
-        response = await password_step(client, operator.email)
+        response = await password_step(client, operator.email)  # the password step counts code failures too
         assert response.status_code == 429 and client.cookies.get(OPERATOR_COOKIE) is None
-    assert len(await platform_entries(engine, "platform.mfa.failure", operator.email)) == 10
+    assert len(await platform_entries(engine, "platform.mfa.failure", operator.email)) == MAX_FAILURES - 4
     assert len(await platform_entries(engine, "platform.mfa.throttled", operator.email)) == 1
     assert len(await platform_entries(engine, "platform.sign_in.throttled", operator.email)) == 1
 

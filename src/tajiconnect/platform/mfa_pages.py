@@ -59,7 +59,7 @@ class OperatorTwoFactorPages(Controller):
 
     @post("/2fa", name="platform.two_factor.submit", opt=APEX)
     async def two_factor(self, request: Request, db_session: DbSession) -> Template | Redirect:
-        operator = await _pending(request, db_session)
+        operator = await _pending(request, db_session, lock=True)
         if not isinstance(operator, PlatformOperator):
             return operator
         if not operator.totp_enabled:
@@ -92,7 +92,7 @@ class OperatorTwoFactorPages(Controller):
 
     @post("/2fa/setup", name="platform.two_factor.setup.submit", opt=APEX)
     async def setup(self, request: Request, db_session: DbSession) -> Template | Redirect:
-        operator = await _pending(request, db_session)
+        operator = await _pending(request, db_session, lock=True)
         if not isinstance(operator, PlatformOperator):
             return operator
         if operator.totp_enabled:
@@ -140,12 +140,18 @@ def _signed_in(request: Request) -> PlatformOperator:
     return operator
 
 
-async def _pending(request: Request, db_session: DbSession) -> PlatformOperator | Redirect:
-    """The operator whose second factor is due, or where to go instead (console when signed in, else sign-in)."""
+async def _pending(request: Request, db_session: DbSession, *, lock: bool = False) -> PlatformOperator | Redirect:
+    """The operator whose second factor is due, or where to go instead (console when signed in, else sign-in).
+
+    ``lock``: the row is locked until the request's transaction ends, so that the same code sent twice at once is
+    checked once against the stored last step, then refused (FOR NO KEY UPDATE: rows referencing the operator may
+    still be written meanwhile)."""
     pending = pending_operator(request.scope)
     if pending is None:
         return see_other("/platform" if current_operator(request.scope) else "/platform/sign-in")
-    operator = await db_session.get(PlatformOperator, pending.user_id)
+    operator = await db_session.get(
+        PlatformOperator, pending.user_id, with_for_update={"key_share": True} if lock else None
+    )
     if operator is None or not operator.is_active:
         token = operator_session_token(request.scope)
         if token:

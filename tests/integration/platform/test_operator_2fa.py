@@ -4,9 +4,13 @@ pending session nor a member's session is an operator's."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from sqlalchemy import delete, func, select
@@ -18,6 +22,7 @@ from tajiconnect.domains.audit.service import SYSTEM
 from tajiconnect.platform.models import OperatorRecoveryCode, OperatorSession, PlatformOperator
 from tajiconnect.platform.service import OperatorError, create_operator, reset_second_factor
 from tajiconnect.tenancy.context import tenant_context
+from tests.conftest import BASE_DOMAIN
 from tests.helpers import (
     OPERATOR_KEYS,
     OPERATOR_RECOVERY,
@@ -284,3 +289,40 @@ async def test_member_sessions_are_no_operator_sessions(browser, signed_in, make
         for name in (OPERATOR_COOKIE, SESSION_COOKIE):
             response = await with_cookie(client, "/account/profile", operator_pending, name=name)
             assert response.status_code == 303 and response.headers["location"].startswith("/auth/sign-in")
+
+
+async def test_the_same_code_sent_twice_at_once_is_accepted_once(operator, settings, monkeypatch):
+    """Two requests with the same code meet right before the check (each waits up to 1 s for the other, on an app
+    served on the test's own loop, as a real server would): the operator's row is locked by the first, so the
+    second checks after the first committed, against the stored step, and is refused."""
+    from tajiconnect.platform import service
+    from tests.integration.seats.test_seat_limits import served
+
+    arrived: list[int] = []
+    real = service.spend_second_factor
+
+    async def meet_then_spend(*args: Any, **kwargs: Any) -> Any:
+        arrived.append(1)
+        for _ in range(20):
+            if len(arrived) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        return await real(*args, **kwargs)
+
+    async with served(settings) as app:
+        async with live_apex(app) as client:
+            await sign_in_operator(client, operator.email, PASSWORD)
+        async with live_apex(app) as one, live_apex(app) as two:
+            for client in (one, two):
+                assert (await password_step(client, operator.email)).headers["location"] == "/platform/2fa"
+            code = operator_code(operator.email)
+            monkeypatch.setattr(service, "spend_second_factor", meet_then_spend)
+            answers = await asyncio.gather(submit_code(one, code), submit_code(two, code))
+    assert sorted(a.status_code for a in answers) == [303, 422]
+
+
+@asynccontextmanager
+async def live_apex(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=f"https://{BASE_DOMAIN}") as client:
+        yield client

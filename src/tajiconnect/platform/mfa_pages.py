@@ -55,7 +55,7 @@ class OperatorTwoFactorPages(Controller):
             return operator
         if not operator.totp_enabled:
             return see_other("/platform/2fa/setup")
-        return Template("platform/two_factor.html", context={"form": {}, "errors": {}})
+        return Template("auth/two_factor.html", context={"form": {}, "errors": {}, "area": "platform"})
 
     @post("/2fa", name="platform.two_factor.submit", opt=APEX)
     async def two_factor(self, request: Request, db_session: DbSession) -> Template | Redirect:
@@ -70,10 +70,10 @@ class OperatorTwoFactorPages(Controller):
         )
         if outcome is Outcome.THROTTLED:
             form.error("code", _("Too many attempts. Wait 15 minutes and try again."))
-            return render_form("platform/two_factor.html", form, status=HTTP_429_TOO_MANY_REQUESTS)
+            return render_form("auth/two_factor.html", form, status=HTTP_429_TOO_MANY_REQUESTS, area="platform")
         if outcome is not Outcome.OK:
             form.error("code", _("That code is not valid. Use the current code from your app, or a recovery code."))
-            return render_form("platform/two_factor.html", form)
+            return render_form("auth/two_factor.html", form, area="platform")
         await db_session.commit()  # the step (or recovery code) is spent before the session is given out
         return await _full_session(request, operator, see_other("/platform"))
 

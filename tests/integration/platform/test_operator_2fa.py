@@ -141,6 +141,8 @@ async def test_the_second_factor_wrong_replayed_and_recovery_codes(browser, oper
         assert response.headers["location"] == "/platform/2fa"
         page = await client.get("/platform/2fa")
         assert page.status_code == 200 and 'autocomplete="one-time-code"' in page.text
+        assert 'action="/platform/2fa"' in page.text and 'action="/platform/sign-out"' in page.text
+        assert 'name="next"' not in page.text and "/auth/" not in page.text
 
         wrong = await submit_code(client, "12345")
         assert wrong.status_code == 422 and INVALID in wrong.text and 'aria-invalid="true"' in wrong.text

@@ -70,6 +70,7 @@ from tajiconnect.domains.storage.api import UploadPages, UploadsApi
 from tajiconnect.domains.storage.pages import serve_file
 from tajiconnect.domains.storage.service import Storage
 from tajiconnect.logs import configure_logging
+from tajiconnect.platform.mfa_pages import OperatorTwoFactorPages
 from tajiconnect.platform.models import OperatorSession
 from tajiconnect.platform.pages import PlatformPages
 from tajiconnect.platform.task_pages import PlatformTaskPages
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EnrollmentsApi,
             PathsApi,
             PlatformPages,
+            OperatorTwoFactorPages,
             PlatformTaskPages,
             SignupPages,
             TeachCoursePages,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
+
+from tests.helpers import operator_code, remember_operator_key, remember_recovery_codes
 
 #: Seconds to wait for an email: the server's worker subprocess may still be starting on a busy machine.
 MAIL_TIMEOUT = 45
@@ -47,3 +51,26 @@ def accept_invitation(page: Page, link: str, name: str, password: str) -> None:
     page.get_by_label("Password again").fill(password)
     page.get_by_role("button", name="Create my account").click()
     expect_signed_in(page, name)
+
+
+def operator_sign_in(page: Page, apex: str, email: str, password: str) -> None:
+    """Sign in on the apex as operator ``email``: the password, then the second factor answered with pyotp
+    (tests/helpers.py), enrolled the first time: the key read from the page, the recovery codes kept, "I saved
+    them". Lands on the organizations list."""
+    page.goto(apex + "/platform/sign-in")
+    main = page.locator("main")
+    main.get_by_label("Email").fill(email)
+    main.get_by_label("Password").fill(password)
+    main.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/platform/2fa"))
+    if page.url.endswith("/platform/2fa/setup"):
+        remember_operator_key(email, page.content())
+        main.get_by_label("Code from the app").fill(operator_code(email.lower()))
+        main.get_by_role("button", name="Turn on").click()
+        expect(page.locator("#recovery-codes li")).to_have_count(10)
+        remember_recovery_codes(email, page.locator("#recovery-codes li").all_inner_texts())
+        main.get_by_role("link", name="I saved them").click()
+    else:
+        main.get_by_label("Code").fill(operator_code(email.lower()))
+        main.get_by_role("button", name="Verify").click()
+    page.wait_for_url(re.compile(r"/platform/?$"))

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import _in_fresh_loop
+from tests.e2e.flows import operator_sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -43,10 +44,7 @@ def operator_on_a_phone(new_page, apex: str, email: str):
     """A 390 px page signed in as the operator ``email`` on the apex."""
     page = new_page()
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(apex + "/platform/sign-in")
-    page.locator("main").get_by_label("Email").fill(email)
-    page.locator("main").get_by_label("Password").fill(OPERATOR_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    operator_sign_in(page, apex, email, OPERATOR_PASSWORD)  # with the second factor (enrolled the first time)
     return page
 
 

@@ -537,11 +537,11 @@ async def test_operator_sign_in_form(operator_env, engine, data):
         assert env.client.cookies.get(OPERATOR_COOKIE) is None
         return
     ok = form.text("email").strip().lower()[:320] == operator.email and form.text("password") == OPERATOR_PASSWORD
-    if ok:
+    if ok:  # the password alone opens nothing: the second factor is due (its enrollment, for a new operator)
         check_page(response, {303})
-        assert response.headers["location"] == "/platform"
+        assert response.headers["location"] == "/platform/2fa/setup"
         home = await env.client.get("/platform")
-        assert home.status_code == 200
+        assert home.status_code == 303 and home.headers["location"] == "/platform/2fa"
     else:
         check_page(response, {422})
         assert env.client.cookies.get(OPERATOR_COOKIE) is None

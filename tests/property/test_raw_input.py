@@ -52,7 +52,8 @@ FORM_ROUTES = (
     ("admin", "/admin/users/TARGET/deactivate"),
     ("admin", "/admin/users/TARGET/reactivate"), ("admin", "/admin/users/TARGET/resend-invitation"),
     ("admin", "/admin/users/TARGET/delete"), ("admin", "/admin/security"),
-    ("apex", "/platform/sign-in"), ("apex", "/platform/sign-out"),
+    ("apex", "/platform/sign-in"), ("apex", "/platform/sign-out"), ("apex", "/platform/2fa"),
+    ("apex", "/platform/2fa/setup"), ("apex", "/platform/security/recovery-codes"),
 )
 FIELD_NAMES = ("email", "password", "password_confirm", "current_password", "name", "code", "next", "locale",
                "time_zone", "roles", "roles[]", "require_2fa_roles", "confirm_email", "remove_avatar", "avatar_file_id",
@@ -218,6 +219,7 @@ GET_ROUTES = (
     ("bearer", "api", "/api/v1/users/me"), ("bearer", "api", "/api/v1/users/ADMIN"),
     ("bearer", "api", "/api/v1/audit-log"),
     ("apex", "page", "/platform"), ("apex", "page", "/platform/sign-in"), ("apex", "page", "/"),
+    ("apex", "page", "/platform/2fa"), ("apex", "page", "/platform/2fa/setup"), ("apex", "page", "/platform/security"),
 )
 PARAM_NAMES = (b"q", b"role", b"status", b"page", b"per_page", b"action", b"actor", b"since", b"until", b"next",
                b"notice", b"")

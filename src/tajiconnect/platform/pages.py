@@ -59,6 +59,7 @@ log = get_logger(__name__)
 
 
 def requires_operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """A signed-in operator past the second factor (a ``full`` session); a pending one is sent to the 2FA page."""
     if current_operator(connection.scope) is None:
         raise NotAuthorizedException()
 
@@ -85,11 +86,13 @@ class PlatformPages(Controller):
         if operator is None:
             form.error("form", _("That email and password do not match an active operator."))
             return render_form("platform/sign_in.html", form)
+        # Password accepted: the second factor is due (platform/mfa_pages.py), or its enrollment when there is none.
         store = request.app.state.operator_session_store
         old = operator_session_token(request.scope)
-        token = await start_session(request, store, operator.id, "full", old_token=old)
+        token = await start_session(request, store, operator.id, "mfa", old_token=old)
         name = operator_cookie_name(request.app.state.settings.secure_cookies)
-        return with_session_cookie(request, see_other("/platform"), token, name=name)
+        step = "/platform/2fa" if operator.totp_enabled else "/platform/2fa/setup"
+        return with_session_cookie(request, see_other(step), token, stage="mfa", name=name)
 
     @post("/sign-out", name="platform.sign_out", opt=APEX)
     async def sign_out(self, request: Request) -> Redirect:

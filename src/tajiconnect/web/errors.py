@@ -91,7 +91,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response[Any
     status = exc.status_code
     state = request.scope.get("state", {})
     if not wants_json(request) and status == 401 and state.get("host_kind") == "apex":
-        return _redirect(request, "/platform/sign-in")
+        # Password accepted, second factor due: the 2FA page (which sends an operator not enrolled to enroll).
+        return _redirect(request, "/platform/2fa" if state.get("operator_pending") else "/platform/sign-in")
     if not wants_json(request) and state.get("tenant") is not None:
         if status == 401:
             query = request.scope.get("query_string", b"").decode("latin-1")

@@ -13,6 +13,7 @@ from tajiconnect.domains.audit.models import PlatformAuditEntry
 from tajiconnect.platform.models import PlatformOperator
 from tajiconnect.platform.service import OperatorError, create_operator
 from tajiconnect.tenancy.context import tenant_context
+from tests.helpers import complete_operator_sign_in, sign_in_operator
 from tests.integration.conftest import (
     OPERATOR_COOKIE,
     PASSWORD,
@@ -85,7 +86,8 @@ async def test_the_platform_area_needs_an_operator(browser):
 async def test_an_operator_signs_in_on_the_apex_and_sees_the_tenants(browser, operator, org, other_org, engine):
     async with browser(None) as client:
         response = await operator_sign_in(client, operator.email.upper())
-        assert response.status_code == 303 and response.headers["location"] == "/platform"
+        assert response.status_code == 303 and response.headers["location"].startswith("/platform/2fa")
+        response = await complete_operator_sign_in(client, operator.email, response)  # the second factor
         header = next(h for h in response.headers.get_list("set-cookie") if h.startswith(OPERATOR_COOKIE))
         morsel = SimpleCookie(header)[OPERATOR_COOKIE]
         assert morsel["secure"] and morsel["httponly"] and morsel["samesite"].lower() == "lax"
@@ -132,7 +134,7 @@ async def test_tenant_sessions_and_operator_sessions_do_not_mix(browser, signed_
             response = await with_cookie(client, "/platform", tenant_token, name=name)
             assert response.status_code == 303, name
         client.cookies.clear()
-        await operator_sign_in(client, operator.email)
+        await sign_in_operator(client, operator.email, OPERATOR_PASSWORD)
         operator_token = client.cookies.get(OPERATOR_COOKIE)
         assert (await with_cookie(client, "/platform", operator_token, name=OPERATOR_COOKIE)).status_code == 200
     async with browser(org.tenant) as client:

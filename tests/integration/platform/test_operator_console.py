@@ -19,6 +19,7 @@ from tajiconnect.platform.service import create_operator
 from tajiconnect.tenancy.context import tenant_context
 from tajiconnect.tenancy.service import add_domain
 from tests.conftest import BASE_DOMAIN
+from tests.helpers import sign_in_operator
 from tests.integration.conftest import (
     OPERATOR_COOKIE,
     SESSION_COOKIE,
@@ -52,12 +53,7 @@ def as_operator(browser, operator) -> Callable[[], Any]:
         async with browser(None) as client:
             token = _tokens.get(operator.email)
             if token is None:
-                login = await csrf(client, "/platform/sign-in")
-                response = await client.post(
-                    "/platform/sign-in",
-                    data={"email": operator.email, "password": OPERATOR_PASSWORD, "_csrf_token": login},
-                )
-                assert response.status_code == 303, response.text
+                await sign_in_operator(client, operator.email, OPERATOR_PASSWORD)  # with the second factor
                 token = _tokens[operator.email] = client.cookies.get(OPERATOR_COOKIE)
             client.cookies.set(OPERATOR_COOKIE, token, domain=BASE_DOMAIN)
             await csrf(client, "/platform")  # the CSRF cookie a browser holds after opening a page

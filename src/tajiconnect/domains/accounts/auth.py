@@ -101,8 +101,14 @@ def current_operator(scope: Scope) -> PlatformOperator | None:
 
 
 def operator_session_token(scope: Scope) -> str | None:
-    """The operator's session token, when :func:`current_operator` is set."""
+    """The operator's session token, when :func:`current_operator` or :func:`pending_operator` is set."""
     return scope.get("state", {}).get("operator_token")
+
+
+def pending_operator(scope: Scope) -> SessionRecord | None:
+    """An operator's session whose password was accepted and whose second factor is still due (stage ``mfa``):
+    it reaches the 2FA pages and sign-out only, never what :func:`current_operator` guards."""
+    return scope.get("state", {}).get("operator_pending")
 
 
 def actor_of(request: Request, user: Any = None) -> Actor:
@@ -136,6 +142,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
         scope["auth"] = None
         state = scope.setdefault("state", {})
         state["operator"] = None
+        state["operator_pending"] = None
         handler = scope.get("route_handler")
         if (getattr(handler, "opt", None) or {}).get("anonymous"):
             # Static files: the same bytes for everyone, cached publicly; no session is read or touched.
@@ -161,7 +168,14 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if not token:
             return
         record = await state.operator_session_store.get(token)
-        if record is None or not record.is_full:
+        if record is None:
+            return
+        if record.stage == "mfa":
+            scope_state = scope.setdefault("state", {})
+            scope_state["operator_pending"] = record
+            scope_state["operator_token"] = token
+            return
+        if not record.is_full:
             return
         async with session_scope(state.engine, schema=None) as session:
             operator = await session.get(PlatformOperator, record.user_id)

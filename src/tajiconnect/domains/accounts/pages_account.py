@@ -11,7 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts import totp
@@ -178,19 +178,11 @@ class AccountPages(Controller):
             uri = totp.provisioning_uri(user.totp_secret, account=user.email, issuer=require_tenant().name)
             context.update(secret=user.totp_secret, qr=totp.qr_svg(uri), uri=uri)
         else:
-            context["codes_left"] = await db_session.scalar(
-                select(func.count()).select_from(RecoveryCode).where(
-                    RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-                )
-            )
+            context["codes_left"] = await totp.unused_recovery_codes(db_session, RecoveryCode.user_id, user.id)
         return Template("account/two_factor.html", context=context)
 
     async def _new_recovery_codes(self, db_session: DbSession, user: User) -> list[str]:
-        await db_session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-        codes = totp.new_recovery_codes()
-        db_session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.recovery_hash(c)) for c in codes)
-        await db_session.flush()
-        return codes
+        return await totp.replace_recovery_codes(db_session, RecoveryCode.user_id, user.id)
 
     @post("/two-factor/enable", name="account.two_factor.enable", opt={"allow_unenrolled": True})
     async def enable_two_factor(self, request: Request, db_session: DbSession) -> Template | Redirect:

@@ -10,16 +10,14 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, cast
 
-from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.notices import security_notice
 from tajiconnect.domains.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from tajiconnect.domains.accounts.service import get_by_email, organization_settings, two_factor_required
-from tajiconnect.domains.accounts.totp import check_code, recovery_hash
+from tajiconnect.domains.accounts.totp import spend_second_factor
 from tajiconnect.domains.audit.models import AuditEntry, AuditModel
 from tajiconnect.domains.audit.service import Actor, count_recent, record
 
@@ -84,40 +82,18 @@ async def check_second_factor(
     engine: AsyncEngine, session: AsyncSession, user: User, code: str, actor: Actor, *, channel: str
 ) -> Outcome:
     """A TOTP code (never accepted twice) or an unused recovery code (spent on use, and the owner told)."""
-    from sqlalchemy import select, update
-
     from tajiconnect.domains.accounts.models import RecoveryCode
 
     if await is_throttled(session, user.email, actor.ip):
         await record(engine, actor, "auth.sign_in.throttled", subject_email=user.email, channel=channel)
         return Outcome.THROTTLED
-    code = (code or "").strip()
-    if user.totp_secret:
-        check = check_code(user.totp_secret, code, last_step=user.totp_last_step)
-        if check.ok:
-            user.totp_last_step = check.step
-            await session.flush()
-            return Outcome.OK
-    if len(code) >= 12:
-        row = await session.scalar(
-            select(RecoveryCode).where(
-                RecoveryCode.user_id == user.id,
-                RecoveryCode.code_hash == recovery_hash(code),
-                RecoveryCode.used_at.is_(None),
-            )
-        )
-        if row is not None:
-            spend = (
-                update(RecoveryCode)
-                .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
-                .values(used_at=datetime.datetime.now(datetime.UTC))
-            )
-            spent = cast(CursorResult[Any], await session.execute(spend))  # DML: a CursorResult at run time
-            if spent.rowcount == 1:
-                await record(session, actor, "auth.recovery_code.used", subject_email=user.email,
-                             target_type="user", target_id=user.id)
-                await security_notice(session, user, "recovery_code_used")
-                return Outcome.OK
+    factor = await spend_second_factor(session, user, code, owner=RecoveryCode.user_id)
+    if factor == "recovery":
+        await record(session, actor, "auth.recovery_code.used", subject_email=user.email,
+                     target_type="user", target_id=user.id)
+        await security_notice(session, user, "recovery_code_used")
+    if factor is not None:
+        return Outcome.OK
     await record(engine, actor, "auth.two_factor.failure", subject_email=user.email, channel=channel)
     return Outcome.INVALID
 

@@ -33,6 +33,8 @@ from tajiconnect.domains.assessments.builder_pages import AssessmentBuilderPages
 from tajiconnect.domains.assessments.quiz_pages import QuizPages
 from tajiconnect.domains.assessments.submissions_api import SubmissionApi
 from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
+from tajiconnect.domains.billing.pages import BillingPages
+from tajiconnect.domains.billing.read_only import ReadOnlyMiddleware
 from tajiconnect.domains.billing.webhooks import StripeWebhooks
 from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.certificates.api import CertificatesApi
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminSecurityPages,
             AuditPages,
             SeatPages,
+            BillingPages,
             GroupPages,
             ImportPages,
             export_roster,
@@ -242,13 +245,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=strict_json_body,
         # Order: open the request's transaction holder, resolve the host (400 when bad; enters the tenant and its
         # language, so every later refusal is explained in it), refuse malformed input, check the CSRF pair (bound
-        # to that host), then find who is calling. Nothing reads the body or the database before the guard.
+        # to that host), then find who is calling, then refuse writes on a read-only organization. Nothing reads
+        # the body or the database before the guard.
         middleware=[
             RequestTransactionMiddleware(),
             TenancyMiddleware(),
             InputGuardMiddleware(),
             CSRFMiddleware(settings.secret_key.get(), secure=settings.secure_cookies),
             AuthenticationMiddleware(),
+            # A read-only organization (billing) refuses writes except on routes marked ``read_only_ok``.
+            ReadOnlyMiddleware(),
         ],
         template_config=template_config(),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6,

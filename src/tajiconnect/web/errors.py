@@ -55,6 +55,8 @@ def render_error_page(request: Request, status: int, detail: Any) -> Response[st
     tenant = state.get("tenant")
     suspended = state.get("suspended_tenant")
     template_name = "errors/suspended.html" if suspended else "errors/error.html"
+    if state.get("read_only_refused") and status == 403:  # domains/billing/read_only.py
+        template_name = "errors/read_only.html"
     shown = tenant or suspended
     locale = (shown.locale if shown else None) or i18n.negotiate(request.headers.get("accept-language"))
     title = TITLES.get(status, N_("Error"))

@@ -125,7 +125,9 @@ DESCRIPTIONS: dict[int, str] = {
     401: "No valid access token: missing, malformed, expired, revoked, or issued by another organization.",
     403: (
         "Forbidden: the member's roles lack the permission, the member must set up two-step verification in the web "
-        "app first, or the organization is suspended."
+        "app first, or the organization is suspended. A write (POST, PUT, PATCH, DELETE) is also refused while the "
+        "organization is read-only: a payment overdue beyond the grace period, a trial ended, or a cancelled or "
+        "suspended license (`detail` says which); reading still works."
     ),
     404: "No such member in this organization.",
     409: "The change conflicts with the current state of the organization or of the member.",
@@ -149,7 +151,7 @@ GUARDED = (401, 403)
 # What an operation that reads a JSON body can answer about it: it does not validate (400) or is too large (413).
 BODY = (400, 413)
 # A suspended organization answers 403 on all of its routes, these included.
-SUSPENDED = "The organization is suspended."
+SUSPENDED = "The organization is suspended, or read-only for writes (its license is overdue, ended or cancelled)."
 IDEMPOTENCY_CONFLICT = "A request with this `Idempotency-Key` is still being processed."
 
 RETRY_AFTER = OpenAPIHeader(

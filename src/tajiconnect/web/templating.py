@@ -25,6 +25,12 @@ TEMPLATES_DIR = PROJECT_ROOT / "templates"
 TENANTS_DIR = PROJECT_ROOT / "tenants"
 
 
+def _billing_notice(request: Any = None) -> Any:
+    from tajiconnect.domains.billing.read_only import page_notice
+
+    return page_notice(request)
+
+
 def _base_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -43,6 +49,8 @@ def _base_environment() -> Environment:
     env.globals["current_locale"] = i18n.current_locale
     env.globals["branding"] = lambda: branding_for(current_tenant())
     # Every link to a static file carries its content hash (web/assets.py): cached for good, never stale.
+    # The read-only / failed-payment banner of the tenant's pages (domains/billing/read_only.py).
+    env.globals["billing_notice"] = _billing_notice
     env.globals["static_url"] = static_url
     env.globals["tenant_static_url"] = lambda name: tenant_static_url(current_tenant(), name)
     return env

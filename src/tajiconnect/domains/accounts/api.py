@@ -165,6 +165,7 @@ TOKEN_NOTES = {
 class AuthApi(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    opt = {"read_only_ok": True}  # tokens are signing in: allowed on a read-only organization (billing/read_only.py)
 
     @post(
         "/token",

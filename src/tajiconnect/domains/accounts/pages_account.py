@@ -184,7 +184,7 @@ class AccountPages(Controller):
     async def _new_recovery_codes(self, db_session: DbSession, user: User) -> list[str]:
         return await totp.replace_recovery_codes(db_session, RecoveryCode.user_id, user.id)
 
-    @post("/two-factor/enable", name="account.two_factor.enable", opt={"allow_unenrolled": True})
+    @post("/two-factor/enable", name="account.two_factor.enable", opt={"allow_unenrolled": True, "read_only_ok": True})
     async def enable_two_factor(self, request: Request, db_session: DbSession) -> Template | Redirect:
         user = await _me(request, db_session)
         if user.totp_enabled:
@@ -250,7 +250,7 @@ class AccountPages(Controller):
             "sessions": list(zip(records, devices, strict=True)), "current": current, "notice": notice,
         })
 
-    @post("/sessions/{public_id:str}/revoke", name="account.sessions.revoke", opt={"allow_unenrolled": True})
+    @post("/sessions/{public_id:str}/revoke", name="account.sessions.revoke", opt={"allow_unenrolled": True, "read_only_ok": True})
     async def revoke_session(self, request: Request, public_id: FromPath[str]) -> Redirect:
         user = request.scope["user"]
         if await request.app.state.session_store.delete_by_public_id(user.id, public_id):
@@ -258,7 +258,7 @@ class AccountPages(Controller):
                          target_id=public_id)
         return see_other("/account/sessions", notice="session_revoked")
 
-    @post("/sessions/revoke-all", name="account.sessions.revoke_all", opt={"allow_unenrolled": True})
+    @post("/sessions/revoke-all", name="account.sessions.revoke_all", opt={"allow_unenrolled": True, "read_only_ok": True})
     async def sign_out_everywhere(self, request: Request, db_session: DbSession) -> Redirect:
         user = await _me(request, db_session)
         await revoke_all_for_user(db_session, user.id)

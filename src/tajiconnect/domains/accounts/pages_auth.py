@@ -56,6 +56,9 @@ class AuthPages(Controller):
     path = "/auth"
     tags = ["pages"]
     include_in_schema = False
+    # Signing in and out, the second step, password reset, invitations and email confirmation work on a read-only
+    # organization too (domains/billing/read_only.py): its members must be able to get in and pay.
+    opt = {"read_only_ok": True}
 
     @get("/sign-in", name="auth.sign_in")
     async def sign_in_page(self, request: Request, next_: NextParam = None) -> Template | Redirect:

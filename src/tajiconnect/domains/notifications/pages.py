@@ -2,6 +2,8 @@
 
 * ``/notifications``: the list (paginated), mark one read (``POST /notifications/{id}/read``, then on to its link),
   mark all read (``POST /notifications/read-all``). Another member's id, another organization's included, is a 404.
+  Marking read works on a read-only organization too (``read_only_ok``): it is the member's own reading state, not
+  the organization's data, and the billing notices that explain the read-only state open through it.
 * ``/notifications/count``: the bell (HTMX polls it every 30 s when server-sent events are unavailable) and
   ``/notifications/stream``: server-sent events, an ``unread`` event with the count at once and whenever it
   changes (checked every :data:`STREAM_POLL_SECONDS`), for :data:`STREAM_SECONDS` at most; the browser reconnects.
@@ -105,7 +107,7 @@ class NotificationPages(Controller):
 
         return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    @post("/{notification_id:str}/read", name="notifications.read")
+    @post("/{notification_id:str}/read", name="notifications.read", opt={"read_only_ok": True})
     async def read(self, request: Request, db_session: DbSession, notification_id: FromPath[str]) -> Redirect:
         found = await service.mark_read(db_session, request.scope["user"].id, notification_id)
         if found is None:
@@ -115,7 +117,7 @@ class NotificationPages(Controller):
             return see_other(safe_next(found.link, "/notifications"))
         return see_other("/notifications")
 
-    @post("/read-all", name="notifications.read_all")
+    @post("/read-all", name="notifications.read_all", opt={"read_only_ok": True})
     async def read_all(self, request: Request, db_session: DbSession) -> Redirect:
         await service.mark_all_read(db_session, request.scope["user"].id)
         return see_other("/notifications")

@@ -1,0 +1,435 @@
+"""The org admin's billing page (``/admin/billing``): the license (plan, seats used / purchased, status, interval),
+the next charge and the invoices as Stripe has them, and three actions, each audited in the tenant's log:
+
+* **Subscribe** (no subscription yet, or it ended): plan, interval and seat count -> Stripe Checkout
+  (``billing.checkout.started``). Coming back with ``?checkout=success`` only says that Stripe received the payment:
+  the license changes when Stripe confirms it (webhooks -> ``reconcile.py``), never from what the browser says.
+* **Manage payment methods & invoices**: Stripe's customer portal (``billing.portal.opened``).
+* **Change seats** (subscribed): the subscription's quantity. Lowering below the seats in use is refused before
+  anything is sent. Stripe prorates by default (``proration_behavior=create_prorations``; the request sends only the
+  item and its quantity); the subscription Stripe returns is its confirmed state and is applied to the license at
+  once with :func:`reconcile.sync_subscription` (``billing.seats.changed``, before/after).
+
+Without ``STRIPE_API_KEY`` the page says billing is not configured and that the platform operators manage seats,
+and still shows the license. A Stripe failure is a message on the page ("Stripe could not be reached; try
+again"), never a 500. Every route here works on a read-only organization (``read_only_ok``): paying is the way out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+import structlog
+from babel.numbers import format_currency
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tajiconnect import i18n
+from tajiconnect.db.session import DbSession
+from tajiconnect.domains.accounts.auth import actor_of
+from tajiconnect.domains.accounts.policies import Permission, requires_permission
+from tajiconnect.domains.audit.service import record
+from tajiconnect.domains.billing import reconcile
+from tajiconnect.domains.billing.access import read_only_from
+from tajiconnect.domains.billing.customers import ensure_customer
+from tajiconnect.domains.billing.read_only import ALLOWED, local_date, reason_text
+from tajiconnect.domains.billing.stripe_api import stripe_client
+from tajiconnect.domains.licensing import seats
+from tajiconnect.domains.licensing.models import MAX_SEATS, License, Plan
+from tajiconnect.i18n import _, ngettext
+from tajiconnect.settings import Settings
+from tajiconnect.tenancy.context import TenantRef, require_tenant
+from tajiconnect.web.forms import Form, see_other
+from tajiconnect.web.htmx import wants_fragment
+
+log = structlog.get_logger(__name__)
+
+INTERVALS = ("month", "year")
+INVOICES_PER_PAGE = 10
+NOTICES = ("seats_changed", "nothing_changed")
+#: Stripe's zero-decimal currencies: amounts are in whole units, not hundredths.
+ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV",
+                          "XAF", "XOF", "XPF"})
+_ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_STRIPE_ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+
+
+def unreachable() -> str:
+    return _("Stripe could not be reached; try again.")
+
+
+def money(amount: int | None, currency: str | None) -> str:
+    """An amount in Stripe's smallest unit, in the member's language and with the currency's sign."""
+    if amount is None or not currency:
+        return ""
+    code = currency.upper()
+    value = amount if code in ZERO_DECIMAL else amount / 100
+    return format_currency(value, code, locale=i18n.current_locale())
+
+
+def _when(timestamp: Any) -> datetime.datetime | None:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC) if isinstance(timestamp, int) else None
+
+
+def _https(url: Any) -> str | None:
+    return url if isinstance(url, str) and url.startswith("https://") else None
+
+
+def whole_number(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else None
+
+
+def attempt_of(form: Form) -> str:
+    """The form's attempt token (one per rendering: a double submit is one Stripe request), else a new one."""
+    value = form.get("attempt")
+    return value if _ATTEMPT.match(value) else secrets.token_urlsafe(18)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceView:
+    id: str
+    number: str
+    date: str
+    amount: str
+    status: str
+    hosted_url: str | None
+    pdf_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChoice:
+    code: str
+    name: str
+    monthly: str | None  # the per-seat price of each interval Stripe has a price for
+    yearly: str | None
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _public_plans(session: AsyncSession) -> list[Plan]:
+    """The plans one can subscribe to: public, with a Stripe price for at least one interval."""
+    rows = await session.scalars(select(Plan).where(Plan.is_public.is_(True)).order_by(Plan.sort_order, Plan.code))
+    return [p for p in rows.all() if p.stripe_price_monthly_id or p.stripe_price_yearly_id]
+
+
+def _price_id(plan: Plan, interval: str) -> str | None:
+    return plan.stripe_price_monthly_id if interval == "month" else plan.stripe_price_yearly_id
+
+
+def subscribed(lic: License) -> bool:
+    return bool(lic.stripe_subscription_id) and lic.subscription_status not in reconcile.ENDED
+
+
+def status_lines(lic: License, tenant: TenantRef, grace_days: int) -> list[str]:
+    """The license's status in words: trial and days left, past due and when it becomes read-only, why it is
+    read-only, cancelled and how long the data is kept."""
+    today = datetime.date.today()
+    lines: list[str] = []
+    if lic.status == "trialing":
+        if lic.term_end is None:
+            lines.append(_("Trial."))
+        elif lic.term_end < today:
+            lines.append(_("The trial ended on %(date)s.") % {"date": local_date(lic.term_end)})
+        else:
+            left = (lic.term_end - today).days
+            lines.append(ngettext("Trial until %(date)s: %(num)d day left.", "Trial until %(date)s: %(num)d days left.",
+                                  left) % {"date": local_date(lic.term_end), "num": left})
+    elif lic.status == "active":
+        lines.append(_("Active."))
+        if lic.cancel_at_period_end and lic.term_end:
+            lines.append(_("The subscription ends on %(date)s and will not renew.") % {"date": local_date(lic.term_end)})
+    elif lic.status == "past_due":
+        since = lic.past_due_since
+        becomes = read_only_from(since, grace_days)
+        if since is None or becomes is None:
+            lines.append(_("A payment is overdue."))
+        elif tenant.read_only:
+            lines.append(_("A payment has been overdue since %(since)s; the organization is read-only since %(date)s.")
+                         % {"since": local_date(since), "date": local_date(becomes)})
+        else:
+            lines.append(_("A payment has been overdue since %(since)s; unless it is paid by %(date)s, the "
+                           "organization becomes read-only.") % {"since": local_date(since), "date": local_date(becomes)})
+    elif lic.status == "suspended":
+        lines.append(_("Suspended."))
+    elif lic.status == "cancelled":
+        if lic.cancelled_at:
+            lines.append(_("Cancelled on %(date)s.") % {"date": local_date(lic.cancelled_at)})
+        else:
+            lines.append(_("Cancelled."))
+        if lic.retain_until:
+            lines.append(_("The organization's data is kept until %(date)s.") % {"date": local_date(lic.retain_until)})
+    if tenant.read_only and lic.status != "past_due":
+        lines.append(_("The organization is read-only: %(reason)s.") % {"reason": reason_text(tenant.read_only)})
+    return lines
+
+
+async def _next_charge(client: stripe.StripeClient, lic: License) -> tuple[dict[str, str] | None, str | None]:
+    """(amount and date of the next charge, or None when Stripe has none; an error message)."""
+    try:
+        preview = await client.v1.invoices.create_preview_async(
+            {"customer": lic.stripe_customer_id or "", "subscription": lic.stripe_subscription_id or ""}
+        )
+    except stripe.InvalidRequestError:
+        return None, None  # no upcoming invoice (an ended or cancelled-at-period-end subscription)
+    except stripe.StripeError as exc:
+        log.warning("billing.stripe.failed", call="invoices.create_preview", error=type(exc).__name__)
+        return None, unreachable()
+    data = preview.to_dict()
+    when = _when(data.get("next_payment_attempt") or data.get("period_end"))
+    amount = data.get("amount_due", data.get("total"))
+    return {"amount": money(amount, data.get("currency")), "date": local_date(when)}, None
+
+
+async def _invoices(
+    client: stripe.StripeClient, customer_id: str, after: str | None
+) -> tuple[list[InvoiceView], str | None, str | None]:
+    """(a page of the customer's invoices, newest first; the cursor of the next page or None; an error message)."""
+    params: dict[str, Any] = {"customer": customer_id, "limit": INVOICES_PER_PAGE}
+    if after:
+        params["starting_after"] = after
+    try:
+        listed = await client.v1.invoices.list_async(params)  # type: ignore[arg-type]
+    except stripe.StripeError as exc:
+        log.warning("billing.stripe.failed", call="invoices.list", error=type(exc).__name__)
+        return [], None, unreachable()
+    rows = [i.to_dict() for i in listed.data]
+    views = [
+        InvoiceView(
+            id=str(row["id"]), number=str(row.get("number") or row["id"]),
+            date=local_date(_when(row.get("created"))), amount=money(row.get("total"), row.get("currency")),
+            status=str(row.get("status") or ""), hosted_url=_https(row.get("hosted_invoice_url")),
+            pdf_url=_https(row.get("invoice_pdf")),
+        )
+        for row in rows
+    ]
+    more = views[-1].id if listed.has_more and views else None
+    return views, more, None
+
+
+def _redirect_out(request: Request, url: str) -> Response[Any]:
+    """To a Stripe-hosted page: a 303, or ``HX-Redirect`` for an HTMX request (which would swap a 303's body)."""
+    if request.headers.get("hx-request") == "true":
+        return Response(None, status_code=200, headers={"HX-Redirect": url})
+    return Redirect(path=url, status_code=303)
+
+
+class BillingPages(Controller):
+    path = "/admin/billing"
+    guards = [requires_permission(Permission.MANAGE_SEATS)]  # the license and what it costs: org admins
+    include_in_schema = False
+    opt = ALLOWED  # paying must work while the organization is read-only
+
+    async def _page(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        *,
+        form: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+        checkout: str | None = None,
+        notice: str | None = None,
+        after: str | None = None,
+    ) -> Template:
+        settings = _settings(request)
+        tenant = require_tenant()
+        lic = await seats.license_of_tenant(db_session)
+        used = await seats.seats_used(db_session)
+        configured = settings.billing.configured
+        context: dict[str, Any] = {
+            "license": lic, "used": used, "configured": configured, "subscribed": subscribed(lic),
+            "status_lines": status_lines(lic, tenant, settings.billing.grace_days),
+            "form": form or {}, "errors": errors or {}, "checkout": checkout,
+            "billing_notice_code": notice if notice in NOTICES else None,
+            "attempt": secrets.token_urlsafe(18), "max_seats": MAX_SEATS, "min_seats": max(used, 1),
+            "next_charge": None, "next_charge_error": None, "invoices": [], "invoices_more": None,
+            "invoices_error": None, "plans": [],
+        }
+        if configured:
+            client = stripe_client(settings.billing)
+            context["plans"] = [
+                PlanChoice(p.code, p.name,
+                           money(p.price_monthly_cents, p.currency) if p.stripe_price_monthly_id else None,
+                           money(p.price_yearly_cents, p.currency) if p.stripe_price_yearly_id else None)
+                for p in await _public_plans(db_session)
+            ]
+            if lic.stripe_customer_id:
+                if context["subscribed"]:
+                    context["next_charge"], context["next_charge_error"] = await _next_charge(client, lic)
+                (context["invoices"], context["invoices_more"],
+                 context["invoices_error"]) = await _invoices(client, lic.stripe_customer_id, after)
+        return Template("admin/billing/index.html", context=context, status_code=status)
+
+    @get("/", name="admin.billing")
+    async def index(
+        self,
+        request: HTMXRequest,
+        db_session: DbSession,
+        checkout: FromQuery[str | None] = None,
+        notice: FromQuery[str | None] = None,
+        after: FromQuery[str | None] = None,
+    ) -> Template:
+        cursor = after if after and _STRIPE_ID.match(after) else None
+        if cursor and wants_fragment(request, "invoices-more"):  # "more" swaps in the next page of invoices
+            return await self._more(request, db_session, cursor)
+        return await self._page(request, db_session, checkout=checkout if checkout in ("success", "cancelled") else None,
+                                notice=notice, after=cursor)
+
+    async def _more(self, request: Request, db_session: AsyncSession, cursor: str) -> Template:
+        settings = _settings(request)
+        lic = await seats.license_of_tenant(db_session)
+        invoices: list[InvoiceView] = []
+        more = error = None
+        if settings.billing.configured and lic.stripe_customer_id:
+            invoices, more, error = await _invoices(stripe_client(settings.billing), lic.stripe_customer_id, cursor)
+        return Template("admin/billing/_invoices.html",
+                        context={"invoices": invoices, "invoices_more": more, "invoices_error": error})
+
+    async def _refuse(
+        self, request: Request, db_session: AsyncSession, form: Form, field: str, message: str, status: int = 422
+    ) -> Template:
+        form.error(field, message)
+        values = {k: v for k, v in form.data.items() if k not in ("_csrf_token", "attempt")}
+        return await self._page(request, db_session, form=values, errors=form.errors, status=status)
+
+    @post("/checkout", name="admin.billing.checkout")
+    async def checkout(self, request: Request, db_session: DbSession) -> Template | Response[Any]:
+        settings = _settings(request)
+        form = await Form.read(request)
+        if not settings.billing.configured:
+            return await self._refuse(request, db_session, form, "form", _("Billing is not configured."), 409)
+        tenant = require_tenant()
+        lic = await seats.license_of_tenant(db_session)
+        if subscribed(lic):
+            return await self._refuse(request, db_session, form, "form", _(
+                "The organization already has a subscription: change its seats or open the customer portal."), 409)
+        used = await seats.seats_used(db_session)
+        plans = {p.code: p for p in await _public_plans(db_session)}
+        interval = form.get("interval")
+        if interval not in INTERVALS:
+            form.error("interval", _("Choose monthly or yearly billing."))
+        plan = plans.get(form.get("plan"))
+        price_id = _price_id(plan, interval) if plan is not None and interval in INTERVALS else None
+        if plan is None:
+            form.error("plan", _("Choose a plan."))
+        elif interval in INTERVALS and price_id is None:
+            form.error("plan", _("This plan cannot be bought with this billing interval."))
+        count = whole_number(form.get("seats"))
+        minimum = max(used, 1)
+        if count is None or count < minimum or count > MAX_SEATS:
+            form.error("seats", _("Enter a whole number of seats from %(min)d to %(max)d (%(used)d are in use).")
+                       % {"min": minimum, "max": MAX_SEATS, "used": used})
+        if not form.ok or plan is None or price_id is None or count is None:
+            values = {k: v for k, v in form.data.items() if k not in ("_csrf_token", "attempt")}
+            return await self._page(request, db_session, form=values, errors=form.errors, status=422)
+        actor = actor_of(request)
+        origin = settings.public_origin(f"{tenant.slug}.{settings.base_domain}")
+        try:
+            customer = await ensure_customer(request.app.state.engine, settings.billing, tenant, email=actor.email)
+            session = await stripe_client(settings.billing).v1.checkout.sessions.create_async(
+                {
+                    "mode": "subscription",
+                    "customer": customer,
+                    "client_reference_id": tenant.slug,
+                    "line_items": [{"price": price_id, "quantity": count}],
+                    "subscription_data": {"metadata": {"tenant": tenant.slug}},
+                    "success_url": f"{origin}/admin/billing?checkout=success",
+                    "cancel_url": f"{origin}/admin/billing?checkout=cancelled",
+                },
+                {"idempotency_key": f"checkout-{tenant.id}-{attempt_of(form)}"},
+            )
+        except stripe.StripeError as exc:
+            log.warning("billing.stripe.failed", call="checkout.sessions.create", error=type(exc).__name__)
+            return await self._refuse(request, db_session, form, "form", unreachable(), 502)
+        url = _https(session.url)
+        if url is None:
+            log.warning("billing.checkout.no_url", session=session.id)
+            return await self._refuse(request, db_session, form, "form", unreachable(), 502)
+        await record(db_session, actor, "billing.checkout.started", target_type="license", target_id=tenant.slug,
+                     plan=plan.code, interval=interval, seats=count, checkout_session=session.id)
+        return _redirect_out(request, url)
+
+    @post("/portal", name="admin.billing.portal")
+    async def portal(self, request: Request, db_session: DbSession) -> Template | Response[Any]:
+        settings = _settings(request)
+        form = await Form.read(request)
+        if not settings.billing.configured:
+            return await self._refuse(request, db_session, form, "form", _("Billing is not configured."), 409)
+        tenant = require_tenant()
+        actor = actor_of(request)
+        origin = settings.public_origin(f"{tenant.slug}.{settings.base_domain}")
+        try:
+            customer = await ensure_customer(request.app.state.engine, settings.billing, tenant, email=actor.email)
+            session = await stripe_client(settings.billing).v1.billing_portal.sessions.create_async(
+                {"customer": customer, "return_url": f"{origin}/admin/billing"}
+            )
+        except stripe.StripeError as exc:
+            log.warning("billing.stripe.failed", call="billing_portal.sessions.create", error=type(exc).__name__)
+            return await self._refuse(request, db_session, form, "form", unreachable(), 502)
+        url = _https(session.url)
+        if url is None:
+            return await self._refuse(request, db_session, form, "form", unreachable(), 502)
+        await record(db_session, actor, "billing.portal.opened", target_type="license", target_id=tenant.slug)
+        return _redirect_out(request, url)
+
+    @post("/seats", name="admin.billing.seats")
+    async def change_seats(self, request: Request, db_session: DbSession) -> Template | Redirect:
+        settings = _settings(request)
+        form = await Form.read(request)
+        if not settings.billing.configured:
+            return await self._refuse(request, db_session, form, "form", _("Billing is not configured."), 409)
+        tenant = require_tenant()
+        lic = await seats.license_of_tenant(db_session)
+        sub_id = lic.stripe_subscription_id
+        if not subscribed(lic) or sub_id is None:
+            return await self._refuse(request, db_session, form, "form",
+                                      _("The organization has no subscription yet: subscribe first."), 409)
+        used = await seats.seats_used(db_session)
+        count = whole_number(form.get("seats"))
+        if count is None or count < 1 or count > MAX_SEATS:
+            return await self._refuse(request, db_session, form, "seats",
+                                      _("Enter a whole number of seats from 1 to %(max)d.") % {"max": MAX_SEATS})
+        if count < used:
+            form.data["seats_in_use"] = str(used)  # the template links to the seats page next to the message
+            return await self._refuse(request, db_session, form, "seats", ngettext(
+                "%(num)d seat is in use: reclaim seats on the seats page before lowering below %(num)d.",
+                "%(num)d seats are in use: reclaim seats on the seats page before lowering below %(num)d.",
+                used) % {"num": used})
+        if count == lic.seats:
+            return see_other("/admin/billing", notice="nothing_changed")
+        client = stripe_client(settings.billing)
+        try:
+            current = (await client.v1.subscriptions.retrieve_async(sub_id)).to_dict()
+            items = (current.get("items") or {}).get("data") or []
+            if not items:
+                raise stripe.InvalidRequestError("the subscription has no item", param="items")
+            # Only the item and its quantity: Stripe's default proration (create_prorations) applies.
+            updated = await client.v1.subscriptions.update_async(
+                sub_id, {"items": [{"id": items[0]["id"], "quantity": count}]},
+                {"idempotency_key": f"seats-{sub_id}-{attempt_of(form)}"},
+            )
+        except stripe.StripeError as exc:
+            log.warning("billing.stripe.failed", call="subscriptions.update", error=type(exc).__name__)
+            return await self._refuse(request, db_session, form, "form", unreachable(), 502)
+        actor = actor_of(request)
+        before = lic.seats
+        # Stripe's answer is its confirmed state: the license follows it now (the webhook will agree later).
+        view, _changes = await reconcile.sync_subscription(
+            request.app.state.engine, settings.billing, sub_id, subscription=updated.to_dict(), by=actor.email,
+        )
+        await record(db_session, actor, "billing.seats.changed", target_type="license", target_id=tenant.slug,
+                     before={"seats": before}, after={"seats": view.seats if view else count}, subscription=sub_id)
+        return see_other("/admin/billing", notice="seats_changed")

@@ -250,7 +250,8 @@ class AccountPages(Controller):
             "sessions": list(zip(records, devices, strict=True)), "current": current, "notice": notice,
         })
 
-    @post("/sessions/{public_id:str}/revoke", name="account.sessions.revoke", opt={"allow_unenrolled": True, "read_only_ok": True})
+    @post("/sessions/{public_id:str}/revoke", name="account.sessions.revoke",
+          opt={"allow_unenrolled": True, "read_only_ok": True})
     async def revoke_session(self, request: Request, public_id: FromPath[str]) -> Redirect:
         user = request.scope["user"]
         if await request.app.state.session_store.delete_by_public_id(user.id, public_id):
@@ -258,7 +259,8 @@ class AccountPages(Controller):
                          target_id=public_id)
         return see_other("/account/sessions", notice="session_revoked")
 
-    @post("/sessions/revoke-all", name="account.sessions.revoke_all", opt={"allow_unenrolled": True, "read_only_ok": True})
+    @post("/sessions/revoke-all", name="account.sessions.revoke_all",
+          opt={"allow_unenrolled": True, "read_only_ok": True})
     async def sign_out_everywhere(self, request: Request, db_session: DbSession) -> Redirect:
         user = await _me(request, db_session)
         await revoke_all_for_user(db_session, user.id)

@@ -50,6 +50,7 @@ from tajiconnect.settings import Settings
 from tajiconnect.tenancy.context import TenantRef, require_tenant
 from tajiconnect.web.forms import Form, see_other
 from tajiconnect.web.htmx import wants_fragment
+from tajiconnect.web.security import CONTENT_SECURITY_POLICY
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +60,10 @@ NOTICES = ("seats_changed", "nothing_changed")
 #: Stripe's zero-decimal currencies: amounts are in whole units, not hundredths.
 ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV",
                           "XAF", "XOF", "XPF"})
+#: Where the page's forms may lead after their redirect (CSP ``form-action``; Chromium checks redirects too): Stripe's
+#: hosted Checkout and portal. With ``STRIPE_API_BASE`` (a local fake Stripe) its stand-ins' ``*.stripe.test`` too.
+STRIPE_HOSTED = "https://checkout.stripe.com https://billing.stripe.com"
+STAND_INS = "https://*.stripe.test"
 _ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _STRIPE_ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 
@@ -150,7 +155,8 @@ def status_lines(lic: License, tenant: TenantRef, grace_days: int) -> list[str]:
     elif lic.status == "active":
         lines.append(_("Active."))
         if lic.cancel_at_period_end and lic.term_end:
-            lines.append(_("The subscription ends on %(date)s and will not renew.") % {"date": local_date(lic.term_end)})
+            lines.append(_("The subscription ends on %(date)s and will not renew.")
+                         % {"date": local_date(lic.term_end)})
     elif lic.status == "past_due":
         since = lic.past_due_since
         becomes = read_only_from(since, grace_days)
@@ -161,7 +167,8 @@ def status_lines(lic: License, tenant: TenantRef, grace_days: int) -> list[str]:
                          % {"since": local_date(since), "date": local_date(becomes)})
         else:
             lines.append(_("A payment has been overdue since %(since)s; unless it is paid by %(date)s, the "
-                           "organization becomes read-only.") % {"since": local_date(since), "date": local_date(becomes)})
+                           "organization becomes read-only.")
+                         % {"since": local_date(since), "date": local_date(becomes)})
     elif lic.status == "suspended":
         lines.append(_("Suspended."))
     elif lic.status == "cancelled":
@@ -219,6 +226,13 @@ async def _invoices(
     return views, more, None
 
 
+def page_policy(request: Request) -> str:
+    """The app's content security policy, with the page's forms allowed to end on Stripe's hosted pages."""
+    base: str = getattr(request.app.state, "content_security_policy", None) or CONTENT_SECURITY_POLICY
+    hosted = STRIPE_HOSTED + (f" {STAND_INS}" if _settings(request).billing.api_base else "")
+    return base.replace("form-action 'self'", f"form-action 'self' {hosted}", 1)
+
+
 def _redirect_out(request: Request, url: str) -> Response[Any]:
     """To a Stripe-hosted page: a 303, or ``HX-Redirect`` for an HTMX request (which would swap a 303's body)."""
     if request.headers.get("hx-request") == "true":
@@ -271,7 +285,8 @@ class BillingPages(Controller):
                     context["next_charge"], context["next_charge_error"] = await _next_charge(client, lic)
                 (context["invoices"], context["invoices_more"],
                  context["invoices_error"]) = await _invoices(client, lic.stripe_customer_id, after)
-        return Template("admin/billing/index.html", context=context, status_code=status)
+        return Template("admin/billing/index.html", context=context, status_code=status,
+                        headers={"content-security-policy": page_policy(request)})
 
     @get("/", name="admin.billing")
     async def index(
@@ -285,8 +300,8 @@ class BillingPages(Controller):
         cursor = after if after and _STRIPE_ID.match(after) else None
         if cursor and wants_fragment(request, "invoices-more"):  # "more" swaps in the next page of invoices
             return await self._more(request, db_session, cursor)
-        return await self._page(request, db_session, checkout=checkout if checkout in ("success", "cancelled") else None,
-                                notice=notice, after=cursor)
+        shown = checkout if checkout in ("success", "cancelled") else None
+        return await self._page(request, db_session, checkout=shown, notice=notice, after=cursor)
 
     async def _more(self, request: Request, db_session: AsyncSession, cursor: str) -> Template:
         settings = _settings(request)

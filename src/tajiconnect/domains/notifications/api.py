@@ -120,7 +120,8 @@ class NotificationsApi(Controller):
                                 per_page=per_page, unread=await service.unread_count(db_session, user_id))
 
     @post("/{notification_id:str}/read", name="api.notifications.read", summary="Mark one of my notifications read",
-          status_code=HTTP_200_OK, opt={"read_only_ok": True}, **problems(*GUARDED, 404, notes={403: FORBIDDEN, 404: NOT_FOUND}, idempotent=True))
+          status_code=HTTP_200_OK, opt={"read_only_ok": True},
+          **problems(*GUARDED, 404, notes={403: FORBIDDEN, 404: NOT_FOUND}, idempotent=True))
     async def read(self, request: Request, db_session: DbSession, notification_id: FromPath[str]
                    ) -> NotificationOut:
         found = await service.mark_read(db_session, request.scope["user"].id, notification_id)
@@ -129,7 +130,8 @@ class NotificationsApi(Controller):
         return notification_json(found)
 
     @post("/read-all", name="api.notifications.read_all", summary="Mark all my notifications read",
-          status_code=HTTP_200_OK, opt={"read_only_ok": True}, **problems(*GUARDED, notes={403: FORBIDDEN}, idempotent=True))
+          status_code=HTTP_200_OK, opt={"read_only_ok": True},
+          **problems(*GUARDED, notes={403: FORBIDDEN}, idempotent=True))
     async def read_all(self, request: Request, db_session: DbSession) -> ReadAll:
         return ReadAll(marked=await service.mark_all_read(db_session, request.scope["user"].id))
 

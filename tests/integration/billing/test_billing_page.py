@@ -339,3 +339,19 @@ async def test_members_and_other_organizations_cannot_see_or_act(
     assert sub["items"]["data"][0]["quantity"] == 3
     assert (await license_of(engine, org.tenant)).seats == 3
     invalidate_tenant_cache()
+
+
+async def test_racing_requests_make_one_customer(new_org, engine, billing_settings):
+    import asyncio
+
+    from tajiconnect.domains.billing.customers import ensure_customer
+
+    org = await new_org("bcus")
+    ids = await asyncio.gather(*(
+        ensure_customer(engine, billing_settings.billing, org.tenant, email=org.admin.email) for _ in range(3)
+    ))
+    lic = await license_of(engine, org.tenant)
+    assert set(ids) == {lic.stripe_customer_id}
+    listed = await stripe_client(billing_settings.billing).v1.customers.list_async({"limit": 100})
+    mine = [c for c in listed.data if (c.to_dict().get("metadata") or {}).get("tenant") == org.tenant.slug]
+    assert len(mine) == 1 and mine[0].to_dict()["name"] == org.tenant.name

@@ -153,7 +153,6 @@ def status_lines(lic: License, tenant: TenantRef, grace_days: int) -> list[str]:
             lines.append(ngettext("Trial until %(date)s: %(num)d day left.", "Trial until %(date)s: %(num)d days left.",
                                   left) % {"date": local_date(lic.term_end), "num": left})
     elif lic.status == "active":
-        lines.append(_("Active."))
         if lic.cancel_at_period_end and lic.term_end:
             lines.append(_("The subscription ends on %(date)s and will not renew.")
                          % {"date": local_date(lic.term_end)})
@@ -169,13 +168,9 @@ def status_lines(lic: License, tenant: TenantRef, grace_days: int) -> list[str]:
             lines.append(_("A payment has been overdue since %(since)s; unless it is paid by %(date)s, the "
                            "organization becomes read-only.")
                          % {"since": local_date(since), "date": local_date(becomes)})
-    elif lic.status == "suspended":
-        lines.append(_("Suspended."))
     elif lic.status == "cancelled":
         if lic.cancelled_at:
             lines.append(_("Cancelled on %(date)s.") % {"date": local_date(lic.cancelled_at)})
-        else:
-            lines.append(_("Cancelled."))
         if lic.retain_until:
             lines.append(_("The organization's data is kept until %(date)s.") % {"date": local_date(lic.retain_until)})
     if tenant.read_only and lic.status != "past_due":

@@ -8,7 +8,10 @@ import uuid
 
 import pytest
 
+from tajiconnect.db.session import session_scope
+from tajiconnect.domains.licensing import seats
 from tajiconnect.domains.licensing.service import set_license
+from tajiconnect.tenancy.context import tenant_context
 from tests.integration.conftest import audit_entries, bearer, bearer_for, problem_of, tokens_for
 from tests.integration.seats.conftest import add_learner, seat_events, seat_of, seats_used
 
@@ -127,6 +130,8 @@ async def test_a_lowered_license_refuses_reassign_naming_the_overshoot(browser, 
 
 
 async def test_a_suspended_license_gives_no_seat(browser, new_org, engine):
+    """A suspended license makes the organization read-only (domains/billing/read_only.py): the write is refused
+    before the seat check (403, the reason in ``detail``); reading still works."""
     org = await new_org("seatapisus", seats=5)
     d = await add_learner(engine, org.tenant, name="D", seat=False)
     await set_license(engine, org.tenant.slug, status="suspended")
@@ -134,9 +139,14 @@ async def test_a_suspended_license_gives_no_seat(browser, new_org, engine):
         auth = await bearer_for(client, org.admin)
         refused = await client.post("/api/v1/seats/assign", json={"user_id": str(d.id)}, headers=auth)
         status = (await client.get("/api/v1/license", headers=auth)).json()["status"]
-    body = problem_of(refused, 409)
-    assert body["missing_seats"] == 0 and "not active" in body["detail"]
+    body = problem_of(refused, 403)
+    assert "read-only" in body["detail"] and "the license is suspended" in body["detail"]
     assert status == "suspended"
+    # Behind it, the seat service refuses too (imports and tasks do not pass through the read-only check).
+    with tenant_context(org.tenant):
+        async with session_scope(engine) as session:
+            with pytest.raises(seats.LicenseClosedError):
+                await seats.claim(session, 1)
     assert await seat_of(engine, org.tenant, d.id) is None
 
 

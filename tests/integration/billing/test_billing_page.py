@@ -355,3 +355,19 @@ async def test_racing_requests_make_one_customer(new_org, engine, billing_settin
     listed = await stripe_client(billing_settings.billing).v1.customers.list_async({"limit": 100})
     mine = [c for c in listed.data if (c.to_dict().get("metadata") or {}).get("tenant") == org.tenant.slug]
     assert len(mine) == 1 and mine[0].to_dict()["name"] == org.tenant.name
+
+
+async def test_the_proration_preview_is_quiet_when_stripe_cannot_say(
+    signed_in, new_org, engine, billing_settings, price_id
+):
+    """localstripe has no ``subscription_details`` in invoice previews: the fragment is empty, never an error."""
+    org = await new_org("bprev")
+    await subscribe_in_stripe(engine, billing_settings, org.tenant, price_id, 2)
+    async with signed_in(org.admin) as client:
+        page = await client.get("/admin/billing")
+        preview = await client.get("/admin/billing/seats/preview?seats=4", headers={"HX-Request": "true"})
+        nonsense = await client.get("/admin/billing/seats/preview?seats=abc", headers={"HX-Request": "true"})
+    assert 'hx-get="/admin/billing/seats/preview"' in page.text and 'id="seat-preview"' in page.text
+    assert preview.status_code == 200 and "<html" not in preview.text and "Stripe could not" not in preview.text
+    assert nonsense.status_code == 200 and nonsense.text.strip() == ""
+    assert (await license_of(engine, org.tenant)).seats == 2

@@ -21,13 +21,13 @@ import datetime
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import stripe
 import structlog
 from babel.numbers import format_currency
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -193,6 +193,27 @@ async def _next_charge(client: stripe.StripeClient, lic: License) -> tuple[dict[
     when = _when(data.get("next_payment_attempt") or data.get("period_end"))
     amount = data.get("amount_due", data.get("total"))
     return {"amount": money(amount, data.get("currency")), "date": local_date(when)}, None
+
+
+async def _proration_preview(client: stripe.StripeClient, lic: License, count: int) -> dict[str, str] | None:
+    """The next invoice if the subscription had ``count`` seats now (Stripe's default proration), or None."""
+    sub_id = lic.stripe_subscription_id or ""
+    try:
+        current = (await client.v1.subscriptions.retrieve_async(sub_id)).to_dict()
+        items = (current.get("items") or {}).get("data") or []
+        if not items:
+            return None
+        preview = (await client.v1.invoices.create_preview_async({
+            "customer": lic.stripe_customer_id or "", "subscription": sub_id,
+            "subscription_details": {"items": [{"id": items[0]["id"], "quantity": count}],
+                                     "proration_behavior": "create_prorations"},
+        })).to_dict()
+    except stripe.StripeError as exc:
+        log.info("billing.preview.unavailable", error=type(exc).__name__)
+        return None
+    when = _when(preview.get("next_payment_attempt") or preview.get("period_end"))
+    return {"amount": money(preview.get("amount_due", preview.get("total")), preview.get("currency")),
+            "date": local_date(when)}
 
 
 async def _invoices(
@@ -394,6 +415,23 @@ class BillingPages(Controller):
             return await self._refuse(request, db_session, form, "form", unreachable(), 502)
         await record(db_session, actor, "billing.portal.opened", target_type="license", target_id=tenant.slug)
         return _redirect_out(request, url)
+
+    @get("/seats/preview", name="admin.billing.seats.preview")
+    async def seats_preview(
+        self, request: Request, db_session: DbSession,
+        seats_wanted: Annotated[str | None, QueryParameter(name="seats")] = None,
+    ) -> Template:
+        """What the next invoice would be with that many seats, prorations included (HTMX, as the number is
+        typed). Empty when Stripe cannot say (localstripe has no ``subscription_details``) or the number is
+        not one that could be confirmed: the preview is a help, the change itself is checked on submit."""
+        settings = _settings(request)
+        lic = await seats.license_of_tenant(db_session)
+        count = whole_number(seats_wanted or "")
+        preview: dict[str, str] | None = None
+        if (settings.billing.configured and subscribed(lic) and count is not None and 1 <= count <= MAX_SEATS
+                and count != lic.seats and count >= await seats.seats_used(db_session)):
+            preview = await _proration_preview(stripe_client(settings.billing), lic, count)
+        return Template("admin/billing/_seats_preview.html", context={"preview": preview, "count": count})
 
     @post("/seats", name="admin.billing.seats")
     async def change_seats(self, request: Request, db_session: DbSession) -> Template | Redirect:

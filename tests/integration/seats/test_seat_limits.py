@@ -124,7 +124,8 @@ async def waiting_on_locks(engine: Any, count: int, within: float = 20.0) -> Non
         while True:
             waiting = await conn.scalar(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND query ILIKE '%licenses%FOR UPDATE%'"
+                # (the statement's text is cut at 1 kB in pg_stat_activity: match its start, not its FOR UPDATE)
+                " AND wait_event_type = 'Lock' AND query ILIKE 'SELECT%public.licenses%'"
             ))
             await conn.rollback()  # a new snapshot of pg_stat_activity on each look
             if waiting >= count:

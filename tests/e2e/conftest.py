@@ -24,6 +24,7 @@ import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -119,10 +120,11 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def e2e_server(database_url: str, migrated: str, mail_sink) -> Iterator[E2EServer]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}")
+@contextmanager
+def serve(database_url: str, mail_sink, *, name: str = "e2e", with_worker: bool = True,
+          extra_env: dict[str, str] | None = None) -> Iterator[E2EServer]:
+    """``tajiconnect run`` (with its SAQ worker unless ``with_worker=False``) on 127.0.0.1 and a free port, on a
+    queue of its own; its log goes to ``test-results/<name>-server.log``. Stopped when the block ends."""
     port = free_port()
     env = {
         **os.environ,
@@ -132,40 +134,48 @@ def e2e_server(database_url: str, migrated: str, mail_sink) -> Iterator[E2EServe
         "TAJI_PUBLIC_SCHEME": "http",
         "TAJI_SECURE_COOKIES": "0",  # plain http on localhost: no __Host- cookie, no Secure flag
         "SMTP_URL": mail_sink.url,
-        "TAJI_QUEUE_NAME": f"e2e-{secrets.token_hex(4)}",  # the server's own worker drains it
+        "TAJI_QUEUE_NAME": f"{name}-{secrets.token_hex(4)}",  # the server's own worker drains it
         "TAJI_SECRET_KEY": "e2e-secret-" + secrets.token_hex(16),
         "TAJI_LOG_LEVEL": "WARNING",
         "TAJI_TENANT_CACHE_SECONDS": "0",
         "TAJI_SIGNUP_POW_BITS": str(E2E_SIGNUP_POW_BITS),  # the browser solves the sign-up's check in a moment
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     env.pop("REDIS_URL", None)  # sessions and queue in PostgreSQL: nothing shared with other test runs
+    if not extra_env or "STRIPE_API_KEY" not in extra_env:
+        for key in ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET"):
+            env.pop(key, None)
     RESULTS.mkdir(exist_ok=True)
-    log = RESULTS / "e2e-server.log"
+    log = RESULTS / f"{name}-server.log"
+    command = [sys.executable, "-m", "tajiconnect.cli", "run", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tajiconnect.cli",
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--with-worker",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command + (["--with-worker"] if with_worker else []),
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
         _wait_healthy(proc, port, log)
         yield E2EServer(port=port, env=env, log=log)
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def e2e_server(database_url: str, migrated: str, mail_sink) -> Iterator[E2EServer]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}")
+    with serve(database_url, mail_sink) as server:
+        yield server
+
+
+def billing_env(localstripe) -> dict[str, str]:
+    """Settings of a server with billing configured against the session's localstripe."""
+    return {
+        "STRIPE_API_KEY": "sk_test_" + secrets.token_hex(12),
+        "STRIPE_API_BASE": localstripe.url,
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
+    }
 
 
 @dataclass
@@ -231,9 +241,9 @@ def create_tenant(e2e_server: E2EServer, settings) -> Callable[..., E2ETenant]:
 # --- the browser ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser(e2e_server: E2EServer):
-    """Headless Chromium for one test module (see the module docstring for why not the whole session)."""
+@contextmanager
+def chromium() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright, for the length of the block."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
@@ -243,6 +253,20 @@ def browser(e2e_server: E2EServer):
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser(e2e_server: E2EServer):
+    """Headless Chromium for one test module (see the module docstring for why not the whole session)."""
+    with chromium() as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def own_browser():
+    """Headless Chromium for a module that starts a server of its own (``browser`` would start the shared one)."""
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -9,10 +9,6 @@ server stays without a Stripe key, so the other browser tests keep their behavio
 from __future__ import annotations
 
 import datetime
-import os
-import secrets
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 
@@ -21,18 +17,15 @@ from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     E2E_PASSWORD,
     RESULTS,
-    ROOT,
     TIMEOUT_MS,
     E2EServer,
     _in_fresh_loop,
-    _stop,
-    _wait_healthy,
+    billing_env,
+    serve,
 )
 from tests.e2e.flows import expect_signed_in, sign_in
-from tests.support import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -43,51 +36,9 @@ PHONE = {"width": 390, "height": 844}
 def billing_server(database_url: str, migrated: str, mail_sink, localstripe) -> Iterator[E2EServer]:
     if not CHROMIUM.exists():
         pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TAJI_BASE_DOMAIN": "localhost",
-        "TAJI_PUBLIC_PORT": str(port),
-        "TAJI_PUBLIC_SCHEME": "http",
-        "TAJI_SECURE_COOKIES": "0",
-        "SMTP_URL": mail_sink.url,
-        "TAJI_QUEUE_NAME": f"e2eb-{secrets.token_hex(4)}",
-        "TAJI_SECRET_KEY": "e2e-secret-" + secrets.token_hex(16),
-        "TAJI_LOG_LEVEL": "WARNING",
-        "TAJI_TENANT_CACHE_SECONDS": "0",
-        "PYTHONUNBUFFERED": "1",
-        "STRIPE_API_KEY": "sk_test_" + secrets.token_hex(12),
-        "STRIPE_API_BASE": localstripe.url,
-        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
-    }
-    env.pop("REDIS_URL", None)
-    RESULTS.mkdir(exist_ok=True)
-    log = RESULTS / "e2e-billing-server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tajiconnect.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        _wait_healthy(proc, port, log)
-        yield E2EServer(port=port, env=env, log=log)
-    finally:
-        _stop(proc)
-
-
-@pytest.fixture(scope="module")
-def phone_browser(billing_server):
-    """Headless Chromium for this module (the shared ``browser`` fixture would start the other server too)."""
-    from playwright.sync_api import sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with serve(database_url, mail_sink, name="e2e-billing", with_worker=False,
+               extra_env=billing_env(localstripe)) as server:
+        yield server
 
 
 def provision(settings, billing_settings, slug: str) -> None:
@@ -135,11 +86,11 @@ def past_due(settings, slug: str, days: int) -> None:
     _in_fresh_loop(run)
 
 
-def test_billing_page_on_a_phone(billing_server, phone_browser, settings, billing_settings):
+def test_billing_page_on_a_phone(billing_server, own_browser, settings, billing_settings):
     slug = f"bille{uuid.uuid4().hex[:8]}"
     provision(settings, billing_settings, slug)
     base = billing_server.url(slug)
-    context = phone_browser.new_context(locale="en-US", viewport=PHONE)
+    context = own_browser.new_context(locale="en-US", viewport=PHONE)
     context.set_default_timeout(TIMEOUT_MS)
     try:
         page = context.new_page()

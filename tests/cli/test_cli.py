@@ -186,6 +186,10 @@ def test_tenants_suspend_resume_delete(cli_env, database_url):
     # Deleting follows the console's rules: a cancelled license past its retention, and a ready export.
     refused = cli(cli_env, "tenants", "delete", slug, "--yes", code=1)
     assert "Only an organization whose license is cancelled" in error_line(refused)
+    # The override skips only the retention: an active license stays refused with it.
+    still = cli(cli_env, "tenants", "delete", slug, "--yes", "--override-retention", code=1)
+    assert "Only an organization whose license is cancelled" in error_line(still)
+    cli(cli_env, "tenants", "license", slug, "--status", "cancelled")
     unexported = cli(cli_env, "tenants", "delete", slug, "--yes", "--override-retention", code=1)
     assert "Export the organization first" in error_line(unexported)
     exported = cli(cli_env, "tenants", "export", slug).stdout

@@ -195,14 +195,16 @@ async def deletion_refusal(
     session: AsyncSession, tenant: Tenant, *, override_retention: bool, retention_days: int,
     today: datetime.date | None = None,
 ) -> str | None:
-    """Why this tenant may not be deleted now, or ``None``: its license must be cancelled and kept past its
-    retention (unless the operator overrides the retention), and a ready export newer than its last change must
-    exist."""
+    """Why this tenant may not be deleted now, or ``None``: its license must be cancelled (and its Stripe
+    subscription ended) and kept past its retention (unless the operator overrides the retention, and only the
+    retention), and a ready export newer than its last change must exist."""
     lic = await session.scalar(select(License).where(License.tenant_id == tenant.id))
     today = today or datetime.date.today()
+    if lic is None or lic.status != "cancelled":
+        return _("Only an organization whose license is cancelled can be deleted.")
+    if lic.stripe_subscription_id and lic.subscription_status not in (None, "canceled", "incomplete_expired"):
+        return _("Its Stripe subscription has not ended: cancel it in Stripe before deleting the organization.")
     if not override_retention:
-        if lic is None or lic.status != "cancelled":
-            return _("Only an organization whose license is cancelled can be deleted.")
         until = kept_until(lic, retention_days)
         if until is None:
             return _("No retention date is recorded for this cancelled license: check it, then override the "

@@ -404,6 +404,11 @@ async def test_delete_may_override_the_retention_and_says_so(as_operator, new_or
     await set_license(engine, slug, status="active")
     async with as_operator() as client:
         await export_and_build(client, run_jobs, engine, slug)
+        # The override skips only the retention: an active (paying) organization is never deleted.
+        refused = await post_form(client, f"/platform/tenants/{slug}/delete",
+                                  {"confirm": slug, "override_retention": "yes"})
+        assert refused.status_code == 422 and "Only an organization whose license is cancelled" in refused.text
+        await set_license(engine, slug, status="cancelled")  # by hand: no retention date is known
         response = await post_form(client, f"/platform/tenants/{slug}/delete",
                                    {"confirm": slug, "override_retention": "yes"})
     assert response.status_code == 303

@@ -91,7 +91,7 @@ def _https(url: Any) -> str | None:
 
 def whole_number(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() and len(value) <= 9 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def attempt_of(form: Form) -> str:

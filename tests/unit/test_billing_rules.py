@@ -107,3 +107,23 @@ def test_an_ended_subscription_that_is_not_the_licenses_own_is_ignored() -> None
 def test_read_only_rule(status: str, since_days: int | None, term_end: datetime.date | None, expected: str) -> None:
     since = NOW - datetime.timedelta(days=since_days) if since_days is not None else None
     assert read_only_reason(status, past_due_since=since, term_end=term_end, now=NOW, grace_days=7) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "stand_ins", "expected"),
+    [
+        ("https://checkout.stripe.com/c/pay/cs_1", False, True),
+        ("https://billing.stripe.com/p/session/bps_1", False, True),
+        ("https://checkout.stripe.test/c/pay/cs_1", True, True),
+        ("https://checkout.stripe.test/c/pay/cs_1", False, False),  # stand-ins only with STRIPE_API_BASE
+        ("http://checkout.stripe.com/c/pay/cs_1", False, False),
+        ("https://checkout.stripe.com.evil.example/c", False, False),
+        ("https://evil.example/?https://checkout.stripe.com", False, False),
+        ("https://checkout.stripe.com:8443/c", False, False),
+        (None, False, False),
+    ],
+)
+def test_redirects_go_only_to_stripes_hosted_pages(url: object, stand_ins: bool, expected: bool) -> None:
+    from tajiconnect.domains.billing.pages import hosted_url
+
+    assert (hosted_url(url, stand_ins=stand_ins) == url) is expected

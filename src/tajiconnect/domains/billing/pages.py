@@ -22,6 +22,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import stripe
 import structlog
@@ -48,6 +49,7 @@ from tajiconnect.domains.licensing.models import MAX_SEATS, License, Plan
 from tajiconnect.i18n import _, ngettext
 from tajiconnect.settings import Settings
 from tajiconnect.tenancy.context import TenantRef, require_tenant
+from tajiconnect.tenancy.urls import tenant_url
 from tajiconnect.web.forms import Form, see_other
 from tajiconnect.web.htmx import wants_fragment
 from tajiconnect.web.security import CONTENT_SECURITY_POLICY
@@ -86,7 +88,20 @@ def _when(timestamp: Any) -> datetime.datetime | None:
 
 
 def _https(url: Any) -> str | None:
+    """A link Stripe gave for an invoice (its hosted page, its PDF), shown only when it is https."""
     return url if isinstance(url, str) and url.startswith("https://") else None
+
+
+def hosted_url(url: Any, *, stand_ins: bool) -> str | None:
+    """``url`` when it is a page hosted by Stripe (Checkout, the portal; the tests' stand-ins only with
+    ``STRIPE_API_BASE`` set), else ``None``: the app redirects nowhere else."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    hosts = STRIPE_HOSTED.replace("https://", "").split()
+    ok = host in hosts or (stand_ins and host.endswith(".stripe.test"))
+    return url if parts.scheme == "https" and ok and parts.port is None else None
 
 
 def whole_number(value: str) -> int | None:
@@ -336,6 +351,19 @@ class BillingPages(Controller):
         values = {k: v for k, v in form.data.items() if k not in ("_csrf_token", "attempt")}
         return await self._page(request, db_session, form=values, errors=form.errors, status=status)
 
+    async def _hosted(
+        self, request: Request, db_session: AsyncSession, form: Form, session: Any, action: str, **details: Any
+    ) -> Template | Response[Any]:
+        """To the Stripe-hosted page of ``session`` (recorded as ``action``), or the page with an error when
+        Stripe answered with no URL of its own."""
+        url = hosted_url(session.url, stand_ins=bool(_settings(request).billing.api_base))
+        if url is None:
+            log.warning("billing.hosted.no_url", action=action, session=session.id)
+            return await self._refuse(request, db_session, form, "form", unreachable(), 502)
+        tenant = require_tenant()
+        await record(db_session, actor_of(request), action, target_type="license", target_id=tenant.slug, **details)
+        return _redirect_out(request, url)
+
     @post("/checkout", name="admin.billing.checkout")
     async def checkout(self, request: Request, db_session: DbSession) -> Template | Response[Any]:
         settings = _settings(request)
@@ -367,7 +395,7 @@ class BillingPages(Controller):
             values = {k: v for k, v in form.data.items() if k not in ("_csrf_token", "attempt")}
             return await self._page(request, db_session, form=values, errors=form.errors, status=422)
         actor = actor_of(request)
-        origin = settings.public_origin(f"{tenant.slug}.{settings.base_domain}")
+        origin = tenant_url("/admin/billing", tenant, settings)
         try:
             customer = await ensure_customer(request.app.state.engine, settings.billing, tenant, email=actor.email)
             session = await stripe_client(settings.billing).v1.checkout.sessions.create_async(
@@ -377,21 +405,16 @@ class BillingPages(Controller):
                     "client_reference_id": tenant.slug,
                     "line_items": [{"price": price_id, "quantity": count}],
                     "subscription_data": {"metadata": {"tenant": tenant.slug}},
-                    "success_url": f"{origin}/admin/billing?checkout=success",
-                    "cancel_url": f"{origin}/admin/billing?checkout=cancelled",
+                    "success_url": f"{origin}?checkout=success",
+                    "cancel_url": f"{origin}?checkout=cancelled",
                 },
                 {"idempotency_key": f"checkout-{tenant.id}-{attempt_of(form)}"},
             )
         except stripe.StripeError as exc:
             log.warning("billing.stripe.failed", call="checkout.sessions.create", error=type(exc).__name__)
             return await self._refuse(request, db_session, form, "form", unreachable(), 502)
-        url = _https(session.url)
-        if url is None:
-            log.warning("billing.checkout.no_url", session=session.id)
-            return await self._refuse(request, db_session, form, "form", unreachable(), 502)
-        await record(db_session, actor, "billing.checkout.started", target_type="license", target_id=tenant.slug,
-                     plan=plan.code, interval=interval, seats=count, checkout_session=session.id)
-        return _redirect_out(request, url)
+        return await self._hosted(request, db_session, form, session, "billing.checkout.started",
+                                  plan=plan.code, interval=interval, seats=count, checkout_session=session.id)
 
     @post("/portal", name="admin.billing.portal")
     async def portal(self, request: Request, db_session: DbSession) -> Template | Response[Any]:
@@ -401,20 +424,16 @@ class BillingPages(Controller):
             return await self._refuse(request, db_session, form, "form", _("Billing is not configured."), 409)
         tenant = require_tenant()
         actor = actor_of(request)
-        origin = settings.public_origin(f"{tenant.slug}.{settings.base_domain}")
+        origin = tenant_url("/admin/billing", tenant, settings)
         try:
             customer = await ensure_customer(request.app.state.engine, settings.billing, tenant, email=actor.email)
             session = await stripe_client(settings.billing).v1.billing_portal.sessions.create_async(
-                {"customer": customer, "return_url": f"{origin}/admin/billing"}
+                {"customer": customer, "return_url": origin}
             )
         except stripe.StripeError as exc:
             log.warning("billing.stripe.failed", call="billing_portal.sessions.create", error=type(exc).__name__)
             return await self._refuse(request, db_session, form, "form", unreachable(), 502)
-        url = _https(session.url)
-        if url is None:
-            return await self._refuse(request, db_session, form, "form", unreachable(), 502)
-        await record(db_session, actor, "billing.portal.opened", target_type="license", target_id=tenant.slug)
-        return _redirect_out(request, url)
+        return await self._hosted(request, db_session, form, session, "billing.portal.opened")
 
     @get("/seats/preview", name="admin.billing.seats.preview")
     async def seats_preview(

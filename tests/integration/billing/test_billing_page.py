@@ -98,8 +98,7 @@ async def subscribe_in_stripe(
         {"customer": customer.id, "items": [{"plan": price, "quantity": quantity}],  # type: ignore[typeddict-item]
          "metadata": {"tenant": tenant.slug}}
     )
-    view, _changes = await reconcile.sync_subscription(engine, billing_settings.billing, sub.id,
-                                                       subscription=sub.to_dict())
+    view, _changes = await reconcile.sync_subscription(engine, billing_settings.billing, sub.id)
     assert view is not None and view.seats == quantity and view.status == "active"
     return customer.id, sub.id
 

@@ -281,3 +281,35 @@ async def test_checkout_completed_adopts_the_customer_of_the_tenant_it_names(
     lic = await license_of(engine, tenant.slug)
     assert (lic.stripe_customer_id, lic.stripe_subscription_id, lic.seats, lic.billing_interval, lic.status) == (
         customer.id, sub.id, 9, "year", "active")
+
+
+async def test_a_sync_fetches_stripes_state_only_once_it_holds_the_subscriptions_lock(
+    make_tenant, engine, stripe_api, synced_plans, bsettings
+) -> None:
+    """Two syncs of one subscription run one after the other, and each fetches inside its turn: a seat change made
+    while a sync waits is what that sync applies (a snapshot fetched before waiting would undo it)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.domains.billing.reconcile import sync_subscription
+
+    org = await make_tenant("race")
+    monthly = synced_plans["standard"].stripe_price_monthly_id
+    customer = await stripe_api.v1.customers.create_async({"email": f"pay@{org.slug}.example"})
+    await card(stripe_api, customer.id, GOOD_CARD)
+    sub = await stripe_api.v1.subscriptions.create_async({"customer": customer.id, "items": [
+        {"plan": monthly, "quantity": 4}], "metadata": {"tenant": org.slug}})
+    item = sub.to_dict()["items"]["data"][0]["id"]
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as holder:  # another sync of the subscription, in its turn
+            await holder.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                                 {"key": f"stripe-subscription:{sub.id}"})
+            waiting = asyncio.ensure_future(sync_subscription(engine, bsettings.billing, sub.id))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            await stripe_api.v1.subscriptions.update_async(sub.id, {"items": [{"id": item, "quantity": 9}]})
+    view, _ = await waiting
+    assert view is not None and view.seats == 9
+    assert (await license_of(engine, org.slug)).seats == 9

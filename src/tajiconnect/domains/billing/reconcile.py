@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.db.session import session_scope
@@ -262,18 +262,18 @@ async def sync_subscription(
     engine: AsyncEngine,
     billing: BillingSettings,
     subscription_id: str,
-    *,
-    subscription: dict[str, Any] | None = None,
     **context: Any,
 ) -> tuple[LicenseView | None, dict[str, Any]]:
-    """Fetch the subscription from Stripe (or take ``subscription``, an object Stripe itself just returned) and
-    apply it in a transaction of its own; the host cache is dropped once a change is committed."""
-    if subscription is None:
-        fetched = await stripe_client(billing).v1.subscriptions.retrieve_async(subscription_id)
-        subscription = fetched.to_dict()
+    """Fetch the subscription from Stripe and apply it, in a transaction of its own that holds the
+    subscription's advisory lock from before the fetch to the commit: two syncs of one subscription run one after
+    the other, so a snapshot fetched earlier is never applied over a newer one. The host cache is dropped once a
+    change is committed."""
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
-            view, changes = await apply_subscription(session, subscription, billing=billing, **context)
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                                  {"key": f"stripe-subscription:{subscription_id}"})
+            fetched = await stripe_client(billing).v1.subscriptions.retrieve_async(subscription_id)
+            view, changes = await apply_subscription(session, fetched.to_dict(), billing=billing, **context)
     if changes:
         invalidate_tenant_cache()
     return view, changes
@@ -298,4 +298,4 @@ async def sync_customer(
     sub = await latest_subscription(billing, customer_id)
     if sub is None:
         return None, {}
-    return await sync_subscription(engine, billing, str(sub["id"]), subscription=sub, **context)
+    return await sync_subscription(engine, billing, str(sub["id"]), **context)

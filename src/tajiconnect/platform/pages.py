@@ -146,9 +146,7 @@ class PlatformPages(Controller):
     ) -> Template | Redirect:
         detail = await _detail(db_session, slug)
         form = await Form.read(request)
-        if tenants.stripe_decides(request.app.state.settings.billing, detail.billing):
-            form.error("form", _("Stripe decides this organization's license: it changes only from its "
-                                 "subscription in Stripe."))
+        if _stripe_decides(request, detail, form):
             return await _tenant_page(request, db_session, detail, form=form.data, errors=form.errors, status=422)
         plan_codes = [p.code for p in await plans(db_session)]
         wanted = _read_license_form(form, plan_codes, detail.license.term_start)
@@ -183,7 +181,9 @@ class PlatformPages(Controller):
         form = await Form.read(request)
         text_ = form.get("days").strip()
         days = int(text_) if text_.isascii() and text_.isdigit() and len(text_) <= 3 else 0
-        if not 1 <= days <= tenants.MAX_TRIAL_EXTENSION:
+        if _stripe_decides(request, detail, form):  # a trial in Stripe ends when its subscription says
+            pass
+        elif not 1 <= days <= tenants.MAX_TRIAL_EXTENSION:
             form.error("days", _("Enter a whole number of days from 1 to %(max)d.") % {
                 "max": tenants.MAX_TRIAL_EXTENSION})
         else:
@@ -264,6 +264,15 @@ EVENTS_PER_PAGE = 20
 
 SearchParam = Annotated[str | None, Parameter(max_length=100)]
 StatusParam = Annotated[str | None, Parameter(max_length=16)]
+
+
+def _stripe_decides(request: Request, detail: tenants.TenantDetail, form: Form) -> bool:
+    """Whether Stripe owns this license (then the form gets the error that says so): no hand change then."""
+    if not tenants.stripe_decides(request.app.state.settings.billing, detail.billing):
+        return False
+    form.error("form", _("Stripe decides this organization's license: it changes only from its subscription in "
+                         "Stripe."))
+    return True
 
 
 def _actor(request: Request) -> Actor:

@@ -80,6 +80,14 @@ async def test_hand_license_changes_are_refused_while_stripe_decides(as_operator
     assert "Stripe decides this organization" in refused.text
     assert await get_license(engine, slug) == before
     assert await platform_entries(engine, slug, "platform.license.changed") == []
+    # Nor is a trial that Stripe holds extended by hand.
+    await set_billing(engine, slug, subscription_status="trialing")
+    async with as_operator() as client:
+        refused = await post_form(client, f"/platform/tenants/{slug}/extend-trial", {"days": "10"})
+    assert refused.status_code == 422
+    assert "Stripe decides this organization" in refused.text
+    assert (await get_license(engine, slug)).term_end == before.term_end
+    assert await platform_entries(engine, slug, "platform.trial.extended") == []
     # Without a subscription, billing configured or not, the operator sets the license by hand.
     await set_billing(engine, slug, stripe_subscription_id=None)
     async with as_operator() as client:

@@ -162,12 +162,12 @@ async def asgi_request(
     return status, out_headers, b"".join(chunks)
 
 
-class MotoServer:
-    """A real S3-compatible server (moto in server mode, from this venv) on 127.0.0.1, for the storage tests.
+class LocalServer:
+    """A server process of this venv on 127.0.0.1 and a free port: ``start()`` waits until ``probe`` answers,
+    ``stop()`` ends the process it started (and only that one). Subclasses name the command and the probe."""
 
-    ``start()`` waits until it answers; ``stop()`` ends the process it started (and only that one). Nothing is
-    downloaded. moto does not verify presigned signatures: authorization is tested in the app itself.
-    """
+    name = "server"
+    probe = "/"
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -177,26 +177,23 @@ class MotoServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
     def start(self, timeout: float = 20.0) -> None:
         import subprocess
-        import sys
         import urllib.request
-        from pathlib import Path
 
-        executable = Path(sys.executable).with_name("moto_server")
-        self.process = subprocess.Popen(
-            [str(executable), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):  # noqa: S310 (http, our own)
+                with urllib.request.urlopen(f"{self.url}{self.probe}", timeout=1):  # noqa: S310 (http, our own)
                     return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError("moto_server did not start") from None
+                    raise RuntimeError(f"{self.name} did not start") from None
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -209,38 +206,32 @@ class MotoServer:
         self.process = None
 
 
-class LocalStripe:
-    """A fake Stripe API (localstripe, from this venv) on 127.0.0.1, for the billing tests; see
-    ``tests/localstripe_server.py``. ``webhook(url, secret)`` makes it deliver signed events to the app."""
+class MotoServer(LocalServer):
+    """A real S3-compatible server (moto in server mode, from this venv), for the storage tests. Nothing is
+    downloaded. moto does not verify presigned signatures: authorization is tested in the app itself."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: Any = None
+    name = "moto_server"
+    probe = "/moto-api/"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 20.0) -> None:
-        import subprocess
+    def command(self) -> list[str]:
         import sys
-        import urllib.request
         from pathlib import Path
 
-        script = Path(__file__).with_name("localstripe_server.py")
-        self.process = subprocess.Popen(
-            [sys.executable, str(script), str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_config/requests", timeout=1):  # noqa: S310 (our own)
-                    return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("localstripe did not start") from None
-                time.sleep(0.1)
+        return [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(self.port)]
+
+
+class LocalStripe(LocalServer):
+    """A fake Stripe API (localstripe, from this venv), for the billing tests; see ``tests/localstripe_server.py``.
+    The tests deliver its events to the app themselves, signed (localstripe's own delivery is not used)."""
+
+    name = "localstripe"
+    probe = "/_config/requests"
+
+    def command(self) -> list[str]:
+        import sys
+        from pathlib import Path
+
+        return [sys.executable, str(Path(__file__).with_name("localstripe_server.py")), str(self.port)]
 
     def requests(self, path: str | None = None) -> list[dict[str, Any]]:
         """The Checkout and portal requests the stand-ins recorded (optionally only those to ``path``)."""
@@ -250,22 +241,3 @@ class LocalStripe:
         with urllib.request.urlopen(f"{self.url}/_config/requests", timeout=5) as answer:  # noqa: S310
             recorded = json.loads(answer.read())
         return [r for r in recorded if path is None or r["path"] == path]
-
-    def webhook(self, name: str, url: str, secret: str, events: list[str] | None = None) -> None:
-        """Make localstripe deliver its events, signed with ``secret``, to ``url``."""
-        import urllib.parse
-        import urllib.request
-
-        fields = [("url", url), ("secret", secret)] + [("events", e) for e in events or []]
-        body = urllib.parse.urlencode(fields).encode()
-        with urllib.request.urlopen(f"{self.url}/_config/webhooks/{name}", data=body, timeout=5):  # noqa: S310
-            pass
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except Exception:
-                self.process.kill()
-        self.process = None

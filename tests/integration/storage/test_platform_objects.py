@@ -10,6 +10,7 @@ import zipfile
 
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.audit.service import SYSTEM
+from tajiconnect.domains.licensing.service import set_license
 from tajiconnect.domains.storage import keys
 from tajiconnect.platform import tenants
 from tajiconnect.platform.exports import request_export, run_export
@@ -32,6 +33,7 @@ async def test_an_export_is_stored_and_outlives_its_tenant_whose_objects_go(stor
     assert archive.read(f"files/{file.id}/original") == data
     assert await storage.backend.size(done.storage_key) == done.size_bytes
 
+    await set_license(engine, org.tenant.slug, status="cancelled")  # only a cancelled organization is deleted
     await tenants.delete_tenant(engine, storage.backend, SYSTEM, org.tenant.slug, confirm=org.tenant.slug,
                                 override_retention=True, retention_days=90)
     assert await storage.backend.size(file.key) is None

@@ -15,6 +15,7 @@ from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import noload
 
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.billing.access import read_only_from, read_only_reason
@@ -124,7 +125,9 @@ class TenantResolver:
         slug = self.slug_from_host(host)
         with tenant_context(None):
             async with session_scope(self.engine, schema=None) as session:
-                stmt = select(Tenant, License).outerjoin(License, License.tenant_id == Tenant.id)
+                # The license's status and dates only: its plan (joined by default) is not needed on every request.
+                stmt = (select(Tenant, License).outerjoin(License, License.tenant_id == Tenant.id)
+                        .options(noload(License.plan)))
                 if slug is not None:
                     stmt = stmt.where(Tenant.slug == slug)
                 elif "." in host and len(host) <= 253:

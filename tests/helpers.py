@@ -126,3 +126,24 @@ async def enroll_operator(client: Any, email: str) -> Any:
 
 def recovery_codes_in(html: str) -> list[str]:
     return re.findall(r"<li>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</li>", html)
+
+
+async def operator_session_stages(settings: Any, engine: AsyncEngine, operator_id: uuid.UUID) -> list[str]:
+    """The stages of all an operator's sessions, pending ones included, in the store the app uses with
+    ``settings``: Redis when it has a ``redis_url``, the public table otherwise."""
+    from tajiconnect.domains.accounts.sessions import RedisSessionStore
+    from tajiconnect.platform.models import OperatorSession
+
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url.get())
+        try:
+            records = await RedisSessionStore(redis, namespace="platform")._records(operator_id)
+        finally:
+            await redis.aclose()
+        return sorted(record.stage for _digest, record in records)
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as session:
+            stages = await session.scalars(select(OperatorSession.stage).where(OperatorSession.user_id == operator_id))
+            return sorted(stages)

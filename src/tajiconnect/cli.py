@@ -606,15 +606,13 @@ def operators_reset_2fa(email: str) -> None:
     """Clear an operator's two-step verification (secret and recovery codes) and end its sessions; the operator
     sets it up again at the next sign-in. For a lost phone with no recovery code left."""
     from tajiconnect.domains.audit.service import SYSTEM
-    from tajiconnect.platform.service import OperatorError, end_sessions_in_redis, reset_second_factor
+    from tajiconnect.platform.service import OperatorError, reset_second_factor
 
     settings = _settings()
 
     async def go(engine: Any) -> str:
-        op = await reset_second_factor(engine, email, SYSTEM)
-        if settings.redis_url:
-            await end_sessions_in_redis(settings.redis_url.get(), op.id)
-        return op.email
+        redis_url = settings.redis_url.get() if settings.redis_url else None
+        return (await reset_second_factor(engine, email, SYSTEM, redis_url=redis_url)).email
 
     reset = _fail_on(OperatorError, *_db_errors())(_with_engine)(go)
     click.echo(f"two-step verification reset for operator {reset}; they set it up again at their next sign-in")

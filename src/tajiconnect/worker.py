@@ -173,6 +173,27 @@ class TajiWorker(Worker):
             requeued.append(job.key)
         return requeued
 
+    async def upkeep(self) -> list[asyncio.Task[None]]:
+        """SAQ's upkeep, except that the worker's first sweep waits one sweep period. SAQ moves a job to the active
+        list, then marks it active: a sweep in between takes it for a stuck one, aborts and re-queues it ("swept").
+        At start, the first sweep runs alongside the first dequeues, so a worker started on a backlog (a burst run)
+        would sweep the job it just took; a dead worker's jobs are taken over by :meth:`requeue_orphans` anyway."""
+        sweep = self.queue.sweep
+        first = True
+
+        async def later(lock: int = 60, abort: float = 5.0) -> list[str]:
+            nonlocal first
+            if first:
+                first = False
+                return []
+            return await sweep(lock, abort)
+
+        self.queue.sweep = later  # type: ignore[method-assign]  # SAQ's upkeep takes it when it starts its loop
+        try:
+            return await super().upkeep()
+        finally:
+            self.queue.sweep = sweep  # type: ignore[method-assign]
+
     async def stop(self) -> None:
         if not self._stopped:
             self.event.set()  # no more dequeuing

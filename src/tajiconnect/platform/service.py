@@ -86,9 +86,10 @@ async def check_second_factor(
     return Outcome.OK
 
 
-async def reset_second_factor(engine: AsyncEngine, email: str, actor: Actor) -> PlatformOperator:
-    """Clear ``email``'s TOTP secret and recovery codes and end its sessions' rows (a Redis store's sessions are
-    ended by the caller): the operator enrolls again at the next sign-in."""
+async def reset_second_factor(engine: AsyncEngine, email: str, actor: Actor, *,
+                              redis_url: str | None = None) -> PlatformOperator:
+    """Clear ``email``'s TOTP secret and recovery codes and end its sessions (the rows, and those kept in Redis
+    when ``redis_url`` is the app's session store): the operator enrolls again at the next sign-in."""
     email = (email or "").strip().lower()
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
@@ -102,7 +103,9 @@ async def reset_second_factor(engine: AsyncEngine, email: str, actor: Actor) -> 
             await session.execute(delete(OperatorSession).where(OperatorSession.user_id == operator.id))
             await record(session, actor, "platform.mfa.reset", subject_email=email, target_type="operator",
                          target_id=operator.id, model=PlatformAuditEntry)
-            return operator
+    if redis_url:
+        await end_sessions_in_redis(redis_url, operator.id)
+    return operator
 
 
 async def end_sessions_in_redis(redis_url: str, operator_id: Any) -> int:

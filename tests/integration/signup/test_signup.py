@@ -3,6 +3,7 @@ per-address limit, the quick answer, the background provisioning, the invitation
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import re
@@ -10,6 +11,7 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -19,7 +21,7 @@ from tajiconnect.domains.signup import pow
 from tajiconnect.domains.signup.models import Signup
 from tajiconnect.tenancy.models import Tenant
 from tajiconnect.tenancy.service import provision_tenant
-from tests.conftest import open_client
+from tests.conftest import BASE_DOMAIN, open_client
 from tests.integration.conftest import NEW_PASSWORD, csrf_from, drain, post_form, session_of, signed_in_as
 from tests.support import link_in
 
@@ -315,6 +317,43 @@ async def test_sign_ups_per_address_are_limited(settings, engine):
         assert response.status_code == 429
         assert "Too many sign-ups" in response.text and f'value="{form["slug"]}"' in response.text
         assert await signups_for(engine, form["slug"]) == []
+
+
+async def test_sign_ups_sent_at_once_from_one_address_pass_the_limit_one_by_one(settings, engine, monkeypatch):
+    """With room for one more, three sign-ups from one address meet right after counting (each waits up to 1 s for
+    the others, on an app served on the test's own loop): the count is taken under a lock per address held to the
+    commit, so one passes and two are refused. Without the lock, all three would count the same free slot."""
+    from tajiconnect.domains.signup import pages
+
+    address = "127.0.0.1"  # httpx's ASGI transport's client address
+    async with session_scope(engine, schema=None) as session:
+        made = await session.scalar(select(func.count()).select_from(Signup).where(Signup.ip == address))
+    limited = _app(dataclasses.replace(settings, queue_name=f"{settings.queue_name}-signuprace"),
+                   signups_per_hour=made + 1)
+    arrived: list[int] = []
+    real = pages.slug_taken
+
+    async def meet_then_check(*args, **kwargs):
+        arrived.append(1)
+        for _ in range(20):
+            if len(arrived) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        return await real(*args, **kwargs)
+
+    async with limited.lifespan():
+        transports = [httpx.ASGITransport(app=limited) for _ in range(3)]
+        clients = [httpx.AsyncClient(transport=t, base_url=f"https://{BASE_DOMAIN}") for t in transports]
+        try:
+            forms = [await solved_form(client) for client in clients]
+            monkeypatch.setattr(pages, "slug_taken", meet_then_check)
+            answers = await asyncio.gather(*(c.post("/signup", data=f) for c, f in zip(clients, forms, strict=True)))
+        finally:
+            for client in clients:
+                await client.aclose()
+    assert sorted(answer.status_code for answer in answers) == [303, 429, 429]
+    stored = [len(await signups_for(engine, form["slug"])) for form in forms]
+    assert sorted(stored) == [0, 0, 1]
 
 
 @pytest.mark.parametrize(

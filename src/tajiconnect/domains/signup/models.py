@@ -37,6 +37,7 @@ class Signup(PublicModel):
     admin_email: Mapped[str] = mapped_column(String(320))
     admin_name: Mapped[str | None] = mapped_column(String(200), default=None)
     locale: Mapped[str] = mapped_column(String(10), default="en")
+    #: Where it came from, as the per-address limit counts: the IPv4 address, or the IPv6 address's /64.
     ip: Mapped[str | None] = mapped_column(String(45), default=None)
     #: SHA-256 of the proof-of-work challenge the form was solved with: each challenge serves one sign-up.
     challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)

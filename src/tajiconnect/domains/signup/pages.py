@@ -31,11 +31,12 @@ from tajiconnect.domains.signup.service import (
     by_token,
     challenge_used,
     check_slug,
+    claim_signup_slot,
     clean_slug,
     countries,
     country_codes,
+    network_of,
     sha256_hex,
-    signups_from,
     slug_problem,
     slug_taken,
     taken_message,
@@ -161,8 +162,8 @@ class SignupPages(Controller):
             form.error("pow", _pow_message("used"))
         if not form.ok:
             return _form_page(request, form, status=422, challenge=challenge if solved else None)
-        ip = client_ip(request.scope)
-        if await signups_from(db_session, ip, within=RATE_WINDOW) >= settings.billing.signups_per_hour:
+        network = network_of(client_ip(request.scope))
+        if await claim_signup_slot(db_session, network, within=RATE_WINDOW) >= settings.billing.signups_per_hour:
             form.error("form", _(
                 "Too many sign-ups from your network in the last hour. Please try again in an hour."))
             return _form_page(request, form, status=HTTP_429_TOO_MANY_REQUESTS, challenge=challenge)
@@ -170,7 +171,7 @@ class SignupPages(Controller):
             form.error("slug", taken_message())
             return _form_page(request, form, status=422, challenge=challenge)
         token = secrets.token_urlsafe(32)
-        signup = Signup(token_hash=sha256_hex(token), ip=ip, challenge_hash=pow.challenge_hash(challenge),
+        signup = Signup(token_hash=sha256_hex(token), ip=network, challenge_hash=pow.challenge_hash(challenge),
                         status="pending", **fields)
         db_session.add(signup)
         try:

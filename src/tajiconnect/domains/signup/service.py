@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import re
 import unicodedata
 from functools import cache
@@ -110,13 +111,33 @@ async def check_slug(session: AsyncSession, raw: str) -> tuple[str, str]:
     return "available", _("%(slug)s is available.") % {"slug": slug}
 
 
-async def signups_from(session: AsyncSession, ip: str | None, *, within: datetime.timedelta) -> int:
-    """Sign-ups made from the address ``ip`` in the last ``within`` (whatever became of them)."""
-    if ip is None:
+def network_of(ip: str | None) -> str | None:
+    """The unit of the per-address limit for the client address ``ip``: an IPv4 address itself (also when written as
+    an IPv4-mapped IPv6 one), an IPv6 address's /64 (one household or phone gets a whole /64, and picks any address
+    in it), anything else (a test client's name) as is."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip[:45]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+async def claim_signup_slot(session: AsyncSession, network: str | None, *, within: datetime.timedelta) -> int:
+    """Sign-ups made from ``network`` (see :func:`network_of`) in the last ``within``, whatever became of them,
+    counted under a lock on that network held until the transaction ends: concurrent sign-ups from one network
+    are counted one after the other, so a burst cannot pass the limit together."""
+    if network is None:
         return 0
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"signup-from:{network}", 0))))
     return int(
         await session.scalar(
-            select(func.count()).select_from(Signup).where(Signup.ip == ip, Signup.created_at > _now() - within)
+            select(func.count()).select_from(Signup).where(Signup.ip == network, Signup.created_at > _now() - within)
         ) or 0
     )
 

@@ -343,6 +343,7 @@ def tenants_delete(slug: str, yes: bool, override_retention: bool, force: bool) 
     --force.
     """
     from tajiconnect.domains.audit.service import SYSTEM
+    from tajiconnect.domains.storage.errors import FilesLeftError
     from tajiconnect.domains.storage.service import Storage
     from tajiconnect.platform.tenants import DeletionRefusedError, delete_tenant
     from tajiconnect.tenancy.service import TenantError
@@ -356,9 +357,13 @@ def tenants_delete(slug: str, yes: bool, override_retention: bool, force: bool) 
         click.confirm(f"Delete tenant {slug} and ALL its data?", abort=True)
     settings = _settings()
     backend = Storage.from_settings(settings).backend
-    export_id = _fail_on(DeletionRefusedError, TenantError, *_db_errors())(_with_engine)(
-        lambda engine: delete_tenant(engine, backend, SYSTEM, slug, confirm=slug, override_retention=override_retention,
-                                     force=force, retention_days=settings.billing.retention_days, **_cli_context()))
+    try:
+        export_id = _fail_on(DeletionRefusedError, TenantError, *_db_errors())(_with_engine)(
+            lambda engine: delete_tenant(engine, backend, SYSTEM, slug, confirm=slug,
+                                         override_retention=override_retention, force=force,
+                                         retention_days=settings.billing.retention_days, **_cli_context()))
+    except FilesLeftError as exc:
+        raise click.ClickException(f"deleted tenant {slug}, but not all its files: {exc}") from exc
     click.echo(f"deleted tenant {slug}" + (f" (export {export_id})" if export_id else ""))
 
 

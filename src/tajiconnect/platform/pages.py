@@ -33,6 +33,7 @@ from tajiconnect.domains.billing.access import read_only_from, read_only_reason
 from tajiconnect.domains.billing.stripe_api import stripe_client
 from tajiconnect.domains.licensing.models import LICENSE_STATUSES, MAX_SEATS
 from tajiconnect.domains.licensing.service import LicenseError, LicenseView, list_licenses, plans
+from tajiconnect.domains.storage.errors import FilesLeftError
 from tajiconnect.domains.storage.service import content_disposition
 from tajiconnect.i18n import _
 from tajiconnect.logs import get_logger
@@ -251,6 +252,10 @@ class PlatformPages(Controller):
             )
         except TenantNotFoundError as exc:  # deleted meanwhile
             raise NotFoundException(detail="no such organization") from exc
+        except FilesLeftError as exc:  # its data is gone; some of its stored files are not
+            log.error("organization deleted, some of its files were not", slug=slug, prefix=exc.prefix,
+                      failed=exc.failed, sample=exc.sample)
+            return see_other("/platform", notice="tenant_deleted_files_left")
         except tenants.DeletionRefusedError as exc:
             form.error("confirm", str(exc))
             return await _tenant_page(request, db_session, await _detail(db_session, slug),

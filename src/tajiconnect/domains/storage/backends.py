@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from tajiconnect.domains.storage.errors import FilesLeftError
 from tajiconnect.domains.storage.keys import check_key
 from tajiconnect.settings import StorageSettings
 
@@ -105,7 +106,17 @@ class LocalBackend:
     async def delete_prefix(self, prefix: str) -> None:
         if not prefix.startswith("tenants/") or ".." in prefix:
             raise ValueError("not a storage prefix")
-        await asyncio.to_thread(shutil.rmtree, self.root / prefix, True)
+        folder = self.root / prefix
+
+        def remove() -> list[str]:
+            failed: list[str] = []
+            if folder.exists():
+                shutil.rmtree(folder, onerror=lambda _f, path, info: failed.append(f"{path}: {info[1]}"))
+            return failed
+
+        failed = await asyncio.to_thread(remove)
+        if failed:
+            raise FilesLeftError(prefix, len(failed), failed[:5])
 
     def presigned_get(self, key: str, *, content_type: str, disposition: str, expires: int) -> str | None:
         return None  # served by the app itself (/files/<token>)
@@ -209,14 +220,21 @@ class S3Backend:
     async def delete_prefix(self, prefix: str) -> None:
         if not prefix.startswith("tenants/") or ".." in prefix:
             raise ValueError("not a storage prefix")
+        failed: list[str] = []
+        token: str | None = None
         while True:  # a listing holds at most 1,000 keys, and so does one delete_objects
-            answer = await self._call("list_objects_v2", Prefix=prefix)
+            page = {"ContinuationToken": token} if token else {}
+            answer = await self._call("list_objects_v2", Prefix=prefix, **page)
             keys = [{"Key": item["Key"]} for item in answer.get("Contents", [])]
-            if not keys:
-                return
-            await self._call("delete_objects", Delete={"Objects": keys, "Quiet": True})
-            if not answer.get("IsTruncated"):
-                return
+            if keys:
+                # Quiet: the answer lists only the objects the store refused (access denied, a held object...).
+                done = await self._call("delete_objects", Delete={"Objects": keys, "Quiet": True})
+                failed += [f"{e.get('Key')}: {e.get('Code')}" for e in done.get("Errors", [])]
+            token = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
+            if token is None:
+                break
+        if failed:
+            raise FilesLeftError(prefix, len(failed), failed[:5])
 
     def presigned_get(self, key: str, *, content_type: str, disposition: str, expires: int) -> str | None:
         # Signing is local computation (no network call), so it is safe on the event loop.

@@ -12,3 +12,12 @@ class StorageError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class FilesLeftError(OSError):
+    """Objects under ``prefix`` that the store would not delete (``failed``: how many, ``sample``: a few keys and
+    the store's reasons). What was deleted stays deleted; deleting the prefix again retries the rest."""
+
+    def __init__(self, prefix: str, failed: int, sample: list[str]) -> None:
+        super().__init__(f"{failed} object(s) under {prefix} could not be deleted: {'; '.join(sample)}")
+        self.prefix, self.failed, self.sample = prefix, failed, sample

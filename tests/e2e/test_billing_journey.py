@@ -179,7 +179,8 @@ def test_sign_up_trial_subscribe_raise_seats_fail_a_payment_go_read_only_and_com
     subscribe.get_by_role("button", name="Continue to payment").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Pay")
     assert len(checkout) == 1
-    customer_id = license_of(side, slug).stripe_customer_id
+    trial_license = license_of(side, slug)
+    customer_id, tenant_id = trial_license.stripe_customer_id, str(trial_license.tenant_id)
     assert customer_id, "the billing page made the tenant's Stripe customer before Checkout"
     page.goto(base + "/admin/billing?checkout=success")
     expect(page.locator("#billing-status")).to_have_text("Trial")  # nothing confirmed yet
@@ -188,7 +189,7 @@ def test_sign_up_trial_subscribe_raise_seats_fail_a_payment_go_read_only_and_com
     async def pay_by_checkout(client: Any, _engine: Any) -> dict[str, Any]:
         await card(client, customer_id, GOOD_CARD)
         sub = await client.v1.subscriptions.create_async({"customer": customer_id, "items": [
-            {"plan": price, "quantity": 5}], "metadata": {"tenant": slug}})
+            {"plan": price, "quantity": 5}], "metadata": {"tenant_id": tenant_id, "tenant": slug}})
         return sub.to_dict()
 
     sub = side.run(pay_by_checkout)
@@ -196,7 +197,7 @@ def test_sign_up_trial_subscribe_raise_seats_fail_a_payment_go_read_only_and_com
     side.post({"id": f"evt_cs_{uuid.uuid4().hex[:12]}", "object": "event", "type": "checkout.session.completed",
                "created": int(time.time()), "livemode": False, "data": {"object": {
                    "id": "cs_test_" + uuid.uuid4().hex[:12], "object": "checkout.session", "mode": "subscription",
-                   "customer": customer_id, "subscription": sub["id"], "client_reference_id": slug,
+                   "customer": customer_id, "subscription": sub["id"], "client_reference_id": tenant_id,
                    "status": "complete", "payment_status": "paid", "metadata": {}}}})
     until(page, base + "/admin/billing", "#billing-status", "Active")
     expect(page.locator("#billing-seats")).to_contain_text("of 5")

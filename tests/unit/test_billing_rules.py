@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
 
@@ -14,11 +15,14 @@ TS = int(datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC).timestamp())
 TS_END = int(datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC).timestamp())
 
 
+TENANT_ID = "0192f2a4-6a51-7c1e-9d1e-3b5c7a9e0f11"
+
+
 def sub(status: str = "active", quantity: int = 12, **extra: object) -> dict:
     item = {"id": "si_1", "quantity": quantity, "price": {"id": "price_std_m"},
             "current_period_start": TS, "current_period_end": TS_END}
     return {"id": "sub_1", "customer": "cus_1", "status": status, "items": {"data": [item]},
-            "metadata": {"tenant": "acme"}, "cancel_at_period_end": False, **extra}
+            "metadata": {"tenant_id": TENANT_ID, "tenant": "acme"}, "cancel_at_period_end": False, **extra}
 
 
 def trial(**overrides: object) -> LicenseFacts:
@@ -32,7 +36,7 @@ def trial(**overrides: object) -> LicenseFacts:
 
 def test_reads_periods_from_the_item_or_the_subscription() -> None:
     state = read_subscription(sub())
-    assert (state.price_id, state.quantity, state.tenant_slug) == ("price_std_m", 12, "acme")
+    assert (state.price_id, state.quantity, state.tenant_id) == ("price_std_m", 12, uuid.UUID(TENANT_ID))
     assert (state.period_start, state.period_end) == (datetime.date(2026, 11, 1), datetime.date(2026, 12, 1))
     legacy = {"id": "sub_2", "customer": {"id": "cus_2"}, "status": "active", "quantity": 3,
               "plan": {"id": "plan_x"}, "current_period_start": TS, "current_period_end": TS_END,
@@ -127,3 +131,10 @@ def test_redirects_go_only_to_stripes_hosted_pages(url: object, stand_ins: bool,
     from tajiconnect.domains.billing.pages import hosted_url
 
     assert hosted_url(url, stand_ins=stand_ins) == (url if expected else None)
+
+
+@pytest.mark.parametrize("value", [None, "", "acme", 42, "0192f2a4-6a51-7c1e-9d1e-3b5c7a9e0f1", "x" * 36,
+                                   "0192f2a46a517c1e9d1e3b5c7a9e0f11", "{0192f2a4-6a51-7c1e-9d1e-3b5c7a9e0f11}"])
+def test_metadata_names_a_tenant_only_by_a_well_formed_id(value: object) -> None:
+    """A slug (which a deleted organization frees) or anything not an id written by the app names no tenant."""
+    assert read_subscription(sub(metadata={"tenant_id": value, "tenant": "acme"})).tenant_id is None

@@ -5,6 +5,7 @@ reach, billing not configured, and who may see or act (members, other organizati
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -24,7 +25,7 @@ from tajiconnect.tenancy.context import tenant_context
 from tajiconnect.tenancy.resolver import invalidate_tenant_cache
 from tests.conftest import BASE_DOMAIN, open_client
 from tests.integration.conftest import audit_entries, post_form, session_of, sign_in, with_cookie
-from tests.integration.seats.conftest import add_learner
+from tests.integration.seats.conftest import add_learner, seats_used
 
 ATTEMPT = "a" * 24
 
@@ -87,7 +88,7 @@ async def subscribe_in_stripe(
     as Stripe's confirmed state (what the webhook would do). Returns (customer id, subscription id)."""
     client = stripe_client(billing_settings.billing)
     customer = await client.v1.customers.create_async(
-        {"email": f"billing@{tenant.slug}.example", "metadata": {"tenant": tenant.slug}}
+        {"email": f"billing@{tenant.slug}.example", "metadata": {"tenant_id": str(tenant.id)}}
     )
     method = await client.v1.payment_methods.create_async(
         {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"}}  # type: ignore[typeddict-item]
@@ -96,16 +97,16 @@ async def subscribe_in_stripe(
     await client.v1.customers.update_async(customer.id, {"invoice_settings": {"default_payment_method": method.id}})
     sub = await client.v1.subscriptions.create_async(
         {"customer": customer.id, "items": [{"plan": price, "quantity": quantity}],  # type: ignore[typeddict-item]
-         "metadata": {"tenant": tenant.slug}}
+         "metadata": {"tenant_id": str(tenant.id)}}
     )
     view, _changes = await reconcile.sync_subscription(engine, billing_settings.billing, sub.id)
     assert view is not None and view.seats == quantity and view.status == "active"
     return customer.id, sub.id
 
 
-def checkout_requests(localstripe: Any, slug: str) -> list[dict[str, Any]]:
+def checkout_requests(localstripe: Any, tenant: Any) -> list[dict[str, Any]]:
     sent = localstripe.requests("/v1/checkout/sessions")
-    return [r["data"] for r in sent if r["data"].get("client_reference_id") == slug]
+    return [r["data"] for r in sent if r["data"].get("client_reference_id") == str(tenant.id)]
 
 
 def portal_requests(localstripe: Any, customer: str) -> list[dict[str, Any]]:
@@ -169,20 +170,21 @@ async def test_subscribe_builds_the_checkout_request_and_changes_no_license(
         after_redirect = await license_of(engine, org.tenant)
         back = await client.get("/admin/billing?checkout=success")
     lic = await license_of(engine, org.tenant)
-    sent = checkout_requests(localstripe, org.tenant.slug)
+    sent = checkout_requests(localstripe, org.tenant)
     assert len(sent) == 2
     origin = f"https://{org.tenant.slug}.{BASE_DOMAIN}"
     assert sent[0] == {
-        "mode": "subscription", "customer": lic.stripe_customer_id, "client_reference_id": org.tenant.slug,
+        "mode": "subscription", "customer": lic.stripe_customer_id, "client_reference_id": str(org.tenant.id),
         "line_items": [{"price": price_id, "quantity": "7"}],
-        "subscription_data": {"metadata": {"tenant": org.tenant.slug}},
+        "subscription_data": {"metadata": {"tenant_id": str(org.tenant.id), "tenant": org.tenant.slug}},
         "success_url": f"{origin}/admin/billing?checkout=success",
         "cancel_url": f"{origin}/admin/billing?checkout=cancelled",
     }
     assert sent[1]["customer"] == lic.stripe_customer_id  # one customer for the tenant, made once
     stripe_api = stripe_client(billing_settings.billing)
     customer = (await stripe_api.v1.customers.retrieve_async(lic.stripe_customer_id or "")).to_dict()
-    assert customer["email"] == org.admin.email and customer["metadata"] == {"tenant": org.tenant.slug}
+    assert customer["email"] == org.admin.email and customer["metadata"] == {
+        "tenant_id": str(org.tenant.id), "tenant": org.tenant.slug}
     # Nothing about the license changed: only Stripe's confirmed state (a webhook) may change it.
     for state in (after_redirect, lic):
         assert (state.plan_id, state.seats, state.status, state.term_end, state.stripe_subscription_id) == (
@@ -191,6 +193,31 @@ async def test_subscribe_builds_the_checkout_request_and_changes_no_license(
     assert "Payment received by Stripe; your license updates as soon as Stripe confirms it" in back.text
     started = await audit_entries(engine, org.tenant, "billing.checkout.started")
     assert len(started) == 2 and started[0].details["seats"] == 7 and started[0].actor_email == org.admin.email
+
+
+async def test_no_second_checkout_while_a_paid_one_is_not_confirmed_yet(
+    signed_in, new_org, engine, billing_settings, price_id, localstripe
+):
+    """A Checkout paid in another tab whose events have not arrived: the customer has a live subscription that the
+    license does not show. Starting another Checkout is refused (it would make a second subscription), and the
+    license catches up with Stripe's state at once."""
+    org = await new_org("bdbl", seats=50)
+    await set_license(engine, org.tenant.slug, status="trialing", until=in_days(5))
+    _customer, sub_id = await subscribe_in_stripe(engine, billing_settings, org.tenant, price_id, quantity=6)
+    with tenant_context(None):  # as it was before the subscription's events arrived
+        async with session_scope(engine, schema=None) as session:
+            await session.execute(update(License).where(License.tenant_id == org.tenant.id).values(
+                stripe_subscription_id=None, subscription_status=None, status="trialing", seats=50))
+    invalidate_tenant_cache()
+    async with signed_in(org.admin) as client:
+        answer = await post_form(client, "/admin/billing/checkout",
+                                 {"plan": "standard", "interval": "month", "seats": "6", "attempt": ATTEMPT})
+    assert answer.status_code == 409, answer.text
+    assert "A subscription was already started for the organization" in answer.text
+    assert checkout_requests(localstripe, org.tenant) == []
+    lic = await license_of(engine, org.tenant)
+    assert (lic.stripe_subscription_id, lic.status, lic.seats) == (sub_id, "active", 6)
+    assert 'id="billing-seats"' in answer.text and "of 6" in answer.text  # the page shows the synced license
 
 
 @pytest.mark.parametrize(
@@ -215,7 +242,7 @@ async def test_subscribe_refusals_rerender_with_field_errors_and_send_nothing(
         answer = await post_form(client, "/admin/billing/checkout", fields)
     assert answer.status_code == 422
     assert f'id="e-{field}"' in answer.text and message in answer.text
-    assert checkout_requests(localstripe, org.tenant.slug) == []
+    assert checkout_requests(localstripe, org.tenant) == []
     assert (await license_of(engine, org.tenant)).stripe_customer_id is None
 
 
@@ -263,6 +290,46 @@ async def test_seat_change_updates_stripe_and_the_license_lowering_below_use_is_
     assert "3 of 8" in shown.text and "The seats were changed" in shown.text
     changed = await audit_entries(engine, org.tenant, "billing.seats.changed")
     assert [(e.details["before"], e.details["after"]) for e in changed] == [({"seats": 5}, {"seats": 8})]
+
+
+async def test_lowering_seats_and_inviting_at_the_same_moment_never_overfill_the_license(
+    new_org, make_user, engine, billing_settings, price_id
+):
+    """4 of 6 seats used: one admin lowers to 4 while another invites a 5th learner. Both wait on the license row
+    (held here), then go one after the other: whichever comes first wins and the other is refused, so the seats in
+    use never exceed the license (nor Stripe's quantity)."""
+    from sqlalchemy import text
+
+    from tests.integration.seats.test_seat_limits import live_client, served, waiting_on_locks
+
+    org = await new_org("blow", seats=50)
+    for _ in range(4):
+        await add_learner(engine, org.tenant)
+    _customer, sub_id = await subscribe_in_stripe(engine, billing_settings, org.tenant, price_id, 6)
+    other_admin = await make_user(org.tenant, ["org_admin"])
+    async with served(billing_settings) as app, live_client(app, org.tenant) as one, \
+            live_client(app, org.tenant) as two:
+        assert (await sign_in(one, org.admin.email, org.admin.password)).status_code == 303
+        assert (await sign_in(two, other_admin.email)).status_code == 303
+        async with session_scope(engine, schema=None) as holder:
+            await holder.execute(text("SELECT 1 FROM public.licenses WHERE tenant_id = :t FOR UPDATE"),
+                                 {"t": org.tenant.id})
+            race = asyncio.gather(
+                post_form(one, "/admin/billing/seats", {"seats": "4", "attempt": ATTEMPT}),
+                post_form(two, "/admin/users/invite", {"email": f"fifth@{org.tenant.slug}.example",
+                                                       "roles": "student"}),
+            )
+            await waiting_on_locks(engine, 2)
+        lowered, invited = await race
+    lic = await license_of(engine, org.tenant)
+    quantity = (await stripe_client(billing_settings.billing).v1.subscriptions.retrieve_async(sub_id)).to_dict()[
+        "items"]["data"][0]["quantity"]
+    used = await seats_used(engine, org.tenant)
+    if lowered.status_code == 303:  # the lowering went first: the invitation found no free seat
+        assert invited.status_code == 409 and (lic.seats, quantity, used) == (4, 4, 4)
+    else:  # the invitation went first: the lowering saw 5 seats in use
+        assert lowered.status_code == 422 and "5 seats are in use" in lowered.text, lowered.text
+        assert invited.status_code == 303 and (lic.seats, quantity, used) == (6, 6, 5)
 
 
 async def test_invoices_are_paginated_with_more(signed_in, new_org, engine, billing_settings, price_id, monkeypatch):

@@ -117,14 +117,14 @@ async def test_live_events_then_replays_end_in_stripes_state(
     other_customer = await stripe_api.v1.customers.create_async({"email": f"pay@{other.slug}.example"})
     await card(stripe_api, other_customer.id, GOOD_CARD)
     await stripe_api.v1.subscriptions.create_async({"customer": other_customer.id, "items": [
-        {"plan": monthly, "quantity": 3}], "metadata": {"tenant": other.slug}})
+        {"plan": monthly, "quantity": 3}], "metadata": {"tenant_id": str(other.id)}})
     await replay.send(await customer_events(stripe_api, other_customer.id, start))
     bystander = facts(await license_of(engine, other.slug))
     assert (bystander["seats"], bystander["status"]) == (3, "active")
 
     # 1. Subscribe for 12 seats with a working card (the app would have made the customer for the tenant).
     customer = await stripe_api.v1.customers.create_async(
-        {"email": f"billing@{org.slug}.example", "metadata": {"tenant": org.slug}})
+        {"email": f"billing@{org.slug}.example", "metadata": {"tenant_id": str(org.id)}})
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
             await session.execute(update(License).where(License.tenant_id == org.id)
@@ -132,7 +132,7 @@ async def test_live_events_then_replays_end_in_stripes_state(
     before = facts(await license_of(engine, org.slug))
     await card(stripe_api, customer.id, GOOD_CARD)
     sub = await stripe_api.v1.subscriptions.create_async({"customer": customer.id, "items": [
-        {"plan": monthly, "quantity": 12}], "metadata": {"tenant": org.slug}})
+        {"plan": monthly, "quantity": 12}], "metadata": {"tenant_id": str(org.id)}})
     seen = await customer_events(stripe_api, customer.id, start)
     await replay.send(seen)
     lic = await license_of(engine, org.slug)
@@ -250,7 +250,7 @@ async def test_an_event_never_moves_a_subscription_onto_another_tenants_license(
     await card(stripe_api, stranger.id, GOOD_CARD)
     sub = await stripe_api.v1.subscriptions.create_async({"customer": stranger.id, "items": [
         {"plan": synced_plans["standard"].stripe_price_monthly_id, "quantity": 2}],
-        "metadata": {"tenant": victim.slug}})
+        "metadata": {"tenant_id": str(victim.id)}})
     evt = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "customer.subscription.updated",
            "created": sub.created, "livemode": False, "data": {"object": sub.to_dict()}}
     assert (await deliver(evt)).status_code == 200
@@ -272,8 +272,8 @@ async def test_checkout_completed_adopts_the_customer_of_the_tenant_it_names(
     sub = await stripe_api.v1.subscriptions.create_async({"customer": customer.id, "items": [
         {"plan": synced_plans["standard"].stripe_price_yearly_id, "quantity": 9}]})  # no metadata
     session_obj = {"id": f"cs_test_{uuid.uuid4().hex}", "object": "checkout.session", "mode": "subscription",
-                   "customer": customer.id, "subscription": sub.id, "client_reference_id": tenant.slug,
-                   "metadata": {"tenant": tenant.slug}, "status": "complete"}
+                   "customer": customer.id, "subscription": sub.id, "client_reference_id": str(tenant.id),
+                   "metadata": {"tenant_id": str(tenant.id)}, "status": "complete"}
     evt = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "checkout.session.completed",
            "created": sub.created, "livemode": False, "data": {"object": session_obj}}
     assert (await deliver(evt)).status_code == 200
@@ -300,7 +300,7 @@ async def test_a_sync_fetches_stripes_state_only_once_it_holds_the_subscriptions
     customer = await stripe_api.v1.customers.create_async({"email": f"pay@{org.slug}.example"})
     await card(stripe_api, customer.id, GOOD_CARD)
     sub = await stripe_api.v1.subscriptions.create_async({"customer": customer.id, "items": [
-        {"plan": monthly, "quantity": 4}], "metadata": {"tenant": org.slug}})
+        {"plan": monthly, "quantity": 4}], "metadata": {"tenant_id": str(org.id)}})
     item = sub.to_dict()["items"]["data"][0]["id"]
     with tenant_context(None):
         async with session_scope(engine, schema=None) as holder:  # another sync of the subscription, in its turn

@@ -29,7 +29,7 @@ async def test_a_signed_event_is_stored_then_processed_once(deliver, billing_job
     await card(stripe_api, customer.id, "4242424242424242")
     sub = await stripe_api.v1.subscriptions.create_async({
         "customer": customer.id, "items": [{"plan": synced_plans["standard"].stripe_price_monthly_id,
-                                            "quantity": 7}], "metadata": {"tenant": tenant.slug}})
+                                            "quantity": 7}], "metadata": {"tenant_id": str(tenant.id)}})
     evt = event(f"evt_{uuid.uuid4().hex}", "customer.subscription.created", sub.to_dict())
     answer = await deliver(evt)
     assert answer.status_code == 200 and answer.json() == {"received": True}

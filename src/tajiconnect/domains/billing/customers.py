@@ -32,7 +32,8 @@ async def ensure_customer(
                 raise LookupError(f"tenant {tenant.slug!r} has no license")
             if lic.stripe_customer_id:
                 return lic.stripe_customer_id
-            params: dict[str, object] = {"name": tenant.name, "metadata": {"tenant": tenant.slug}}
+            metadata = {"tenant_id": str(tenant.id), "tenant": tenant.slug}  # the id names it; the slug is for people
+            params: dict[str, object] = {"name": tenant.name, "metadata": metadata}
             if email:
                 params["email"] = email
             customer = await stripe_client(billing).v1.customers.create_async(

@@ -49,6 +49,7 @@ from tajiconnect.domains.licensing.models import MAX_SEATS, License, Plan
 from tajiconnect.i18n import _, ngettext
 from tajiconnect.settings import Settings
 from tajiconnect.tenancy.context import TenantRef, require_tenant
+from tajiconnect.tenancy.resolver import invalidate_tenant_cache
 from tajiconnect.tenancy.urls import tenant_url
 from tajiconnect.web.forms import Form, see_other
 from tajiconnect.web.htmx import wants_fragment
@@ -397,14 +398,19 @@ class BillingPages(Controller):
         actor = actor_of(request)
         origin = tenant_url("/admin/billing", tenant, settings)
         try:
+            if lic.stripe_customer_id and await self._started_meanwhile(request, lic.stripe_customer_id):
+                db_session.expire_all()  # the page shows the license as the sync left it
+                return await self._refuse(request, db_session, form, "form", _(
+                    "A subscription was already started for the organization, and Stripe is confirming it. "
+                    "This page shows it once confirmed: reload it in a moment."), 409)
             customer = await ensure_customer(request.app.state.engine, settings.billing, tenant, email=actor.email)
             session = await stripe_client(settings.billing).v1.checkout.sessions.create_async(
                 {
                     "mode": "subscription",
                     "customer": customer,
-                    "client_reference_id": tenant.slug,
+                    "client_reference_id": str(tenant.id),
                     "line_items": [{"price": price_id, "quantity": count}],
-                    "subscription_data": {"metadata": {"tenant": tenant.slug}},
+                    "subscription_data": {"metadata": {"tenant_id": str(tenant.id), "tenant": tenant.slug}},
                     "success_url": f"{origin}?checkout=success",
                     "cancel_url": f"{origin}?checkout=cancelled",
                 },
@@ -415,6 +421,19 @@ class BillingPages(Controller):
             return await self._refuse(request, db_session, form, "form", unreachable(), 502)
         return await self._hosted(request, db_session, form, session, "billing.checkout.started",
                                   plan=plan.code, interval=interval, seats=count, checkout_session=session.id)
+
+    @staticmethod
+    async def _started_meanwhile(request: Request, customer: str) -> bool:
+        """Whether the customer has a subscription the license does not show yet (a Checkout paid in another tab,
+        whose events are still on their way, or one waiting for the card's confirmation): then it is synced
+        now and no second Checkout is started, which would make a second subscription."""
+        billing = _settings(request).billing
+        latest = await reconcile.latest_subscription(billing, customer)
+        if latest is None or latest.get("status") in reconcile.ENDED:
+            return False
+        await reconcile.sync_subscription(request.app.state.engine, billing, str(latest["id"]),
+                                          source="checkout_refused")
+        return True
 
     @post("/portal", name="admin.billing.portal")
     async def portal(self, request: Request, db_session: DbSession) -> Template | Response[Any]:
@@ -459,9 +478,14 @@ class BillingPages(Controller):
         if not settings.billing.configured:
             return await self._refuse(request, db_session, form, "form", _("Billing is not configured."), 409)
         tenant = require_tenant()
-        lic = await seats.license_of_tenant(db_session)
-        sub_id = lic.stripe_subscription_id
-        if not subscribed(lic) or sub_id is None:
+        sub_id = (await seats.license_of_tenant(db_session)).stripe_subscription_id
+        if sub_id is not None:
+            # Held to the end of the request, in the order every sync takes them: the subscription, then the
+            # license row. No seat is assigned meanwhile (assignments wait on the row), so the seats in use
+            # counted here are still the seats in use when Stripe's new quantity reaches the license.
+            await reconcile.lock_subscription(db_session, sub_id)
+        lic = await seats.license_of_tenant(db_session, lock=True)
+        if not subscribed(lic) or lic.stripe_subscription_id != sub_id or sub_id is None:
             return await self._refuse(request, db_session, form, "form",
                                       _("The organization has no subscription yet: subscribe first."), 409)
         used = await seats.seats_used(db_session)
@@ -493,14 +517,17 @@ class BillingPages(Controller):
             return await self._refuse(request, db_session, form, "form", unreachable(), 502)
         actor = actor_of(request)
         before = lic.seats
-        # Stripe confirmed the change: the license follows Stripe's state now (the webhook will agree later).
+        # Stripe confirmed the change: the license follows Stripe's state now, in this transaction, under the
+        # locks taken above (the webhook will agree later).
+        changes: dict[str, Any] = {}
         try:
-            view, _changes = await reconcile.sync_subscription(
-                request.app.state.engine, settings.billing, sub_id, by=actor.email,
-            )
+            view, changes = await reconcile.fetch_and_apply(db_session, settings.billing, sub_id, by=actor.email)
         except stripe.StripeError as exc:  # changed in Stripe; its events bring the license along shortly
             log.warning("billing.stripe.failed", call="subscriptions.retrieve", error=type(exc).__name__)
             view = None
         await record(db_session, actor, "billing.seats.changed", target_type="license", target_id=tenant.slug,
                      before={"seats": before}, after={"seats": view.seats if view else count}, subscription=sub_id)
+        await db_session.commit()
+        if changes:
+            invalidate_tenant_cache()
         return see_other("/admin/billing", notice="seats_changed")

@@ -13,6 +13,7 @@ license row and writes the changes with one platform audit entry; :func:`sync_su
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,9 @@ class SubscriptionState:
     period_end: datetime.date | None
     cancel_at_period_end: bool
     ended_at: datetime.datetime | None
-    tenant_slug: str | None  # ``metadata.tenant``, set when the subscription was started from TajiConnect
+    #: ``metadata.tenant_id``, set when the subscription was started from TajiConnect: the tenant's id, never its
+    #: slug (a slug is freed when its organization is deleted and may be taken again).
+    tenant_id: uuid.UUID | None
 
 
 def _date(timestamp: Any) -> datetime.date | None:
@@ -95,8 +98,18 @@ def read_subscription(sub: dict[str, Any]) -> SubscriptionState:
         period_end=_date(item.get("current_period_end") or sub.get("current_period_end")),
         cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
         ended_at=_when(sub.get("ended_at") or sub.get("canceled_at")),
-        tenant_slug=((sub.get("metadata") or {}).get("tenant")) or None,
+        tenant_id=tenant_id_of((sub.get("metadata") or {}).get("tenant_id")),
     )
+
+
+def tenant_id_of(value: Any) -> uuid.UUID | None:
+    """A tenant id as the app writes it into Stripe (metadata, a Checkout session's reference), or None."""
+    if not isinstance(value, str) or len(value) != 36:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,15 +207,15 @@ async def _plan_of_price(session: AsyncSession, price_id: str | None) -> tuple[P
 
 async def license_for(session: AsyncSession, state: SubscriptionState) -> tuple[Tenant, License] | None:
     """The tenant and license (locked) this subscription belongs to: by subscription id, then customer id, then
-    the ``tenant`` metadata the app set when it started the subscription, only for a license with no customer yet
+    the ``tenant_id`` metadata the app set when it started the subscription, only for a license with no customer yet
     or this one (metadata never moves a subscription onto a license that pays through another customer)."""
     base = select(Tenant, License).join(License, License.tenant_id == Tenant.id).with_for_update(of=License)
     for condition in (
         License.stripe_subscription_id == state.id,
         License.stripe_customer_id == state.customer_id if state.customer_id else None,
-        and_(Tenant.slug == state.tenant_slug,
+        and_(Tenant.id == state.tenant_id,
              or_(License.stripe_customer_id.is_(None), License.stripe_customer_id == state.customer_id))
-        if state.tenant_slug else None,
+        if state.tenant_id else None,
     ):
         if condition is None:
             continue
@@ -270,13 +283,25 @@ async def sync_subscription(
     change is committed."""
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
-            await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                                  {"key": f"stripe-subscription:{subscription_id}"})
-            fetched = await stripe_client(billing).v1.subscriptions.retrieve_async(subscription_id)
-            view, changes = await apply_subscription(session, fetched.to_dict(), billing=billing, **context)
+            await lock_subscription(session, subscription_id)
+            view, changes = await fetch_and_apply(session, billing, subscription_id, **context)
     if changes:
         invalidate_tenant_cache()
     return view, changes
+
+
+async def lock_subscription(session: AsyncSession, subscription_id: str) -> None:
+    """Take the subscription's lock until the caller's transaction ends (before its license row, always)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                          {"key": f"stripe-subscription:{subscription_id}"})
+
+
+async def fetch_and_apply(session: AsyncSession, billing: BillingSettings, subscription_id: str, **context: Any
+                          ) -> tuple[LicenseView | None, dict[str, Any]]:
+    """Fetch the subscription and apply it in the caller's transaction, which holds :func:`lock_subscription`;
+    the caller drops the host cache once it committed a change."""
+    fetched = await stripe_client(billing).v1.subscriptions.retrieve_async(subscription_id)
+    return await apply_subscription(session, fetched.to_dict(), billing=billing, **context)
 
 
 async def latest_subscription(billing: BillingSettings, customer_id: str) -> dict[str, Any] | None:

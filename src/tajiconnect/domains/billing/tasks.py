@@ -11,7 +11,7 @@ event                             what is synced
 ================================  =========================================================================
 customer.subscription.*           the subscription
 checkout.session.completed        the session's customer is adopted by the tenant (``client_reference_id``
-                                  or ``metadata.tenant``) when its license has none; then the subscription
+                                  or ``metadata.tenant_id``) when its license has none; then the subscription
 invoice.paid / payment_succeeded  the invoice's subscription (else the customer's latest); see dunning
 invoice.payment_failed            the same, then the admins are told (dunning)
 customer.updated                  ``License.billing_email`` from the customer (fetched), and its subscription
@@ -46,7 +46,7 @@ from tajiconnect import i18n
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.billing.access import read_only_from
 from tajiconnect.domains.billing.models import BillingEvent
-from tajiconnect.domains.billing.reconcile import sync_customer, sync_subscription
+from tajiconnect.domains.billing.reconcile import sync_customer, sync_subscription, tenant_id_of
 from tajiconnect.domains.billing.stripe_api import stripe_client
 from tajiconnect.domains.licensing.models import License
 from tajiconnect.domains.licensing.service import LicenseView
@@ -119,8 +119,8 @@ async def _license_of_customer(engine: AsyncEngine, customer_id: str) -> tuple[s
             return (row[0], row[1]) if row is not None else None
 
 
-async def adopt_customer(engine: AsyncEngine, slug: str, customer_id: str) -> bool:
-    """Give the tenant ``slug``'s license the Stripe customer ``customer_id`` when it has none and no other
+async def adopt_customer(engine: AsyncEngine, tenant_id: uuid.UUID, customer_id: str) -> bool:
+    """Give the tenant ``tenant_id``'s license the Stripe customer ``customer_id`` when it has none and no other
     license has it (a Checkout session the app started for that tenant names both); True when set."""
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
@@ -129,7 +129,7 @@ async def adopt_customer(engine: AsyncEngine, slug: str, customer_id: str) -> bo
                 return False
             result = await session.execute(
                 update(License).where(
-                    License.tenant_id == select(Tenant.id).where(Tenant.slug == slug).scalar_subquery(),
+                    License.tenant_id == tenant_id,
                     License.stripe_customer_id.is_(None),
                 ).values(stripe_customer_id=customer_id)
             )
@@ -233,10 +233,10 @@ async def handle_event(ctx: dict[str, Any], event: BillingEvent) -> Outcome:
     if event.type in SUBSCRIPTION_EVENTS:
         view, changes = await sync_subscription(engine, billing, str(obj["id"]), **context)
     elif event.type == CHECKOUT_EVENT:
-        slug = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("tenant")
+        tenant_id = tenant_id_of(obj.get("client_reference_id") or (obj.get("metadata") or {}).get("tenant_id"))
         customer = _id(obj.get("customer"))
-        if isinstance(slug, str) and slug and customer:
-            await adopt_customer(engine, slug, customer)
+        if tenant_id is not None and customer:
+            await adopt_customer(engine, tenant_id, customer)
         if sub_id := _id(obj.get("subscription")):
             view, changes = await sync_subscription(engine, billing, sub_id, **context)
         elif customer:

@@ -104,8 +104,8 @@ async def seats_used(session: AsyncSession) -> int:
 
 async def license_of_tenant(session: AsyncSession, *, lock: bool = False) -> License:
     stmt = select(License).where(License.tenant_id == require_tenant().id)
-    if lock:
-        stmt = stmt.with_for_update(of=License)
+    if lock:  # and read it afresh: the session may hold it from before the lock
+        stmt = stmt.with_for_update(of=License).execution_options(populate_existing=True)
     lic = await session.scalar(stmt)
     if lic is None:  # every tenant gets one at provisioning; a missing one is a bug, not a user error
         raise LookupError("tenant has no license")

@@ -173,12 +173,20 @@ async def latest_ready_export(session: AsyncSession, tenant_id: uuid.UUID) -> Te
 
 
 async def last_change_at(session: AsyncSession, tenant: Tenant) -> datetime.datetime | None:
-    """The latest change we can see in a tenant's data: a member's sign-in or an entry of its audit log."""
+    """The latest change we can see in a tenant's data: the newest ``created_at``/``updated_at`` of any of its
+    tables' rows, a member's sign-in, an entry of its audit log. (A row deleted leaves no time behind; a cancelled
+    organization is read-only, and what its admins may still do is audited.)"""
     schema = tenant.schema
-    return await session.scalar(text(
-        f'SELECT greatest((SELECT max(last_sign_in_at) FROM "{schema}".users),'
-        f' (SELECT max(occurred_at) FROM "{schema}".audit_log))'
-    ))
+    columns = (await session.execute(text(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = :schema AND data_type = 'timestamp with time zone'"
+        " AND column_name IN ('created_at', 'updated_at', 'last_sign_in_at', 'occurred_at')"
+        " ORDER BY table_name, column_name"
+    ), {"schema": schema})).all()
+    if not columns:
+        return None
+    parts = [f'(SELECT max("{column}") FROM "{schema}"."{table}")' for table, column in columns]
+    return await session.scalar(text(f"SELECT greatest({', '.join(parts)})"))
 
 
 def kept_until(lic: License, retention_days: int) -> datetime.date | None:

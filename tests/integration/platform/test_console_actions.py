@@ -379,6 +379,15 @@ async def test_delete_is_refused_until_cancelled_retained_exported_and_confirmed
         stale = await delete()
         assert stale.status_code == 422 and "changed after its latest export" in stale.text
         await set_user(engine, org.tenant, org.admin.id, last_sign_in_at=None)
+        stale = await delete()  # that change is one too (the user's row is newer than the export)
+        assert stale.status_code == 422 and "changed after its latest export" in stale.text
+        # So is a row written after it in any table, audited or not (here the stored file's).
+        export = await export_and_build(client, run_jobs, engine, slug)
+        await public_rows(engine, f'UPDATE "{schema_for(slug)}".stored_files SET updated_at = :t RETURNING 1',
+                          t=datetime.datetime.now(datetime.UTC))
+        stale = await delete()
+        assert stale.status_code == 422 and "changed after its latest export" in stale.text
+        export = await export_and_build(client, run_jobs, engine, slug)
         assert await public_rows(engine, "SELECT 1 FROM public.tenants WHERE slug = :s", s=slug)
         assert await platform_entries(engine, slug, "platform.tenant.deleted") == []
 

@@ -30,6 +30,7 @@ from tajiconnect.domains.accounts.auth import (
 from tajiconnect.domains.audit.models import PlatformAuditEntry
 from tajiconnect.domains.audit.service import Actor, record
 from tajiconnect.domains.billing.access import read_only_from, read_only_reason
+from tajiconnect.domains.billing.money import money
 from tajiconnect.domains.billing.stripe_api import stripe_client
 from tajiconnect.domains.licensing.models import LICENSE_STATUSES, MAX_SEATS
 from tajiconnect.domains.licensing.service import LicenseError, LicenseView, list_licenses, plans
@@ -382,19 +383,6 @@ async def _tenant_page(
         **await _events(db_session, detail, page),
     }
     return Template("platform/tenant.html", context=context, status_code=status)
-
-
-#: Currencies Stripe counts in whole units (no cents).
-ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-                          "xaf", "xof", "xpf"})
-
-
-def money(amount: int | None, currency: str | None) -> str:
-    """An amount in Stripe's smallest unit as ``1,234.50 KES``."""
-    code = (currency or "").lower()
-    value = amount or 0
-    shown = f"{value:,}" if code in ZERO_DECIMAL else f"{value / 100:,.2f}"
-    return f"{shown} {code.upper()}".strip()
 
 
 async def invoices_of(billing: BillingSettings, customer_id: str | None) -> tuple[list[dict[str, Any]], bool]:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import stripe
+from babel.dates import format_date
+from babel.numbers import format_currency
 from sqlalchemy import delete, func, select, update
 
 from tajiconnect.db.session import session_scope
@@ -169,8 +171,8 @@ async def test_live_events_then_replays_end_in_stripes_state(
     assert [k for k, _ in notes] == [failed_key, failed_key]  # each of the two admins, once
     mail = mail_sink.last_to(f"second-admin@{org.slug}.example", "Payment failed")
     text = mail.get_body(preferencelist=("plain",)).get_content()
-    read_only_day = (lic.past_due_since + datetime.timedelta(days=grace)).date().isoformat()
-    amount = f"{invoice.amount_due / 100:.2f} {invoice.currency.upper()}"
+    read_only_day = format_date((lic.past_due_since + datetime.timedelta(days=grace)).date(), "long", locale="en")
+    amount = format_currency(invoice.amount_due / 100, invoice.currency.upper(), locale="en")  # e.g. $60.00
     assert "read-only" in text and read_only_day in text and amount in text and "/admin/billing" in text
 
     # During the grace period the tenant works; after it, it is read-only.

@@ -175,6 +175,7 @@ async def test_the_tenant_page_shows_the_billing_events_of_that_tenant_only(as_o
     assert f'id="event-{first}"' in html and f'id="event-{second}"' in html and theirs not in html
     assert html.index(second) < html.index(first)  # newest first
     assert "RuntimeError: boom" in html and "2 events" in html
+    assert ">failed<" in html and ">processed<" in html  # the status in words (translated)
     assert "2026-06-01 12:02:00 UTC" in html
     assert "<html" not in paged.text and f'id="event-{first}"' in paged.text and second not in paged.text
 

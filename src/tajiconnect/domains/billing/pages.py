@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 
 import stripe
 import structlog
-from babel.numbers import format_currency
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
@@ -34,7 +33,6 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tajiconnect import i18n
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
@@ -42,6 +40,7 @@ from tajiconnect.domains.audit.service import record
 from tajiconnect.domains.billing import reconcile
 from tajiconnect.domains.billing.access import read_only_from
 from tajiconnect.domains.billing.customers import ensure_customer
+from tajiconnect.domains.billing.money import money
 from tajiconnect.domains.billing.read_only import ALLOWED, local_date, reason_text
 from tajiconnect.domains.billing.stripe_api import stripe_client
 from tajiconnect.domains.licensing import seats
@@ -60,9 +59,6 @@ log = structlog.get_logger(__name__)
 INTERVALS = ("month", "year")
 INVOICES_PER_PAGE = 10
 NOTICES = ("seats_changed", "nothing_changed")
-#: Stripe's zero-decimal currencies: amounts are in whole units, not hundredths.
-ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV",
-                          "XAF", "XOF", "XPF"})
 #: Where the page's forms may lead after their redirect (CSP ``form-action``; Chromium checks redirects too): Stripe's
 #: hosted Checkout and portal. With ``STRIPE_API_BASE`` (a local fake Stripe) its stand-ins' ``*.stripe.test`` too.
 STRIPE_HOSTED = "https://checkout.stripe.com https://billing.stripe.com"
@@ -73,15 +69,6 @@ _STRIPE_ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 
 def unreachable() -> str:
     return _("Stripe could not be reached; try again.")
-
-
-def money(amount: int | None, currency: str | None) -> str:
-    """An amount in Stripe's smallest unit, in the member's language and with the currency's sign."""
-    if amount is None or not currency:
-        return ""
-    code = currency.upper()
-    value = amount if code in ZERO_DECIMAL else amount / 100
-    return format_currency(value, code, locale=i18n.current_locale())
 
 
 def _when(timestamp: Any) -> datetime.datetime | None:

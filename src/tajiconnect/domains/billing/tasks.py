@@ -46,6 +46,7 @@ from tajiconnect import i18n
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.billing.access import read_only_from
 from tajiconnect.domains.billing.models import BillingEvent
+from tajiconnect.domains.billing.money import Amount
 from tajiconnect.domains.billing.reconcile import sync_customer, sync_subscription, tenant_id_of
 from tajiconnect.domains.billing.stripe_api import stripe_client
 from tajiconnect.domains.licensing.models import License
@@ -96,11 +97,6 @@ def invoice_subscription(invoice: dict[str, Any]) -> str | None:
         return direct
     parent = invoice.get("parent") or {}
     return _id(((parent.get("subscription_details") or {}) if isinstance(parent, dict) else {}).get("subscription"))
-
-
-def _money(cents: Any, currency: Any) -> str:
-    amount = int(cents) if isinstance(cents, int) else 0
-    return f"{amount / 100:.2f} {str(currency or '').upper()}".strip()
 
 
 async def _tenant_id(engine: AsyncEngine, slug: str) -> uuid.UUID | None:
@@ -199,8 +195,7 @@ async def payment_failed(ctx: dict[str, Any], event: BillingEvent, slug: str, in
         body=N_("The payment of %(amount)s for your subscription failed. Unless it is paid, the organization "
                 "becomes read-only on %(date)s: members can still sign in and read, nothing else. Update the "
                 "payment method on the billing page."),
-        params={"amount": _money(invoice.get("amount_due"), invoice.get("currency")),
-                "date": until.date().isoformat()},
+        params={"amount": Amount.of(invoice.get("amount_due"), invoice.get("currency")), "date": until.date()},
     )
 
 
@@ -209,7 +204,7 @@ async def payment_restored(ctx: dict[str, Any], slug: str, invoice: dict[str, An
         ctx, slug, key=f"billing:payment_restored:{invoice['id']}",
         title=N_("Payment received: full access restored"),
         body=N_("The payment of %(amount)s was received. Everything works again as before."),
-        params={"amount": _money(invoice.get("amount_paid") or invoice.get("amount_due"), invoice.get("currency"))},
+        params={"amount": Amount.of(invoice.get("amount_paid") or invoice.get("amount_due"), invoice.get("currency"))},
     )
 
 

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,10 +43,20 @@ KEY_MAX = 200
 
 
 def render(message: str, params: dict[str, Any] | None, locale: str | None) -> str:
-    """``message`` (a msgid) translated into ``locale`` with ``params`` filled in."""
-    with i18n.locale_context(locale):
+    """``message`` (a msgid) translated into ``locale`` with ``params`` filled in, themselves in ``locale``: a
+    date in words, an object with a ``localized()`` method (e.g. ``billing.money.Amount``) as it says."""
+    with i18n.locale_context(locale) as chosen:
         text = i18n.gettext(message)
-    return text % params if params else text
+        if not params:
+            return text
+        return text % {name: _localized(value, chosen) for name, value in params.items()}
+
+
+def _localized(value: Any, locale: str) -> Any:
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return format_date(value, format="long", locale=locale)
+    localized = getattr(value, "localized", None)
+    return localized() if callable(localized) else value
 
 
 async def notify(

@@ -1,0 +1,138 @@
+"""The relations between members that decide who sees and may write to whom.
+
+* A learner's **teachers**: the staff (owner and co-teachers) of the courses the learner is enrolled in (not
+  withdrawn), and the current leaders of the groups the learner is currently a member of.
+* A learner's **classmates**: the other current members of the learner's current groups, and the other learners
+  enrolled in the same courses.
+* A teacher's **learners**: the learners enrolled in the courses the teacher staffs, and the current members of
+  the groups the teacher currently leads.
+* A parent's **children**: the learners linked to the parent (``parent_links``).
+
+Each rule is a SELECT of user ids, to use as a subquery (``User.id.in_(...)``) so that a page or a list filters in
+the database, one statement whatever the numbers; the ``is_*`` helpers answer one pair at once. Only active
+members count where a person is listed; a deactivated account is nobody's teacher or classmate.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, Uuid, func, literal, or_, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.courses.models import Course
+from tajiconnect.domains.enrollments.models import Enrollment
+from tajiconnect.domains.groups.models import GroupMembership
+from tajiconnect.domains.parents.models import ParentLink
+
+#: A membership that has not ended.
+CURRENT = GroupMembership.ended_at.is_(None)
+
+
+def courses_taught_by(teacher_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the courses ``teacher_id`` staffs (owner or co-teacher)."""
+    return select(Course.id).where(
+        or_(Course.owner_id == teacher_id, Course.teacher_ids.any(teacher_id))  # type: ignore[arg-type]
+    )
+
+
+def groups_led_by(leader_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the groups ``leader_id`` currently leads."""
+    return select(GroupMembership.group_id).where(
+        GroupMembership.user_id == leader_id, GroupMembership.role == "leader", CURRENT
+    )
+
+
+def _active(ids: Select[tuple[uuid.UUID]]) -> Select[tuple[uuid.UUID]]:
+    sub = ids.subquery()
+    column = next(iter(sub.c))
+    return select(User.id).where(User.id.in_(select(column)), User.status == "active")
+
+
+def _teachers(learners: Select[tuple[uuid.UUID]]) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active members who teach any of ``learners`` (course staff of their enrollments, their groups'
+    leaders)."""
+    enrolled = select(Enrollment.course_id).where(Enrollment.user_id.in_(learners), Enrollment.withdrawn_at.is_(None))
+    owners = select(Course.owner_id.label("id")).where(Course.id.in_(enrolled), Course.owner_id.is_not(None))
+    co_teachers = select(func.unnest(Course.teacher_ids).label("id")).where(Course.id.in_(enrolled))
+    member_of = select(GroupMembership.group_id).where(
+        GroupMembership.user_id.in_(learners), GroupMembership.role == "member", CURRENT
+    )
+    leaders = select(GroupMembership.user_id.label("id")).where(
+        GroupMembership.group_id.in_(member_of), GroupMembership.role == "leader", CURRENT
+    )
+    return _active(union(owners, co_teachers, leaders))  # type: ignore[arg-type]
+
+
+def teachers_of(learner_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active members who teach ``learner_id``."""
+    return _teachers(select(literal(learner_id, Uuid)))
+
+
+def classmates_of(learner_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active learners who share a current group or a course with ``learner_id`` (never themselves)."""
+    member_of = select(GroupMembership.group_id).where(
+        GroupMembership.user_id == learner_id, GroupMembership.role == "member", CURRENT
+    )
+    in_groups = select(GroupMembership.user_id.label("id")).where(
+        GroupMembership.group_id.in_(member_of), GroupMembership.role == "member", CURRENT
+    )
+    enrolled = select(Enrollment.course_id).where(Enrollment.user_id == learner_id, Enrollment.withdrawn_at.is_(None))
+    in_courses = select(Enrollment.user_id.label("id")).where(
+        Enrollment.course_id.in_(enrolled), Enrollment.withdrawn_at.is_(None)
+    )
+    both = union(in_groups, in_courses).subquery()
+    return select(User.id).where(
+        User.id.in_(select(both.c.id)), User.status == "active", User.id != learner_id,
+        User.roles.contains(["student"]),
+    )
+
+
+def learners_of(teacher_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active learners ``teacher_id`` teaches (enrolled in a course they staff, members of a group they
+    lead)."""
+    enrolled = select(Enrollment.user_id.label("id")).where(
+        Enrollment.course_id.in_(courses_taught_by(teacher_id)), Enrollment.withdrawn_at.is_(None)
+    )
+    members = select(GroupMembership.user_id.label("id")).where(
+        GroupMembership.group_id.in_(groups_led_by(teacher_id)), GroupMembership.role == "member", CURRENT
+    )
+    return _active(union(enrolled, members))  # type: ignore[arg-type]
+
+
+def children_of(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active learners linked to ``parent_id``."""
+    return _active(select(ParentLink.learner_id).where(ParentLink.parent_id == parent_id))
+
+
+def parents_of(learner_ids: Select[tuple[uuid.UUID]]) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active parents linked to any of ``learner_ids`` (a SELECT of ids)."""
+    return _active(select(ParentLink.parent_id).where(ParentLink.learner_id.in_(learner_ids)))
+
+
+def teachers_of_children(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active members who teach any of ``parent_id``'s children."""
+    return _teachers(select(ParentLink.learner_id).where(ParentLink.parent_id == parent_id))
+
+
+async def _holds(session: AsyncSession, ids: Select[tuple[uuid.UUID]], user_id: uuid.UUID) -> bool:
+    sub = ids.subquery()
+    column = next(iter(sub.c))
+    return bool(await session.scalar(select(literal(True)).where(select(column).where(column == user_id).exists())))
+
+
+async def is_teacher_of(session: AsyncSession, teacher_id: uuid.UUID, learner_id: uuid.UUID) -> bool:
+    return await _holds(session, teachers_of(learner_id), teacher_id)
+
+
+async def is_classmate_of(session: AsyncSession, one: uuid.UUID, other: uuid.UUID) -> bool:
+    return await _holds(session, classmates_of(one), other)
+
+
+async def is_parent_of(session: AsyncSession, parent_id: uuid.UUID, learner_id: uuid.UUID) -> bool:
+    return await _holds(session, children_of(parent_id), learner_id)
+
+
+async def teaches_a_child_of(session: AsyncSession, teacher_id: uuid.UUID, parent_id: uuid.UUID) -> bool:
+    return await _holds(session, teachers_of_children(parent_id), teacher_id)

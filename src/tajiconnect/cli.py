@@ -616,6 +616,7 @@ def operators_reset_2fa(email: str) -> None:
     settings = _settings()
 
     async def go(engine: Any) -> str:
+        # Redis out of reach after the reset is an OperatorError too (SessionsLeftError): one clear line.
         redis_url = settings.redis_url.get() if settings.redis_url else None
         return (await reset_second_factor(engine, email, SYSTEM, redis_url=redis_url)).email
 

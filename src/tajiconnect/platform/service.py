@@ -87,9 +87,10 @@ async def check_second_factor(
 
 
 async def reset_second_factor(engine: AsyncEngine, email: str, actor: Actor, *,
-                              redis_url: str | None = None) -> PlatformOperator:
-    """Clear ``email``'s TOTP secret and recovery codes and end its sessions (the rows, and those kept in Redis
-    when ``redis_url`` is the app's session store): the operator enrolls again at the next sign-in."""
+                              redis_url: str | None) -> PlatformOperator:
+    """Clear ``email``'s TOTP secret and recovery codes and end its sessions (the rows, and those kept in Redis:
+    ``redis_url`` is the app's ``REDIS_URL``, None without one): the operator enrolls again at the next sign-in.
+    The reset is committed before the Redis sessions are ended: a Redis failure raises ``SessionsLeftError``."""
     email = (email or "").strip().lower()
     with tenant_context(None):
         async with session_scope(engine, schema=None) as session:
@@ -104,8 +105,18 @@ async def reset_second_factor(engine: AsyncEngine, email: str, actor: Actor, *,
             await record(session, actor, "platform.mfa.reset", subject_email=email, target_type="operator",
                          target_id=operator.id, model=PlatformAuditEntry)
     if redis_url:
-        await end_sessions_in_redis(redis_url, operator.id)
+        try:
+            await end_sessions_in_redis(redis_url, operator.id)
+        except Exception as exc:  # redis.exceptions.RedisError and OSError: the store is out of reach
+            raise SessionsLeftError(
+                f"two-step verification reset for {email}, but its sessions kept in Redis could not be ended "
+                f"({type(exc).__name__}): run the command again once Redis is reachable"
+            ) from exc
     return operator
+
+
+class SessionsLeftError(OperatorError):
+    """The reset is done; the operator's sessions in Redis could not be ended."""
 
 
 async def end_sessions_in_redis(redis_url: str, operator_id: Any) -> int:

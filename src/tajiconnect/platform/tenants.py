@@ -185,8 +185,13 @@ async def last_change_at(session: AsyncSession, tenant: Tenant) -> datetime.date
     ), {"schema": schema})).all()
     if not columns:
         return None
-    parts = [f'(SELECT max("{column}") FROM "{schema}"."{table}")' for table, column in columns]
+    parts = [f"(SELECT max({_ident(column)}) FROM {_ident(schema)}.{_ident(table)})" for table, column in columns]
     return await session.scalar(text(f"SELECT greatest({', '.join(parts)})"))
+
+
+def _ident(name: str) -> str:
+    """A quoted SQL identifier (names come from the catalog; quoted all the same)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def kept_until(lic: License, retention_days: int) -> datetime.date | None:

@@ -57,7 +57,9 @@ def tick_of(every: Every, at: datetime.datetime | None = None) -> datetime.datet
 
 
 async def fan_out(ctx: dict[str, Any], every: Every, *, at: datetime.datetime | None = None) -> dict[str, Any]:
-    """Enqueue each task scheduled ``every`` once for each active tenant (see the module)."""
+    """Enqueue each task scheduled ``every`` once for each active tenant whose license is not cancelled (see the
+    module): a cancelled organization's data waits, unchanged, for its retention to end (no reminders, reports or
+    digests; its export stays true until it is deleted)."""
     from tajiconnect.tenancy.service import list_tenants
 
     tasks = SCHEDULED[every]
@@ -70,8 +72,9 @@ async def fan_out(ctx: dict[str, Any], every: Every, *, at: datetime.datetime | 
     # refused too (with ``scheduled`` left at 0, SAQ would use the current second and run the tick again).
     scheduled = min(int(moment.timestamp()), int(time.time()))
     enqueued, failed = 0, []
+    cancelled = await _cancelled(ctx["engine"])
     for tenant in await list_tenants(ctx["engine"]):
-        if not tenant.is_active:
+        if not tenant.is_active or tenant.id in cancelled:
             continue
         for name in tasks:
             try:
@@ -82,6 +85,18 @@ async def fan_out(ctx: dict[str, Any], every: Every, *, at: datetime.datetime | 
                 failed.append(f"{tenant.slug}:{name}")
                 log.warning("fan-out could not enqueue", tenant=tenant.slug, task=name, error=type(exc).__name__)
     return {"enqueued": enqueued, "failed": failed}
+
+
+async def _cancelled(engine: Any) -> set[Any]:
+    from sqlalchemy import select
+
+    from tajiconnect.db.session import session_scope
+    from tajiconnect.domains.licensing.models import License
+    from tajiconnect.tenancy.context import tenant_context
+
+    with tenant_context(None):
+        async with session_scope(engine, schema=None) as session:
+            return set((await session.scalars(select(License.tenant_id).where(License.status == "cancelled"))).all())
 
 
 @platform_task

@@ -194,6 +194,7 @@ async def delete_tenant(
     files (every object under its prefix in ``storage``, when given). ``check`` runs first in that transaction,
     with the registry row locked: it refuses by raising, and what it adds (an audit entry) commits with the
     deletion. Returns the deleted tenant's id."""
+    from tajiconnect.domains.storage.errors import FilesLeftError
     from tajiconnect.domains.storage.keys import tenant_prefix
 
     async with session_scope(engine, schema=None) as session:
@@ -208,7 +209,10 @@ async def delete_tenant(
         await session.delete(tenant)
     invalidate_tenant_cache()
     if storage is not None:
-        await storage.delete_prefix(tenant_prefix(tenant_id))
+        prefix = tenant_prefix(tenant_id)
+        failed = await storage.delete_prefix(prefix)
+        if failed:  # the data is gone; these files are not: say so (nothing else will ever list them)
+            raise FilesLeftError(prefix, len(failed), failed[:5])
     return tenant_id
 
 

@@ -62,6 +62,30 @@ async def test_teachers_classmates_learners_children(engine, new_org, make_user)
         assert not await relations.teaches_a_child_of(session, other, parent)
 
 
+async def test_archived_groups_staff_groups_and_finished_courses_relate_nobody(engine, new_org, make_user):
+    import datetime
+
+    from tajiconnect.domains.groups.models import Group
+
+    org = await new_org("relx")
+    t = org.tenant
+    head, teacher, old_leader = [(await make_user(t, ["teacher"])).id for _ in range(3)]
+    learner, finished, old_classmate = [(await make_user(t, ["student"])).id for _ in range(3)]
+    await add_group(engine, t, members=[teacher], leaders=[head])  # a department of teachers
+    archived = await add_group(engine, t, members=[learner, old_classmate], leaders=[old_leader])
+    async with tenant_session(engine, t) as session:
+        (await session.get(Group, archived)).archived_at = datetime.datetime.now(datetime.UTC)
+    course = await build_course(engine, t, kinds=("text",), owner_id=teacher)
+    await enroll(engine, t, learner, course.id)
+    await enroll(engine, t, finished, course.id, status="completed", completed_at=_now())
+
+    assert await ids(engine, t, relations.learners_of(head)) == set()  # a teacher is not a learner
+    assert await ids(engine, t, relations.teachers_of(learner)) == {teacher}  # not the archived class's leader
+    assert await ids(engine, t, relations.learners_of(old_leader)) == set()
+    assert await ids(engine, t, relations.classmates_of(learner)) == set()  # neither archived nor finished ones
+    assert await ids(engine, t, relations.learners_of(teacher)) == {learner, finished}  # still theirs to grade
+
+
 async def test_another_organization_is_out_of_reach(engine, new_org, make_user):
     """The same ids asked in another tenant's schema find nothing: relations live in the tenant's tables."""
     org, other = await new_org("rela"), await new_org("relb")

@@ -242,7 +242,16 @@ async def test_reset_sends_the_operator_back_to_enrollment(browser, operator, en
         assert OPERATOR_KEYS[operator.email] != old_key
         assert (await client.get("/platform")).status_code == 200
     with pytest.raises(OperatorError, match="no operator with email"):
-        await reset_second_factor(engine, "nobody@taji.example", SYSTEM)
+        await reset_second_factor(engine, "nobody@taji.example", SYSTEM, redis_url=None)
+
+
+async def test_a_reset_with_redis_out_of_reach_says_the_sessions_were_not_ended(operator, engine):
+    from tajiconnect.platform.service import SessionsLeftError
+
+    with pytest.raises(SessionsLeftError, match="could not be ended"):
+        await reset_second_factor(engine, operator.email, SYSTEM, redis_url="redis://127.0.0.1:1/0")
+    op = await public_operator(engine, operator.id)  # the reset itself is done
+    assert op.totp_secret is None and not op.totp_enabled
 
 
 async def test_a_pending_session_ends_with_sign_out_and_a_deactivated_operator(browser, operator, engine):

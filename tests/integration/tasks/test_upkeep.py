@@ -112,7 +112,10 @@ async def drain(run_jobs) -> None:
 
 
 async def test_the_daily_purge_removes_only_what_expired_per_tenant(make_tenant, run_jobs, engine, settings):
-    first, second = await make_tenant("opsp"), await make_tenant("opsp")
+    from tajiconnect.domains.licensing.service import set_license
+
+    first, second, cancelled = await make_tenant("opsp"), await make_tenant("opsp"), await make_tenant("opsc")
+    await set_license(engine, cancelled.slug, status="cancelled")  # its data waits unchanged for its deletion
     kept = {t.slug: await seed(engine, t) for t in (first, second)}
     assert "purge_expired" in SCHEDULED["daily"]
     await run_jobs(0)
@@ -127,6 +130,7 @@ async def test_the_daily_purge_removes_only_what_expired_per_tenant(make_tenant,
     assert result["enqueued"] >= 2 and result["failed"] == []
     job = await run_jobs.queues.job(key)
     assert job is not None and job.kwargs == {"tenant": first.slug, "tick": tick}
+    assert await run_jobs.queues.job(f"{cancelled.slug}:purge_expired:{tick}") is None
     assert job.queue is not None and job.queue.name == run_jobs.queues["default"].name
     before_second = await present(engine, second)
     counts = await REGISTRY["purge_expired"].fn({**ctx, "job": None}, **job.kwargs)

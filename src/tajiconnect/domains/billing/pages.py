@@ -5,10 +5,14 @@ the next charge and the invoices as Stripe has them, and three actions, each aud
   (``billing.checkout.started``). Coming back with ``?checkout=success`` only says that Stripe received the payment:
   the license changes when Stripe confirms it (webhooks -> ``reconcile.py``), never from what the browser says.
 * **Manage payment methods & invoices**: Stripe's customer portal (``billing.portal.opened``).
-* **Change seats** (subscribed): the subscription's quantity. Lowering below the seats in use is refused before
-  anything is sent. Stripe prorates by default (``proration_behavior=create_prorations``; the request sends only the
-  item and its quantity); the subscription Stripe returns is its confirmed state and is applied to the license at
-  once with :func:`reconcile.sync_subscription` (``billing.seats.changed``, before/after).
+* **Change seats** (subscribed): the subscription's quantity. The request holds the subscription's lock and the
+  license row from counting the seats in use to applying Stripe's answer (no seat is assigned meanwhile); lowering
+  below the seats in use is refused before anything is sent (the locks are let go before the page is drawn).
+  Stripe prorates by default (``proration_behavior=create_prorations``; the request sends only the item and its
+  quantity); the subscription is then fetched and applied in the same transaction
+  (:func:`reconcile.fetch_and_apply`; ``billing.seats.changed``, before/after).
+* A second **Subscribe** is refused while the customer has a subscription the license does not show yet (a
+  Checkout paid in another tab): that subscription is synced at once instead.
 
 Without ``STRIPE_API_KEY`` the page says billing is not configured and that the platform operators manage seats,
 and still shows the license. A Stripe failure is a message on the page ("Stripe could not be reached; try
@@ -336,6 +340,9 @@ class BillingPages(Controller):
         self, request: Request, db_session: AsyncSession, form: Form, field: str, message: str, status: int = 422
     ) -> Template:
         form.error(field, message)
+        # A refusal writes nothing, and the page asks Stripe for the next charge and the invoices: let go of any
+        # lock the action took first (the seat change holds the subscription's lock and the license row).
+        await db_session.rollback()
         values = {k: v for k, v in form.data.items() if k not in ("_csrf_token", "attempt")}
         return await self._page(request, db_session, form=values, errors=form.errors, status=status)
 
@@ -385,8 +392,13 @@ class BillingPages(Controller):
         actor = actor_of(request)
         origin = tenant_url("/admin/billing", tenant, settings)
         try:
-            if lic.stripe_customer_id and await self._started_meanwhile(request, lic.stripe_customer_id):
-                db_session.expire_all()  # the page shows the license as the sync left it
+            started = await self._started_meanwhile(request, lic.stripe_customer_id) if lic.stripe_customer_id else None
+            if started == "incomplete":
+                return await self._refuse(request, db_session, form, "form", _(
+                    "A payment for a subscription is waiting for confirmation (by the card's bank, for example). "
+                    "Complete it from the customer portal, or subscribe again once it has expired, within a day."),
+                    409)
+            if started is not None:  # the page (drawn after a rollback) shows the license as the sync left it
                 return await self._refuse(request, db_session, form, "form", _(
                     "A subscription was already started for the organization, and Stripe is confirming it. "
                     "This page shows it once confirmed: reload it in a moment."), 409)
@@ -410,17 +422,18 @@ class BillingPages(Controller):
                                   plan=plan.code, interval=interval, seats=count, checkout_session=session.id)
 
     @staticmethod
-    async def _started_meanwhile(request: Request, customer: str) -> bool:
-        """Whether the customer has a subscription the license does not show yet (a Checkout paid in another tab,
-        whose events are still on their way, or one waiting for the card's confirmation): then it is synced
-        now and no second Checkout is started, which would make a second subscription."""
+    async def _started_meanwhile(request: Request, customer: str) -> str | None:
+        """The status of a subscription the customer has and the license does not show yet (a Checkout paid in
+        another tab, whose events are still on their way; ``incomplete``: one waiting for the card's
+        confirmation), else None. Such a subscription is synced now and no second Checkout is started, which
+        would make a second subscription."""
         billing = _settings(request).billing
         latest = await reconcile.latest_subscription(billing, customer)
         if latest is None or latest.get("status") in reconcile.ENDED:
-            return False
+            return None
         await reconcile.sync_subscription(request.app.state.engine, billing, str(latest["id"]),
                                           source="checkout_refused")
-        return True
+        return str(latest.get("status") or "")
 
     @post("/portal", name="admin.billing.portal")
     async def portal(self, request: Request, db_session: DbSession) -> Template | Response[Any]:

@@ -1,11 +1,14 @@
 """The relations between members that decide who sees and may write to whom.
 
 * A learner's **teachers**: the staff (owner and co-teachers) of the courses the learner is enrolled in (not
-  withdrawn), and the current leaders of the groups the learner is currently a member of.
-* A learner's **classmates**: the other current members of the learner's current groups, and the other learners
-  enrolled in the same courses.
-* A teacher's **learners**: the learners enrolled in the courses the teacher staffs, and the current members of
-  the groups the teacher currently leads.
+  withdrawn; the course not archived), and the current leaders of the groups (not archived) the learner is
+  currently a member of.
+* A learner's **classmates**: the other learners currently in the learner's groups (not archived), and the other
+  learners taking a course the learner is taking now (both enrollments active: finishing a course does not keep
+  everyone who ever took it in touch).
+* A teacher's **learners**: the learners enrolled in the courses the teacher staffs (not archived), and the
+  learners currently in the groups (not archived) the teacher currently leads. A learner is a member with the
+  ``student`` role: the teachers of a department its leader leads are not the leader's learners.
 * A parent's **children**: the learners linked to the parent (``parent_links``).
 
 Each rule is a SELECT of user ids, to use as a subquery (``User.id.in_(...)``) so that a page or a list filters in
@@ -16,24 +19,32 @@ members count where a person is listed; a deactivated account is nobody's teache
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import Select, Uuid, func, literal, or_, select, union
+from sqlalchemy import Select, Uuid, and_, func, literal, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.courses.models import Course
 from tajiconnect.domains.enrollments.models import Enrollment
-from tajiconnect.domains.groups.models import GroupMembership
+from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.parents.models import ParentLink
 
-#: A membership that has not ended.
-CURRENT = GroupMembership.ended_at.is_(None)
+#: A membership that has not ended, in a group that is not archived.
+CURRENT = and_(
+    GroupMembership.ended_at.is_(None),
+    GroupMembership.group_id.in_(select(Group.id).where(Group.archived_at.is_(None))),
+)
+#: A course that is not archived.
+LIVE_COURSE = Course.status != "archived"
+#: A member who learns.
+LEARNER = User.roles.contains(["student"])
 
 
 def courses_taught_by(teacher_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
-    """Ids of the courses ``teacher_id`` staffs (owner or co-teacher)."""
+    """Ids of the courses (not archived) ``teacher_id`` staffs (owner or co-teacher)."""
     return select(Course.id).where(
-        or_(Course.owner_id == teacher_id, Course.teacher_ids.any(teacher_id))  # type: ignore[arg-type]
+        or_(Course.owner_id == teacher_id, Course.teacher_ids.any(teacher_id)), LIVE_COURSE  # type: ignore[arg-type]
     )
 
 
@@ -44,18 +55,19 @@ def groups_led_by(leader_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     )
 
 
-def _active(ids: Select[tuple[uuid.UUID]]) -> Select[tuple[uuid.UUID]]:
+def _active(ids: Select[tuple[uuid.UUID]], *where: Any) -> Select[tuple[uuid.UUID]]:
     sub = ids.subquery()
     column = next(iter(sub.c))
-    return select(User.id).where(User.id.in_(select(column)), User.status == "active")
+    return select(User.id).where(User.id.in_(select(column)), User.status == "active", *where)
 
 
 def _teachers(learners: Select[tuple[uuid.UUID]]) -> Select[tuple[uuid.UUID]]:
     """Ids of the active members who teach any of ``learners`` (course staff of their enrollments, their groups'
     leaders)."""
     enrolled = select(Enrollment.course_id).where(Enrollment.user_id.in_(learners), Enrollment.withdrawn_at.is_(None))
-    owners = select(Course.owner_id.label("id")).where(Course.id.in_(enrolled), Course.owner_id.is_not(None))
-    co_teachers = select(func.unnest(Course.teacher_ids).label("id")).where(Course.id.in_(enrolled))
+    owners = select(Course.owner_id.label("id")).where(
+        Course.id.in_(enrolled), Course.owner_id.is_not(None), LIVE_COURSE)
+    co_teachers = select(func.unnest(Course.teacher_ids).label("id")).where(Course.id.in_(enrolled), LIVE_COURSE)
     member_of = select(GroupMembership.group_id).where(
         GroupMembership.user_id.in_(learners), GroupMembership.role == "member", CURRENT
     )
@@ -78,15 +90,14 @@ def classmates_of(learner_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     in_groups = select(GroupMembership.user_id.label("id")).where(
         GroupMembership.group_id.in_(member_of), GroupMembership.role == "member", CURRENT
     )
-    enrolled = select(Enrollment.course_id).where(Enrollment.user_id == learner_id, Enrollment.withdrawn_at.is_(None))
+    taking = select(Enrollment.course_id).where(
+        Enrollment.user_id == learner_id, Enrollment.status == "active",
+        Enrollment.course_id.in_(select(Course.id).where(LIVE_COURSE)),
+    )
     in_courses = select(Enrollment.user_id.label("id")).where(
-        Enrollment.course_id.in_(enrolled), Enrollment.withdrawn_at.is_(None)
+        Enrollment.course_id.in_(taking), Enrollment.status == "active"
     )
-    both = union(in_groups, in_courses).subquery()
-    return select(User.id).where(
-        User.id.in_(select(both.c.id)), User.status == "active", User.id != learner_id,
-        User.roles.contains(["student"]),
-    )
+    return _active(union(in_groups, in_courses), User.id != learner_id, LEARNER)  # type: ignore[arg-type]
 
 
 def learners_of(teacher_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
@@ -98,7 +109,7 @@ def learners_of(teacher_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     members = select(GroupMembership.user_id.label("id")).where(
         GroupMembership.group_id.in_(groups_led_by(teacher_id)), GroupMembership.role == "member", CURRENT
     )
-    return _active(union(enrolled, members))  # type: ignore[arg-type]
+    return _active(union(enrolled, members), LEARNER)  # type: ignore[arg-type]
 
 
 def children_of(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:

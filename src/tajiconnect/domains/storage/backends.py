@@ -12,11 +12,11 @@ import asyncio
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from tajiconnect.domains.storage.errors import FilesLeftError
 from tajiconnect.domains.storage.keys import check_key
 from tajiconnect.settings import StorageSettings
 
@@ -31,7 +31,8 @@ class Backend(Protocol):
     async def size(self, key: str) -> int | None: ...
     def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
     async def read(self, key: str, start: int = 0, end: int | None = None) -> bytes: ...
-    async def delete_prefix(self, prefix: str) -> None: ...
+    async def delete_prefix(self, prefix: str) -> list[str]:
+        """Delete every object under ``prefix``; the ones the store refused ("key: reason"), empty when all went."""
     def presigned_get(self, key: str, *, content_type: str, disposition: str, expires: int) -> str | None: ...
     async def create_multipart(self, key: str, content_type: str) -> str: ...
     def presigned_part(self, key: str, upload_id: str, number: int, expires: int) -> str | None: ...
@@ -103,7 +104,7 @@ class LocalBackend:
     async def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
         return b"".join([chunk async for chunk in self.open(key, start, end)])
 
-    async def delete_prefix(self, prefix: str) -> None:
+    async def delete_prefix(self, prefix: str) -> list[str]:
         if not prefix.startswith("tenants/") or ".." in prefix:
             raise ValueError("not a storage prefix")
         folder = self.root / prefix
@@ -111,12 +112,13 @@ class LocalBackend:
         def remove() -> list[str]:
             failed: list[str] = []
             if folder.exists():
-                shutil.rmtree(folder, onerror=lambda _f, path, info: failed.append(f"{path}: {info[1]}"))
+                if sys.version_info >= (3, 12):
+                    shutil.rmtree(folder, onexc=lambda _f, path, exc: failed.append(f"{path}: {exc}"))
+                else:
+                    shutil.rmtree(folder, onerror=lambda _f, path, info: failed.append(f"{path}: {info[1]}"))
             return failed
 
-        failed = await asyncio.to_thread(remove)
-        if failed:
-            raise FilesLeftError(prefix, len(failed), failed[:5])
+        return await asyncio.to_thread(remove)
 
     def presigned_get(self, key: str, *, content_type: str, disposition: str, expires: int) -> str | None:
         return None  # served by the app itself (/files/<token>)
@@ -217,7 +219,7 @@ class S3Backend:
     async def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
         return b"".join([chunk async for chunk in self.open(key, start, end)])
 
-    async def delete_prefix(self, prefix: str) -> None:
+    async def delete_prefix(self, prefix: str) -> list[str]:
         if not prefix.startswith("tenants/") or ".." in prefix:
             raise ValueError("not a storage prefix")
         failed: list[str] = []
@@ -232,9 +234,7 @@ class S3Backend:
                 failed += [f"{e.get('Key')}: {e.get('Code')}" for e in done.get("Errors", [])]
             token = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
             if token is None:
-                break
-        if failed:
-            raise FilesLeftError(prefix, len(failed), failed[:5])
+                return failed
 
     def presigned_get(self, key: str, *, content_type: str, disposition: str, expires: int) -> str | None:
         # Signing is local computation (no network call), so it is safe on the event loop.

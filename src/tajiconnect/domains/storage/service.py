@@ -179,10 +179,18 @@ class Storage:
         """Remove the objects (original and renditions) and mark the row deleted."""
         if file.upload_id:
             await self.backend.abort_multipart(file.key, file.upload_id)
-        await self.backend.delete_prefix(keys.file_prefix(require_tenant().id, file.id))
+        await self._delete_objects(file)
         file.status, file.upload_id = "deleted", None
         file.deleted_at = datetime.datetime.now(datetime.UTC)
         await session.flush()
+
+    async def _delete_objects(self, file: StoredFile) -> None:
+        """Delete the file's objects; the ones the store refused are logged (the row says the file is gone, and a
+        refused object is the operator's to look at, never the member's error)."""
+        prefix = keys.file_prefix(require_tenant().id, file.id)
+        failed = await self.backend.delete_prefix(prefix)
+        if failed:
+            log.warning("stored objects not deleted", prefix=prefix, failed=len(failed), sample=failed[:5])
 
     # --- reading ----------------------------------------------------------------------------------------------
 
@@ -317,7 +325,7 @@ class Storage:
                 details = {"pages": await asyncio.to_thread(pdf_page_count, await self.backend.read(file.key)),
                            "pages_ready": False}
         except StorageError:
-            await self.backend.delete_prefix(keys.file_prefix(require_tenant().id, file.id))
+            await self._delete_objects(file)
             file.status = "failed"
             await session.flush()
             raise

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from tajiconnect.domains.groups.models import GroupMembership
 from tajiconnect.domains.homes.models import Nudge
 from tajiconnect.domains.notifications.models import Notification
-from tests.integration.conftest import audit_entries, post_form, statements
+from tests.integration.conftest import audit_entries, post_form, set_user, statements
 from tests.integration.groups.conftest import tenant_session
 from tests.integration.homes.conftest import DAY, assignment, course, enroll, group, now, path, path_enroll
 
@@ -55,6 +55,8 @@ async def team(engine, new_org, make_user, prefix="hmm"):
 
 async def test_the_manager_sees_the_team_training_paths_overdue_and_seats(engine, new_org, make_user, signed_in):
     s = await team(engine, new_org, make_user)
+    for learner in ("ana", "ben", "dan"):  # Cleo holds no seat; Dan is not in the team
+        await set_user(engine, s["t"], s[learner].id, seat_assigned_at=now())
     async with signed_in(s["boss"]) as client:
         page = (await client.get("/")).text
     assert 'id="manager-home"' in page
@@ -65,7 +67,8 @@ async def test_the_manager_sees_the_team_training_paths_overdue_and_seats(engine
     overdue = re.search(r'id="overdue-table">(.*?)</table>', page, re.S).group(1)
     assert str(s["ana_row"]) in overdue and str(s["cleo_row"]) in overdue
     assert "Ben" not in overdue and str(s["dan_row"]) not in overdue and "Dan" not in page
-    assert 'id="team-seats-used">3<' in page  # Ana, Ben and Cleo hold a seat (made as active learners)
+    assert 'id="team-seats-used">2<' in page and "the 3 learners of your team" in page
+    assert "1 learner has no seat" in page
     paths = re.search(r'id="team-paths"(.*?)</section>', page, re.S).group(1)
     assert "Onboarding" in paths and "0 of 1 completed" in paths
 

@@ -67,7 +67,7 @@ async def test_the_manager_sees_the_team_training_paths_overdue_and_seats(engine
     overdue = re.search(r'id="overdue-table">(.*?)</table>', page, re.S).group(1)
     assert str(s["ana_row"]) in overdue and str(s["cleo_row"]) in overdue
     assert "Ben" not in overdue and str(s["dan_row"]) not in overdue and "Dan" not in page
-    assert 'id="team-seats-used">2<' in page and "the 3 learners of your team" in page
+    assert 'id="team-seat-holders">2<' in page and "the 3 learners of your team" in page
     assert "1 learner has no seat" in page
     paths = re.search(r'id="team-paths"(.*?)</section>', page, re.S).group(1)
     assert "Onboarding" in paths and "0 of 1 completed" in paths

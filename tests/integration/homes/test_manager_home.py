@@ -71,6 +71,11 @@ async def test_the_manager_sees_the_team_training_paths_overdue_and_seats(engine
     assert "1 learner has no seat" in page
     paths = re.search(r'id="team-paths"(.*?)</section>', page, re.S).group(1)
     assert "Onboarding" in paths and "0 of 1 completed" in paths
+    async with signed_in(s["boss"]) as client:  # the overdue list pages alone for HTMX
+        fragment = await client.get("/home/team?page=1", headers={"HX-Request": "true", "HX-Target": "team-overdue"})
+        assert fragment.status_code == 200 and "<html" not in fragment.text
+        assert str(s["ana_row"]) in fragment.text and "HX-Target" in fragment.headers["vary"]
+        assert (await client.get("/home/team?page=-1")).status_code == 400
 
 
 async def test_a_nudge_notifies_once_and_is_throttled_for_a_day(engine, new_org, make_user, signed_in):

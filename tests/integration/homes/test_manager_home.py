@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from tajiconnect.domains.groups.models import GroupMembership
 from tajiconnect.domains.homes.models import Nudge
 from tajiconnect.domains.notifications.models import Notification
-from tests.integration.conftest import audit_entries, post_form, set_user, statements
+from tests.integration.conftest import audit_entries, drain, post_form, set_user, statements
 from tests.integration.groups.conftest import tenant_session
 from tests.integration.homes.conftest import DAY, assignment, course, enroll, group, now, path, path_enroll
 
@@ -78,7 +78,8 @@ async def test_the_manager_sees_the_team_training_paths_overdue_and_seats(engine
         assert (await client.get("/home/team?page=-1")).status_code == 400
 
 
-async def test_a_nudge_notifies_once_and_is_throttled_for_a_day(engine, new_org, make_user, signed_in):
+async def test_a_nudge_notifies_once_and_is_throttled_for_a_day(engine, new_org, make_user, signed_in, run_jobs,
+                                                                 mail_sink):
     s = await team(engine, new_org, make_user, "hmn")
     t = s["t"]
     async with signed_in(s["boss"]) as client:
@@ -93,6 +94,10 @@ async def test_a_nudge_notifies_once_and_is_throttled_for_a_day(engine, new_org,
     assert note.title == "Reminder: Safety training is overdue" and note.link.startswith("/learn/courses/")
     [entry] = await audit_entries(engine, t, "learning.nudged")
     assert entry.subject_email == s["ana"].email and entry.details["assignment_id"] == str(s["a_safety"])
+    await drain(run_jobs)
+    await drain(run_jobs)  # a second run sends nothing new
+    [email] = mail_sink.to(s["ana"].email)
+    assert "Safety training" in str(email["Subject"])
 
     async with tenant_session(engine, t) as session:  # a day later the next one may go
         await session.execute(update(Nudge).values(last_sent_at=now() - DAY - DAY / 1440))

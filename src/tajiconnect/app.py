@@ -51,6 +51,7 @@ from tajiconnect.domains.grading.grader_pages import GraderPages, RubricPages
 from tajiconnect.domains.grading.similarity_pages import SimilarityPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
+from tajiconnect.domains.homes.pages import AtRiskSettingsPages, HomePages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.notifications.api import NotificationsApi
@@ -170,6 +171,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SeatPages,
             BillingPages,
             GroupPages,
+            HomePages,
+            AtRiskSettingsPages,
             ImportPages,
             export_roster,
             AuthApi,

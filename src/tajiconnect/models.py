@@ -26,6 +26,7 @@ from tajiconnect.domains.grading.models import (
     SimilarityMatch,
 )
 from tajiconnect.domains.groups.models import Group, GroupMembership
+from tajiconnect.domains.homes.models import Nudge
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
 from tajiconnect.domains.notifications.models import Notification, NotificationDelivery, NotificationPreference
 from tajiconnect.domains.parents.models import PairingCode, ParentLink
@@ -75,6 +76,7 @@ __all__ = [
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",
+    "Nudge",
     "OperatorRecoveryCode",
     "OperatorSession",
     "OrganizationSettings",

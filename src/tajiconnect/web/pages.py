@@ -10,11 +10,13 @@ from litestar.response import File, Redirect, Template
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.dashboard import service as dashboard
+from tajiconnect.domains.homes import pages as homes
 from tajiconnect.domains.progress import pages as learn
 from tajiconnect.tenancy.branding import TENANTS_DIR
 from tajiconnect.tenancy.context import current_tenant
 from tajiconnect.tenancy.middleware import TenantSuspendedError
 from tajiconnect.web.assets import STATIC_DIR, asset_response, find
+from tajiconnect.web.paging import PageParam
 
 # Files are the same for everyone and publicly cached: no CSRF cookie is set on them and no session is read.
 PUBLIC_ASSET = {"exclude_from_csrf": True, "anonymous": True}
@@ -22,9 +24,11 @@ GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
 
 
 @get("/", opt={"host": "any"}, name="home", include_in_schema=False)
-async def home(request: Request, db_session: DbSession) -> Template | Redirect:
-    """``/`` is the landing page on the apex host and the organization's home on a tenant host; an organization
-    admin's home is the admin dashboard, a learner's (roles only learner-ish) their learning home (``/learn``)."""
+async def home(request: Request, db_session: DbSession, page: PageParam = 1) -> Template | Redirect:
+    """``/`` is the landing page on the apex host and the organization's home on a tenant host, by role: an
+    organization admin's home is the admin dashboard; then a teacher's the teacher's home, a manager's the manager's
+    home (``domains/homes/``); a learner's (roles only learner-ish) their learning home (``/learn``). ``page`` pages
+    the home's main list (learners at risk, overdue people)."""
     tenant = current_tenant()
     if tenant is None:
         state = request.scope["state"]
@@ -39,6 +43,11 @@ async def home(request: Request, db_session: DbSession) -> Template | Redirect:
     user = request.scope.get("user")
     if user is not None and user.is_active and user.has_role("org_admin"):
         return Template("home/dashboard.html", context={"tenant": tenant, "board": await dashboard.load(db_session)})
+    if user is not None and homes.is_teacher(user):
+        return await homes.teacher_page(request, db_session, page)
+    if user is not None and homes.is_manager(user):
+        return await homes.manager_page(request, db_session, page)
+    # Part F: a parent-only member's home (the parent's home) goes here, before the learner's.
     if user is not None and user.is_active and learn.is_learner_only(user):
         return Template("learn/home.html", context=await learn.home_context(request, db_session))
     return Template("home/index.html", context={"tenant": tenant})

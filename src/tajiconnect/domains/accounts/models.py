@@ -11,7 +11,7 @@ import datetime
 import uuid
 from typing import Literal, get_args
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, false, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, SmallInteger, String, false, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -161,3 +161,8 @@ class OrganizationSettings(TenantBase):
     require_2fa_roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     #: The layout new certificates are drawn with (``domains/certificates/models.py::CERTIFICATE_LAYOUTS``).
     certificate_layout: Mapped[str] = mapped_column(String(12), default="classic", server_default="classic")
+    #: The teacher's home lists learners without activity for this many days as at risk (``domains/homes/risk.py``).
+    at_risk_inactive_days: Mapped[int] = mapped_column(
+        SmallInteger, CheckConstraint("at_risk_inactive_days BETWEEN 1 AND 365", name="at_risk_inactive_days"),
+        default=7, server_default="7",
+    )

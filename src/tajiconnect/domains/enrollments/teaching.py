@@ -54,6 +54,8 @@ class ProgressQuery:
     path_id: uuid.UUID | None = None
     status: str | None = None
     overdue: bool = False
+    #: One learner only (the teacher's home links a learner at risk here).
+    learner_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -94,6 +96,8 @@ def statement(viewer: Any, query: ProgressQuery) -> Select:
         where.append(model.withdrawn_at.is_(None))
     if query.overdue:
         where.append(overdue_sql(model))
+    if query.learner_id is not None:
+        where.append(model.user_id == query.learner_id)
     if query.mode == "course":
         if query.course_id is not None:
             where.append(Enrollment.course_id == query.course_id)
@@ -194,6 +198,7 @@ class TeachingPages(Controller):
             mode="path" if params.get("mode") == "path" else "course", course_id=_uuid(course) if course else None,
             path_id=_uuid(path) if path else None, status=status if status in STATUSES else None,
             overdue=params.get("overdue") == "1",
+            learner_id=_uuid(params["learner"]) if params.get("learner") else None,
         )
         if group:
             try:
@@ -211,6 +216,7 @@ class TeachingPages(Controller):
         filters = {
             "mode": query.mode, "group": str(query.group_id or ""), "course": str(query.course_id or ""),
             "path": str(query.path_id or ""), "status": query.status or "", "overdue": "1" if query.overdue else "",
+            "learner": str(query.learner_id or ""),
         }
         context.update(filters=filters, query_string="&".join(f"{k}={v}" for k, v in filters.items() if v))
         if wants_fragment(request, "progress-results"):

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from msgspec import UNSET, Meta, UnsetType
 
@@ -143,7 +143,7 @@ class AnnouncementsApi(Controller):
          **problems(*GUARDED))
     async def list_announcements(self, request: Request, db_session: DbSession, page: PageParam = 1,
                                  per_page: PerPage = service.PER_PAGE, mine: MineParam = False,
-                                 status: StatusName | None = None) -> AnnouncementPage:
+                                 status: FromQuery[StatusName | None] = None) -> AnnouncementPage:
         user = request.scope["user"]
         rows, total = await service.listing(db_session, user, page=page, per_page=per_page, mine=mine,
                                             status=status)

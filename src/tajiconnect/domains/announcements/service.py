@@ -166,7 +166,7 @@ def audience(ann: Announcement) -> Select[tuple[uuid.UUID]]:
     """Ids of the active members the announcement addresses, parents aside (see the module)."""
     if ann.scope == "tenant":
         ids: Select[tuple[uuid.UUID]] = select(User.id).where(
-            User.status == "active", User.roles.overlap(list(TENANT_ROLES)))  # type: ignore[arg-type]
+            User.status == "active", User.roles.overlap(list(TENANT_ROLES)))
     elif ann.scope == "group":
         ids = _active(select(GroupMembership.user_id).where(
             GroupMembership.group_id == ann.group_id, relations.CURRENT))
@@ -449,11 +449,11 @@ async def sent(session: AsyncSession, user: Any, *, page: int = 1, per_page: int
 async def listing(session: AsyncSession, user: Any, *, page: int = 1, per_page: int = PER_PAGE,
                   mine: bool = False, status: str | None = None
                   ) -> tuple[list[tuple[Announcement, datetime.datetime | None, bool]], int]:
-    """For the API: everything ``user`` may see (addressed to them, or managed by them), newest first, each with
-    the recipient's ``read_at`` and whether ``user`` was addressed; ``mine``: only what they manage."""
+    """For the API: what ``user`` may see (published and addressed to them, or managed by them, any status),
+    newest first, each with the recipient's ``read_at`` and whether ``user`` was addressed; ``mine``: only what
+    they manage."""
     mine_rows = Announcement.author_id == user.id if not is_admin(user) else literal(True)
-    addressed = and_(AnnouncementRecipient.user_id.is_not(None),
-                     Announcement.status.in_(("published", "withdrawn")))
+    addressed = and_(AnnouncementRecipient.user_id.is_not(None), Announcement.status == "published")
     stmt = (select(Announcement, AnnouncementRecipient.read_at, AnnouncementRecipient.user_id.is_not(None))
             .outerjoin(AnnouncementRecipient, and_(AnnouncementRecipient.announcement_id == Announcement.id,
                                                    AnnouncementRecipient.user_id == user.id))

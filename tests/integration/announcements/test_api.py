@@ -75,7 +75,8 @@ async def test_a_class_announcement_reaches_its_learners_and_only_included_paren
             for announcement_id, sees in ((first, sees_first), (second, sees_second)):
                 response = await client.get(f"{API}/{announcement_id}", headers=headers)
                 assert response.status_code == (200 if sees else 404), (who.email, response.text)
-            listed = {item["id"] for item in (await client.get(API + "/?per_page=100", headers=headers)).json()["items"]}
+            listing = (await client.get(API + "/?per_page=100", headers=headers)).json()
+            listed = {item["id"] for item in listing["items"]}
             assert (first in listed) == sees_first and (second in listed) == sees_second, who.email
         mine = (await client.get(f"{API}/{first}", headers=await bearer_for(client, s.parent))).json()
         assert mine["addressed_to_me"] and not mine["manages"] and mine["recipient_count"] is None
@@ -135,6 +136,9 @@ async def test_scheduled_publishing_by_the_minutely_task(school, client_for, eng
         past = await client.patch(f"{API}/{announcement_id}", json={"publish_at": "2001-01-01T00:00:00Z"},
                                   headers=teacher)
         assert problem_of(past, 409)["field"] == "publish_at"
+        for extreme in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:00-14:00", "9999-12-31T23:59:00Z"):
+            far = await client.patch(f"{API}/{announcement_id}", json={"publish_at": extreme}, headers=teacher)
+            assert problem_of(far, 409)["field"] == "publish_at", extreme
         naive = await client.patch(f"{API}/{announcement_id}", json={"publish_at": "2099-01-01T00:00:00"},
                                    headers=teacher)
         problem_of(naive, 400)
@@ -225,7 +229,8 @@ async def test_another_organization_sees_and_changes_nothing(school, client_for,
             problem_of(await client.patch(f"{API}/{announcement_id}", json={"title": "x"}, headers=headers), 404)
             problem_of(await client.delete(f"{API}/{announcement_id}", headers=headers), 404)
             assert (await client.get(API + "/", headers=headers)).json()["total"] == 0
-        refused = await client.post(API + "/", json=body("group", s.group_id), headers=await bearer_for(client, other.admin))
+        refused = await client.post(API + "/", json=body("group", s.group_id),
+                                    headers=await bearer_for(client, other.admin))
         problem_of(refused, 404)
         # A token of one organization is refused on the other's host.
         token = await bearer_for(client, other.admin)

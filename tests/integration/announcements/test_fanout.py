@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from tajiconnect.domains.announcements import service
 from tajiconnect.domains.announcements.models import Announcement, AnnouncementRecipient
-from tajiconnect.domains.announcements.tasks import deliver_announcement, run_delivery
 from tajiconnect.domains.announcements.service import Draft
+from tajiconnect.domains.announcements.tasks import deliver_announcement, run_delivery
 from tajiconnect.domains.notifications.models import NotificationDelivery
 from tajiconnect.tasks.base import enqueue
 from tajiconnect.tenancy.context import tenant_context

@@ -56,6 +56,10 @@ async def test_a_teacher_announces_and_the_parent_reads_it(school, signed_in, en
         past = await post_form(client, NEW, {"scope": "group", "group_id": str(s.group_id), "title": "Hi",
                                              "publish_at": "2001-01-01T08:00"})
         assert past.status_code == 422 and "future" in past.text
+        for nonsense in ("2030-13-45T99:99", "99999-01-01T00:00", "tomorrow", "0001-01-01T00:00"):
+            odd = await post_form(client, NEW, {"scope": "group", "group_id": str(s.group_id), "title": "Hi",
+                                                "publish_at": nonsense})
+            assert odd.status_code == 422 and 'id="e-publish_at"' in odd.text, nonsense
         created = await post_form(client, NEW, {"scope": "group", "group_id": str(s.group_id),
                                                 "title": "Museum trip", "body": "Bring <b>lunch</b> and *water*.",
                                                 "include_parents": "on"})

@@ -258,7 +258,10 @@ def clean_publish_at(value: datetime.datetime | None, now: datetime.datetime) ->
         return None
     if value.tzinfo is None:
         raise AnnouncementError(_("Give the time with its time zone."), field="publish_at")
-    value = value.astimezone(datetime.UTC)
+    try:
+        value = value.astimezone(datetime.UTC)
+    except OverflowError as exc:  # year 1 east of UTC, year 9999 west of it
+        raise AnnouncementError(_("Choose a time within a year."), field="publish_at") from exc
     if value <= now:
         raise AnnouncementError(_("Choose a time in the future, or publish now."), field="publish_at")
     if value - now > MAX_AHEAD:

@@ -102,3 +102,20 @@ async def test_a_large_audience_is_recorded_in_one_statement(new_org, make_user,
             event.remove(engine.sync_engine, "before_cursor_execute", count)
         counts.append(len(seen))
     assert counts[0] == counts[1]
+
+
+async def test_a_job_in_another_organization_finds_nothing(new_org, make_user, engine):
+    """An announcement's id handed to another organization's job (or page) is unknown there: nobody is notified."""
+    org, other = await new_org("annj"), await new_org("annk")
+    teacher = await make_user(org.tenant, ["teacher"])
+    learner = await make_user(org.tenant, ["student"])
+    group_id = await add_group(engine, org.tenant, members=[learner.id], leaders=[teacher.id])
+    announcement_id = await _announce(engine, org.tenant, teacher, group_id)
+    with tenant_context(other.tenant):
+        assert await run_delivery(engine, None, announcement_id) == {"notified": 0, "stopped": "not published"}
+    assert await notified(engine, org.tenant, announcement_id) == {}
+    assert await notified(engine, other.tenant, announcement_id) == {}
+    assert await _pending(engine, org.tenant, announcement_id) == 1
+    with tenant_context(org.tenant):
+        assert await run_delivery(engine, None, announcement_id) == {"notified": 1}
+    assert await notified(engine, org.tenant, announcement_id) == {learner.id: 1}

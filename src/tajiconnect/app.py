@@ -27,6 +27,8 @@ from tajiconnect.domains.accounts.pages_account import AccountPages, avatar
 from tajiconnect.domains.accounts.pages_admin import AdminSecurityPages, AdminUserPages
 from tajiconnect.domains.accounts.pages_auth import AuthPages
 from tajiconnect.domains.accounts.sessions import DatabaseSessionStore, RedisSessionStore
+from tajiconnect.domains.announcements.api import AnnouncementsApi
+from tajiconnect.domains.announcements.pages import AnnouncementPages
 from tajiconnect.domains.assessments.api import AssessmentsApi, AttemptsApi, QuizSlotsApi
 from tajiconnect.domains.assessments.assignment_pages import AssignmentPages
 from tajiconnect.domains.assessments.builder_pages import AssessmentBuilderPages
@@ -220,6 +222,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminCertificatePages,
             verify_page,
             CertificatesApi,
+            AnnouncementPages,
+            AnnouncementsApi,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

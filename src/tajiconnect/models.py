@@ -9,6 +9,7 @@ from tajiconnect.domains.accounts.models import (
     UserAvatar,
     UserSession,
 )
+from tajiconnect.domains.announcements.models import Announcement, AnnouncementRecipient
 from tajiconnect.domains.assessments.models import Assessment, Attempt, AttemptAnswer, QuizSlot, Submission
 from tajiconnect.domains.audit.models import AuditEntry, PlatformAuditEntry
 from tajiconnect.domains.billing.models import BillingEvent
@@ -44,6 +45,8 @@ from tajiconnect.tenancy.models import Tenant, TenantDomain
 from tajiconnect.web.idempotency import IdempotentRequest
 
 __all__ = [
+    "Announcement",
+    "AnnouncementRecipient",
     "Assessment",
     "Attempt",
     "AttemptAnswer",

@@ -39,6 +39,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.billing.tasks",
     "tajiconnect.tasks.failures",
     "tajiconnect.domains.notifications.tasks",
+    "tajiconnect.domains.announcements.tasks",
     "tajiconnect.tasks.schedule",
     "tajiconnect.tasks.upkeep",
     "tajiconnect.domains.signup.tasks",

@@ -30,4 +30,5 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
     Category("child_linked", N_("A child linked to my account"), ("app", "email")),
     Category("billing", N_("Billing and payments of the organization"), ("app", "email"), urgent=True),
     Category("nudge", N_("Reminders from my manager about overdue training"), ("app", "email")),
+    Category("announcement", N_("Announcements"), ("app", "email")),
 )}

@@ -1,0 +1,1 @@
+"""Announcements: tenant-wide, per group, per course; scheduled publishing; delivery through notify()."""

@@ -10,6 +10,8 @@ from litestar.response import File, Redirect, Template
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.dashboard import service as dashboard
+from tajiconnect.domains.parents import access as parent_access
+from tajiconnect.domains.parents import pages as parent_pages
 from tajiconnect.domains.progress import pages as learn
 from tajiconnect.tenancy.branding import TENANTS_DIR
 from tajiconnect.tenancy.context import current_tenant
@@ -41,6 +43,8 @@ async def home(request: Request, db_session: DbSession) -> Template | Redirect:
         return Template("home/dashboard.html", context={"tenant": tenant, "board": await dashboard.load(db_session)})
     if user is not None and user.is_active and learn.is_learner_only(user):
         return Template("learn/home.html", context=await learn.home_context(request, db_session))
+    if user is not None and user.is_active and parent_access.is_parent_only(user):  # the parent's home
+        return Template("parents/home.html", context=await parent_pages.home_context(request, db_session))
     return Template("home/index.html", context={"tenant": tenant})
 
 

@@ -43,6 +43,10 @@ async def digests_of(engine, tenant, user_id) -> list[Notification]:
 
 
 def test_the_digest_task_is_weekly_per_tenant():
+    from tajiconnect.worker import SCHEDULE, load_tasks
+
+    load_tasks()
+    assert ("fan_out_weekly", "23 14 * * 5") in SCHEDULE
     assert "send_weekly_digest" in SCHEDULED["weekly"]
     assert REGISTRY["send_weekly_digest"].tenant_scoped
 

@@ -112,3 +112,20 @@ async def test_a_week_without_news_says_nothing(new_org, make_user, engine, run_
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=35)
     assert await run_digest(engine, org.tenant, run_jobs, now=later) == {"notified": 0, "quiet": 1, "already": 0}
     assert await digests_of(engine, org.tenant, f.parent.id) == []
+
+
+async def test_the_weekly_job_runs_in_its_tenant_through_the_worker(new_org, make_user, engine, run_jobs, mail_sink):
+    """The task as the fan-out enqueues it (the tenant in the job): a real worker runs it, and the email follows."""
+    from tajiconnect.tasks.base import build_job
+
+    org, other = await new_org("digw", kind="school"), await new_org("digx", kind="school")
+    here = await build_family(engine, org.tenant, make_user)
+    there = await build_family(engine, other.tenant, make_user)
+    await run_jobs.queues.connect()
+    run_jobs.connected = True
+    await run_jobs.queues.enqueue(build_job("send_weekly_digest", key="send_weekly_digest:test", tenant=org.tenant,
+                                            tick="2026-11-30T00:00:00+00:00"))
+    await drain(run_jobs)
+    assert len(await digests_of(engine, org.tenant, here.parent.id)) == 1
+    assert await digests_of(engine, other.tenant, there.parent.id) == []
+    assert len([m for m in mail_sink.to(here.parent.email) if "week" in str(m["Subject"])]) == 1

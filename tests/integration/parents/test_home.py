@@ -47,6 +47,9 @@ async def test_a_childs_page_shows_the_details_and_only_for_their_parent(signed_
         for other in (f.other_child.id, f.teacher.id, uuid.uuid4(), "x"):
             assert (await client.get(f"/children/{other}")).status_code == 404
         assert (await client.get(f"/children/{f.child.id}?page=0")).status_code == 400
+        for bad in ("/?page=99999999999999999999", "/?page=x"):  # the home: the first page
+            assert (await client.get(bad)).status_code == 200
+        assert (await client.get("/children/%00")).status_code == 400
     async with signed_in(stranger) as client:  # an unlinked parent: an empty home, and nothing of the child
         home = await client.get("/")
         assert home.status_code == 200 and "No learner is linked to you yet" in home.text
@@ -109,6 +112,10 @@ async def test_the_children_api(client_for, school, other_school, make_user, eng
             problem_of(await client.get(f"/api/v1/children/{other}", headers=headers), 404)
         assert (await client.get("/api/v1/children?page=0", headers=headers)).status_code == 400
         assert (await client.get("/api/v1/children?per_page=101", headers=headers)).status_code == 400
+        for bad in ("/api/v1/children?page=99999999999999999999", "/api/v1/children/%00",
+                    "/api/v1/children/%ff%fe", f"/api/v1/children/{'9' * 5000}"):
+            answer = await client.get(bad, headers=headers)
+            assert 400 <= answer.status_code < 500, (bad, answer.status_code)
         # other roles: refused; an unlinked parent: an empty list and a 404
         for roles in (["student"], ["teacher"], ["manager"], ["org_admin"]):
             member = await make_user(school.tenant, roles)

@@ -45,3 +45,17 @@ def test_news_is_anything_to_tell():
     assert not ChildWeek(id=None, name="x").has_news  # type: ignore[arg-type]
     assert ChildWeek(id=None, name="x", minutes=1).has_news  # type: ignore[arg-type]
     assert ChildWeek(id=None, name="x", overdue=[{}]).has_news  # type: ignore[arg-type]
+
+
+def test_the_weekly_digest_is_never_gathered_into_the_daily_digest():
+    from tajiconnect.domains.accounts.models import User
+    from tajiconnect.domains.notifications.models import Notification, NotificationPreference
+    from tajiconnect.domains.notifications.tasks import plan_deliveries
+
+    user = User(email="p@example.org", name="P", roles=["parent"], time_zone="Africa/Nairobi", phone=None)
+    pref = NotificationPreference(daily_digest=True, digest_hour=18, quiet_start=None, quiet_end=None, channels={})
+    now = datetime.datetime(2026, 12, 4, 11, 23, tzinfo=UTC)
+    weekly = plan_deliveries(Notification(category="weekly_digest", data={}), user, pref, False, now)
+    assert weekly == [{"channel": "email", "address": "p@example.org", "status": "pending"}]
+    graded = plan_deliveries(Notification(category="graded", data={}), user, pref, False, now)
+    assert graded[0]["status"] == "held" and graded[0]["digest"] is True

@@ -58,7 +58,7 @@ from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.notifications.api import NotificationsApi
 from tajiconnect.domains.notifications.pages import NotificationPages
-from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
+from tajiconnect.domains.parents.api import ChildrenApi, PairingCodesApi, ParentsApi
 from tajiconnect.domains.parents.pages import AdminFamilyPages, ChildrenPages, FamilyPages, PairingCodePages
 from tajiconnect.domains.paths.api import PathsApi
 from tajiconnect.domains.paths.pages import PathBuilderPages, PathPages
@@ -190,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminFamilyPages,
             ParentsApi,
             PairingCodesApi,
+            ChildrenApi,
             ImportsApi,
             RosterApi,
             UploadsApi,

@@ -43,6 +43,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.tasks.schedule",
     "tajiconnect.tasks.upkeep",
     "tajiconnect.domains.signup.tasks",
+    "tajiconnect.domains.parents.tasks",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all
@@ -55,6 +56,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
     ("fan_out_daily", "17 3 * * *"),
     ("purge_operator_sessions", "27 3 * * *"),
     ("sweep_billing_events", "* * * * *"),
+    ("fan_out_weekly", "23 14 * * 5"),  # Fridays 14:23 UTC: the parents' weekly digest
 )
 
 

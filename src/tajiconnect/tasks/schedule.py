@@ -1,7 +1,8 @@
 """Scheduled work per tenant, fanned out over every active tenant.
 
-A tenant task declared with ``@scheduled("daily")`` (or ``"hourly"``, ``"minutely"``) runs once per tick in every
-active tenant. The platform crons ``fan_out_<every>`` (``worker.SCHEDULE``) enqueue one job per tenant and task,
+A tenant task declared with ``@scheduled("daily")`` (or ``"hourly"``, ``"minutely"``, ``"weekly"``: Mondays'
+tick, run by the Friday cron) runs once per tick in every active tenant. The platform crons ``fan_out_<every>``
+(``worker.SCHEDULE``) enqueue one job per tenant and task,
 keyed ``<slug>:<task>:<tick>``, so:
 
 * one tenant's failure is that tenant's job's failure (retried by its policy, then listed for operators), and
@@ -26,9 +27,9 @@ from tajiconnect.tasks.base import REGISTRY, TaskFn, build_job, platform_task
 
 log = structlog.get_logger(__name__)
 
-Every = Literal["minutely", "hourly", "daily"]
+Every = Literal["minutely", "hourly", "daily", "weekly"]
 #: The tenant tasks each fan-out enqueues, by name.
-SCHEDULED: dict[str, list[str]] = {"minutely": [], "hourly": [], "daily": []}
+SCHEDULED: dict[str, list[str]] = {"minutely": [], "hourly": [], "daily": [], "weekly": []}
 
 
 def scheduled(every: Every) -> Callable[[TaskFn], TaskFn]:
@@ -49,10 +50,12 @@ def scheduled(every: Every) -> Callable[[TaskFn], TaskFn]:
 def tick_of(every: Every, at: datetime.datetime | None = None) -> datetime.datetime:
     at = at or datetime.datetime.now(datetime.UTC)
     at = at.replace(second=0, microsecond=0)
-    if every in ("hourly", "daily"):
+    if every in ("hourly", "daily", "weekly"):
         at = at.replace(minute=0)
-    if every == "daily":
+    if every in ("daily", "weekly"):
         at = at.replace(hour=0)
+    if every == "weekly":  # the Monday of the ISO week
+        at -= datetime.timedelta(days=at.weekday())
     return at
 
 
@@ -112,3 +115,8 @@ async def fan_out_hourly(ctx: dict[str, Any]) -> dict[str, Any]:
 @platform_task
 async def fan_out_daily(ctx: dict[str, Any]) -> dict[str, Any]:
     return await fan_out(ctx, "daily")
+
+
+@platform_task
+async def fan_out_weekly(ctx: dict[str, Any]) -> dict[str, Any]:
+    return await fan_out(ctx, "weekly")

@@ -11,6 +11,8 @@ from litestar.response import File, Redirect, Template
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.dashboard import service as dashboard
 from tajiconnect.domains.homes import pages as homes
+from tajiconnect.domains.parents import access as parent_access
+from tajiconnect.domains.parents import pages as parent_pages
 from tajiconnect.domains.progress import pages as learn
 from tajiconnect.tenancy.branding import TENANTS_DIR
 from tajiconnect.tenancy.context import current_tenant
@@ -50,6 +52,8 @@ async def home(request: Request, db_session: DbSession, page: PageParam = 1) -> 
     # Part F: a parent-only member's home (the parent's home) goes here, before the learner's.
     if user is not None and user.is_active and learn.is_learner_only(user):
         return Template("learn/home.html", context=await learn.home_context(request, db_session))
+    if user is not None and user.is_active and parent_access.is_parent_only(user):  # the parent's home
+        return Template("parents/home.html", context=await parent_pages.home_context(request, db_session))
     return Template("home/index.html", context={"tenant": tenant})
 
 

@@ -39,3 +39,12 @@ def test_statuses_are_declared(openapi):
     assert (per_page["minimum"], per_page["maximum"]) == (1, 100)
     code = openapi["components"]["schemas"]["RedeemRequest"]
     assert code["additionalProperties"] is False and code["properties"]["code"]["maxLength"] == 64
+
+
+def test_the_children_api_declares_its_statuses(openapi):
+    paths = openapi["paths"]
+    assert set(paths["/api/v1/children"]["get"]["responses"]) == {"200", "400", "401", "403", "503"}
+    assert set(paths["/api/v1/children/{learner_id}"]["get"]["responses"]) == {"200", "400", "401", "403", "404",
+                                                                              "503"}
+    details = openapi["components"]["schemas"]["ChildDetails"]["properties"]
+    assert {"grades", "work", "courses", "certificates", "teachers", "summary"} <= set(details)

@@ -100,3 +100,34 @@ def _now():
     import datetime
 
     return datetime.datetime.now(datetime.UTC)
+
+
+async def test_teachers_by_child_pairs_each_child_with_their_teachers(engine, new_org, make_user):
+    org = await new_org("relc")
+    t = org.tenant
+    owner, co, leader, stranger, idle = [(await make_user(t, ["teacher"])).id for _ in range(5)]
+    one, two, not_mine = [(await make_user(t, ["student"])).id for _ in range(3)]
+    parent, other_parent = (await make_user(t, ["parent"])).id, (await make_user(t, ["parent"])).id
+    course = await build_course(engine, t, kinds=("text",), owner_id=owner)
+    other_course = await build_course(engine, t, kinds=("text",), owner_id=stranger)
+    async with tenant_session(engine, t) as session:
+        (await session.get(Course, course.id)).teacher_ids = [co]
+        session.add_all([ParentLink(parent_id=parent, learner_id=one, source="admin"),
+                         ParentLink(parent_id=parent, learner_id=two, source="admin"),
+                         ParentLink(parent_id=other_parent, learner_id=not_mine, source="admin")])
+    await enroll(engine, t, one, course.id)
+    await enroll(engine, t, two, other_course.id, status="withdrawn", withdrawn_at=_now())  # left that course
+    await enroll(engine, t, not_mine, other_course.id)
+    await add_group(engine, t, members=[one, two], leaders=[leader, idle])
+    async with tenant_session(engine, t) as session:
+        (await session.get(User, idle)).status = "deactivated"
+        rows = set((await session.execute(relations.teachers_by_child(parent))).tuples().all())
+    assert rows == {(one, owner), (one, co), (one, leader), (two, leader)}
+    async with tenant_session(engine, t) as session:  # a deactivated child is nobody's child on the home
+        (await session.get(User, two)).status = "deactivated"
+    assert {c for c, _ in await _pairs(engine, t, parent)} == {one}
+
+
+async def _pairs(engine, tenant, parent_id) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    async with tenant_session(engine, tenant) as session:
+        return set((await session.execute(relations.teachers_by_child(parent_id))).tuples().all())

@@ -15,6 +15,9 @@ class Category:
     label: str  # a msgid (N_): translate with _() where shown
     defaults: tuple[str, ...]  # channels among ("app", "email", "sms")
     urgent: bool = False
+    #: An email template of its own (``templates/email/<name>.*``, rendered from the notification's ``data``),
+    #: instead of ``notification``; such an email is a digest itself, never gathered in the daily digest.
+    email_template: str | None = None
 
 
 CATEGORIES: dict[str, Category] = {c.name: c for c in (
@@ -31,4 +34,6 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
     Category("billing", N_("Billing and payments of the organization"), ("app", "email"), urgent=True),
     Category("nudge", N_("Reminders from my manager about overdue training"), ("app", "email")),
     Category("announcement", N_("Announcements"), ("app", "email")),
+    Category("weekly_digest", N_("Weekly summary of my children's learning"), ("email",),
+             email_template="weekly_digest"),
 )}

@@ -58,6 +58,7 @@ def plan_deliveries(notification: Notification, user: User, pref: NotificationPr
     """The delivery rows for ``notification`` (pure: no I/O)."""
     channels = wanted_channels(notification.category, pref)
     urgent = CATEGORIES[notification.category].urgent
+    own_template = CATEGORIES[notification.category].email_template is not None  # a digest itself
     tz = user.time_zone
     start, end = (pref.quiet_start, pref.quiet_end) if pref is not None else (None, None)
     rows: list[dict[str, Any]] = []
@@ -65,7 +66,7 @@ def plan_deliveries(notification: Notification, user: User, pref: NotificationPr
         row: dict[str, Any] = {"channel": "email", "address": user.email, "status": "pending"}
         if (notification.data or {}).get("email") == EMAIL_SENT_SEPARATELY:
             row.update(status="skipped", error="sent as the event's own email")
-        elif not urgent and pref is not None and pref.daily_digest:
+        elif not urgent and pref is not None and pref.daily_digest and not own_template:
             row.update(status="held", digest=True, send_after=next_digest(now, tz, pref.digest_hour, start, end))
         elif not urgent and (held := quiet_until(now, tz, start, end)) is not None:
             row.update(status="held", send_after=held)
@@ -149,8 +150,9 @@ async def deliver_one(ctx: dict[str, Any], delivery: NotificationDelivery) -> st
     settings = ctx["settings"]
 
     async def email(d: NotificationDelivery, n: Notification, user: User) -> str:
-        msg = _email_message(ctx, "notification", f"notification-delivery:{d.id}", user,
-                             {"title": n.title, "body": n.body, "link": _absolute(n.link)})
+        template = CATEGORIES[n.category].email_template or "notification"
+        msg = _email_message(ctx, template, f"notification-delivery:{d.id}", user,
+                             {"title": n.title, "body": n.body, "link": _absolute(n.link), "data": n.data or {}})
         await deliver(settings, msg)
         return str(msg["Message-ID"])
 

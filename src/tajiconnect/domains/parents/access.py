@@ -38,6 +38,12 @@ def requires_role(*roles: str):
     return guard
 
 
+def is_parent_only(user: User | None) -> bool:
+    """A member whose only role is ``parent``: ``/`` is the parent's home."""
+    roles = set(user.roles or ()) if user is not None else set()
+    return roles == {"parent"}
+
+
 def is_admin(user: User | None) -> bool:
     return can(user, Permission.MANAGE_USERS)
 

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
@@ -31,7 +31,7 @@ from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import User, UserStatus
 from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.accounts.service import get_user
-from tajiconnect.domains.parents import codes, service
+from tajiconnect.domains.parents import codes, overview, service
 from tajiconnect.domains.parents.access import (
     CODE_MAKER_ROLES,
     is_admin,
@@ -380,5 +380,192 @@ class PairingCodesApi(Controller):
         return Redeemed(child=child_json(found), created=result.created)
 
 
-API = [ParentsApi, PairingCodesApi]
+# --- a parent's own children: /api/v1/children ------------------------------------------------------------------
+
+
+class CourseProgress(msgspec.Struct):
+    course_id: uuid.UUID
+    title: str
+    status: Literal["active", "completed"]
+    progress_percent: int
+    due_at: Timestamp | None
+    last_activity_at: Timestamp | None
+
+
+class ReleasedGrade(msgspec.Struct):
+    """A grade the teacher released (drafts and work waiting for a grader are never shown)."""
+
+    id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    title: str
+    score: float | None
+    max_points: float
+    percent: float | None
+    comment: str
+    released_at: Timestamp | None
+
+
+class DueWork(msgspec.Struct):
+    """A quiz, assignment or assigned course not done yet, due within 14 days or overdue by at most 14."""
+
+    kind: Literal["quiz", "assignment", "course"]
+    title: str
+    course_id: uuid.UUID
+    course_title: str
+    due_at: Timestamp
+    overdue: bool
+
+
+class ChildCertificate(msgspec.Struct):
+    id: uuid.UUID
+    title: str
+    issued_at: Timestamp
+
+
+class CompletedLesson(msgspec.Struct):
+    lesson_title: str
+    course_id: uuid.UUID
+    course_title: str
+    completed_at: Timestamp
+
+
+class Teacher(msgspec.Struct):
+    """A teacher of the child (course staff, class leader); ``message_url`` opens a conversation with them."""
+
+    id: uuid.UUID
+    name: str
+    message_url: str
+
+
+class ChildSummary(msgspec.Struct):
+    """Counts over everything (the lists of the details hold the first few)."""
+
+    courses: int
+    released_grades: int
+    due_work: int
+    overdue_work: int
+    certificates: int
+    streak_days: int
+    best_streak: int
+    minutes_last_7_days: int
+    lessons_last_7_days: int
+
+
+class ChildOverview(msgspec.Struct):
+    child: Child
+    summary: ChildSummary
+
+
+class ChildOverviewPage(msgspec.Struct):
+    items: list[ChildOverview]
+    total: int
+    page: int
+    per_page: int
+
+
+class ChildDetails(msgspec.Struct):
+    """One child as on the parent's home, with longer lists."""
+
+    child: Child
+    summary: ChildSummary
+    courses: list[CourseProgress]
+    grades: list[ReleasedGrade]
+    work: list[DueWork]
+    certificates: list[ChildCertificate]
+    recent_lessons: list[CompletedLesson]
+    teachers: list[Teacher]
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _summary(view: overview.Overview, now: Any) -> ChildSummary:
+    overdue = view.overdue_total
+    return ChildSummary(
+        courses=view.courses_total, released_grades=view.grades_total, due_work=view.work_total - overdue,
+        overdue_work=overdue, certificates=view.certificates_total, streak_days=view.stats.streak,
+        best_streak=view.stats.best_streak, minutes_last_7_days=view.stats.week_minutes,
+        lessons_last_7_days=view.stats.week_lessons,
+    )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def details_json(view: overview.Overview, now: Any) -> ChildDetails:
+    return ChildDetails(
+        child=child_json(view.child),
+        summary=_summary(view, now),
+        courses=[CourseProgress(course_id=c.course_id, title=c.title, status=c.status,  # type: ignore[arg-type]
+                                progress_percent=c.progress_percent, due_at=_iso(c.due_at),
+                                last_activity_at=_iso(c.last_activity_at)) for c in view.courses],
+        grades=[ReleasedGrade(id=g.id, course_id=g.course_id, course_title=g.course_title, title=g.title,
+                              score=_number(g.score), max_points=float(g.max_points), percent=_number(g.percent),
+                              comment=g.comment, released_at=_iso(g.released_at)) for g in view.grades],
+        work=[DueWork(kind=w.kind, title=w.title, course_id=w.course_id,  # type: ignore[arg-type]
+                      course_title=w.course_title, due_at=w.due_at.isoformat(), overdue=w.overdue(now))
+              for w in view.work],
+        certificates=[ChildCertificate(id=c.id, title=c.title, issued_at=c.issued_at.isoformat())
+                      for c in view.certificates],
+        recent_lessons=[CompletedLesson(lesson_title=a.lesson_title, course_id=a.course_id,
+                                        course_title=a.course_title, completed_at=a.completed_at.isoformat())
+                        for a in view.activity],
+        teachers=[Teacher(id=t.id, name=t.name, message_url=f"/messages/new?to={t.id}") for t in view.teachers],
+    )
+
+
+CHILDREN_403 = f"Only members with the `parent` role have children here. {SUSPENDED}"
+
+
+class ChildrenApi(Controller):
+    """The caller's own linked children (parents): what their home shows."""
+
+    path = "/api/v1/children"
+    tags = ["parents"]
+    guards = [requires_role("parent")]
+    security = REQUIRES_BEARER
+
+    @get(
+        "/",
+        name="api.children.list",
+        summary="My linked children, each with a summary",
+        description="Counts of courses, released grades (never drafts), work due within 14 days and overdue,"
+        " certificates, the streak and the last 7 days' learning.",
+        **problem_responses(*GUARDED, notes={403: CHILDREN_403}),
+    )
+    async def index(
+        self, request: Request, db_session: DbSession, page: PageParam = 1, per_page: PerPage = 25
+    ) -> ChildOverviewPage:
+        me = request.scope["user"]
+        children, total = await service.children_of(db_session, me.id, page=page, per_page=per_page)
+        now = overview.now_utc()
+        views = await overview.overviews(db_session, me.id, children, now=now, limits=overview.COUNTS)
+        return ChildOverviewPage(
+            items=[ChildOverview(child=child_json(v.child), summary=_summary(v, now)) for v in views],
+            total=total, page=page, per_page=per_page,
+        )
+
+    @get(
+        "/{learner_id:str}",
+        name="api.children.get",
+        summary="One of my children: courses, released grades and feedback, due work, certificates, teachers",
+        **problem_responses(
+            *GUARDED, 404, notes={403: CHILDREN_403, 404: "No such learner linked to you (whoever it is)."}
+        ),
+    )
+    async def get_child(self, request: Request, db_session: DbSession, learner_id: FromPath[str]) -> ChildDetails:
+        me = request.scope["user"]
+        key = _uuid(learner_id)
+        found = await service.child_of(db_session, me.id, key) if key else None
+        if found is None:
+            raise NotFoundException(detail="no such learner linked to you")
+        now = overview.now_utc()
+        (view,) = await overview.overviews(db_session, me.id, [found], now=now, limits=overview.DETAIL)
+        return details_json(view, now)
+
+
+API = [ParentsApi, PairingCodesApi, ChildrenApi]
 __all__ = ["API"]

@@ -19,7 +19,7 @@ from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, requires_permission
 from tajiconnect.domains.accounts.service import get_user
-from tajiconnect.domains.parents import codes, service
+from tajiconnect.domains.parents import codes, overview, service
 from tajiconnect.domains.parents.access import CODE_MAKER_ROLES, LEADER_ROLES, may_issue_code_for, requires_role
 from tajiconnect.domains.parents.codes import PairingCodeError
 from tajiconnect.domains.parents.service import LinkError
@@ -103,12 +103,48 @@ class ChildrenPages(Controller):
         return see_other("/children", notice="linked" if result.created else "already_linked")
 
     @get("/{learner_id:str}", name="parents.child")
-    async def child(self, request: Request, db_session: DbSession, learner_id: FromPath[str]) -> Template:
+    async def child(
+        self, request: Request, db_session: DbSession, learner_id: FromPath[str], page: PageParam = 1
+    ) -> Template:
+        me = request.scope["user"]
         key = _uuid(learner_id)
-        child = await service.child_of(db_session, request.scope["user"].id, key) if key else None
+        child = await service.child_of(db_session, me.id, key) if key else None
         if child is None:  # not linked to this parent, whoever it is: nothing to see
             raise NotFoundException()
-        return Template("parents/child.html", context={"child": child})
+        now = overview.now_utc()
+        (view,) = await overview.overviews(db_session, me.id, [child], limits=overview.DETAIL, now=now,
+                                           grades_page=page)
+        return Template("parents/child.html", context={
+            "child": child, "view": view, "now": now, "local_date": _local_date(me),
+            "grades_paging": page_info(view.grades_total, page, overview.DETAIL.grades),
+        })
+
+
+def _local_date(viewer: Any) -> Any:
+    from tajiconnect.domains.progress.pages import local_date
+
+    return lambda moment: local_date(moment, getattr(viewer, "time_zone", None))
+
+
+HOME_CHILDREN = 10
+
+
+async def home_context(request: Request, db_session: AsyncSession) -> dict[str, Any]:
+    """What a parent's home (``/`` for a parent-only member) shows: each linked child of the page (``?page=``) with
+    every section, in a fixed number of statements whatever the number of children."""
+    me = request.scope["user"]
+    try:
+        page = min(max(int(request.query_params.get("page") or 1), 1), 10_000)
+    except ValueError:
+        page = 1
+    children, total = await service.children_of(db_session, me.id, page=page, per_page=HOME_CHILDREN)
+    now = overview.now_utc()
+    return {
+        "views": await overview.overviews(db_session, me.id, children, now=now),
+        "paging": page_info(total, page, HOME_CHILDREN),
+        "now": now,
+        "local_date": _local_date(me),
+    }
 
 
 # --- a learner ------------------------------------------------------------------------------------------------
@@ -310,4 +346,4 @@ class AdminFamilyPages(Controller):
 
 
 PAGES = [ChildrenPages, FamilyPages, PairingCodePages, AdminFamilyPages]
-__all__ = ["CODE_MAKER_ROLES", "PAGES"]
+__all__ = ["CODE_MAKER_ROLES", "PAGES", "home_context"]

@@ -10,6 +10,13 @@
   learners currently in the groups (not archived) the teacher currently leads. A learner is a member with the
   ``student`` role: the teachers of a department its leader leads are not the leader's learners.
 * A parent's **children**: the learners linked to the parent (``parent_links``).
+  withdrawn), and the current leaders of the groups the learner is currently a member of.
+* A learner's **classmates**: the other current members of the learner's current groups, and the other learners
+  enrolled in the same courses.
+* A teacher's **learners**: the learners enrolled in the courses the teacher staffs, and the current members of
+  the groups the teacher currently leads.
+* A parent's **children**: the learners linked to the parent (``parent_links``); ``teachers_by_child`` pairs each
+  child with each of their teachers (the parent's home).
 
 Each rule is a SELECT of user ids, to use as a subquery (``User.id.in_(...)``) so that a page or a list filters in
 the database, one statement whatever the numbers; the ``is_*`` helpers answer one pair at once. Only active
@@ -125,6 +132,30 @@ def parents_of(learner_ids: Select[tuple[uuid.UUID]]) -> Select[tuple[uuid.UUID]
 def teachers_of_children(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     """Ids of the active members who teach any of ``parent_id``'s children."""
     return _teachers(select(ParentLink.learner_id).where(ParentLink.parent_id == parent_id))
+
+
+def teachers_by_child(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID, uuid.UUID]]:
+    """Pairs ``(learner_id, teacher_id)``: each of ``parent_id``'s active children with each active member who
+    teaches them (the same rule as :func:`teachers_of`, for all the children in one statement)."""
+    child = select(ParentLink.learner_id).where(ParentLink.parent_id == parent_id)
+    current = (Enrollment.user_id.in_(child), Enrollment.withdrawn_at.is_(None))
+    owners = (select(Enrollment.user_id.label("learner_id"), Course.owner_id.label("teacher_id"))
+              .join(Course, Course.id == Enrollment.course_id).where(*current, Course.owner_id.is_not(None)))
+    co_teachers = (select(Enrollment.user_id.label("learner_id"), func.unnest(Course.teacher_ids).label("teacher_id"))
+                   .join(Course, Course.id == Enrollment.course_id).where(*current))
+    member = GroupMembership.__table__.alias("member")
+    lead = GroupMembership.__table__.alias("lead")
+    leaders = (select(member.c.user_id.label("learner_id"), lead.c.user_id.label("teacher_id"))
+               .join(lead, lead.c.group_id == member.c.group_id)
+               .where(member.c.user_id.in_(child), member.c.role == "member", member.c.ended_at.is_(None),
+                      lead.c.role == "leader", lead.c.ended_at.is_(None)))
+    pairs = union(owners, co_teachers, leaders).subquery()
+    learner, teacher = User.__table__.alias("learner"), User.__table__.alias("teacher")
+    return (
+        select(pairs.c.learner_id, pairs.c.teacher_id)
+        .join(learner, and_(learner.c.id == pairs.c.learner_id, learner.c.status == "active"))
+        .join(teacher, and_(teacher.c.id == pairs.c.teacher_id, teacher.c.status == "active"))
+    )
 
 
 async def _holds(session: AsyncSession, ids: Select[tuple[uuid.UUID]], user_id: uuid.UUID) -> bool:

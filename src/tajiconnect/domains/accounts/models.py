@@ -161,3 +161,6 @@ class OrganizationSettings(TenantBase):
     require_2fa_roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     #: The layout new certificates are drawn with (``domains/certificates/models.py::CERTIFICATE_LAYOUTS``).
     certificate_layout: Mapped[str] = mapped_column(String(12), default="classic", server_default="classic")
+    #: Learners may message each other (classmates); None: the default of the organization's kind (on for
+    #: ``company``, off for ``school``). ``domains/messages/access.py::learners_may_talk``.
+    learner_messages: Mapped[bool | None] = mapped_column(default=None)

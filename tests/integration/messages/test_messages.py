@@ -212,3 +212,20 @@ async def test_sending_too_fast_is_refused(new_org, make_user, engine, client_fo
         for n in range(20):
             assert (await _send(client, s.teacher, cid, f"m{n}")).status_code == 201
         problem_of(await _send(client, s.teacher, cid, "one too many"), 429)
+
+
+async def test_malformed_input_is_a_4xx(new_org, make_user, engine, client_for, signed_in):
+    s = await build_school(new_org, make_user, engine)
+    async with client_for(s.org.tenant) as client:
+        cid = await _conversation(client, s.teacher, s.parent)
+        auth = {**await bearer_for(client, s.teacher), "content-type": "application/json"}
+        url = f"/api/v1/conversations/{cid}/messages"
+        for raw in (b'{"body": "\\ud800"}', b'{"body": "a\\u0000b"}', b'{"body": "\xff"}', b'{"body": 1e999}',
+                    b'{"body": "' + b"x" * 4001 + b'"}', b'{"attachment_id": "nope"}'):
+            response = await client.post(url, content=raw, headers=auth)
+            assert 400 <= response.status_code < 500, (raw[:40], response.status_code, response.text)
+        for query in ("before=0", "before=99999999999999999999", "limit=0", "before=1.5"):
+            assert (await client.get(f"{url}?{query}", headers=auth)).status_code == 400, query
+    async with signed_in(s.teacher) as browser:
+        assert (await browser.get(f"/messages/{cid}?before=-1")).status_code == 400
+        assert (await browser.get("/messages/new?q=" + "x" * 200)).status_code == 400

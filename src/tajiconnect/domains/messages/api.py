@@ -157,7 +157,7 @@ async def _view(request: Request, db_session: DbSession, conversation_id: str) -
 START = problems(*BODY, *GUARDED, 404, 409, notes={
     403: f"Only a group's leaders and admins start its conversation. {FORBIDDEN}",
     404: "No such member whom you may write to, or no such group.",
-    409: "Give exactly one of `to` and `group_id`."})
+    409: "Give exactly one of `to` and `group_id`."}, idempotent=True)
 START["responses"][200] = ResponseSpec(data_container=ConversationDetail, description="It existed already.",
                                        generate_examples=False)
 
@@ -216,8 +216,8 @@ class ConversationsApi(Controller):
           status_code=HTTP_201_CREATED, **problems(*BODY, *GUARDED, 404, 422, 429, notes={
               403: f"You may not write in this conversation (now). {FORBIDDEN}", 404: NOT_FOUND,
               422: "Nothing to send (no text, no attachment), or `attachment_id` is not a ready attachment you "
-                   "uploaded (`field` names it).",
-              429: f"More than {service.RATE_PER_MINUTE} messages in a minute."}))
+                   "uploaded (`field` names it); or the `Idempotency-Key` was used for another request.",
+              429: f"More than {service.RATE_PER_MINUTE} messages in a minute."}, idempotent=True))
     async def send(self, request: Request, db_session: DbSession, conversation_id: FromPath[str],
                    data: JSONBody[NewMessage]) -> MessageOut:
         view = await _view(request, db_session, conversation_id)
@@ -231,7 +231,7 @@ class ConversationsApi(Controller):
 
     @post("/{conversation_id:str}/read", name="api.conversations.read", summary="Mark a conversation read",
           status_code=HTTP_200_OK, opt={"read_only_ok": True},
-          **problems(*GUARDED, 404, notes={403: FORBIDDEN, 404: NOT_FOUND}))
+          **problems(*GUARDED, 404, notes={403: FORBIDDEN, 404: NOT_FOUND}, idempotent=True))
     async def read(self, request: Request, db_session: DbSession, conversation_id: FromPath[str]) -> ReadState:
         view = await _view(request, db_session, conversation_id)
         await service.mark_read(db_session, request.scope["user"], view)
@@ -258,7 +258,9 @@ class MessagesApi(Controller):
     @post("/{message_id:str}/report", name="api.messages.report", summary="Report a message to the admins",
           status_code=HTTP_201_CREATED, **problems(*BODY, *GUARDED, 404, 409, 422, notes={
               403: FORBIDDEN, 404: "No such message in your conversations.",
-              409: "You already reported it, or it is your own.", 422: "The reason is blank (`field`: reason)."}))
+              409: "You already reported it, or it is your own.", 422: "The reason is blank (`field`: reason), or the "
+                                                                     "`Idempotency-Key` was used for another request."},
+              idempotent=True))
     async def report(self, request: Request, db_session: DbSession, message_id: FromPath[str],
                      data: JSONBody[ReportIn]) -> ReportOut:
         try:

@@ -122,6 +122,12 @@ async def test_class_conversations(new_org, make_user, engine, client_for, signe
         assert page.status_code == 200 and "Welcome, class" in page.text and 'id="send-form"' not in page.text
         assert (await post_form(classmate, f"/messages/{cid}/leave")).status_code == 303
         assert (await classmate.get(f"/messages/{cid}")).status_code == 404
+        listing = await classmate.get("/messages")
+        assert f"/messages/{cid}/rejoin" in listing.text
+        back = await post_form(classmate, f"/messages/{cid}/rejoin")
+        assert back.status_code == 303 and (await classmate.get(f"/messages/{cid}")).status_code == 200
+    async with signed_in(s.parent) as parent:  # not in the group: nothing to rejoin
+        assert (await post_form(parent, f"/messages/{cid}/rejoin")).status_code == 404
     async with signed_in(s.admin) as admin:
         assert (await post_form(admin, "/admin/messages/settings", {"learner_messages": "on"})).status_code == 303
     async with client_for(s.org.tenant) as client:

@@ -85,7 +85,8 @@ class MessagePages(Controller):
     async def index(self, request: HTMXRequest, db_session: DbSession, page: PageParam = 1) -> Template:
         me = request.scope["user"]
         items, total = await service.my_conversations(db_session, me.id, page=page)
-        context = {"items": items, "paging": page_info(total, page, service.PAGE_SIZE)}
+        context = {"items": items, "paging": page_info(total, page, service.PAGE_SIZE),
+                   "left": await service.left_conversations(db_session, me.id)}
         fragment = wants_fragment(request, "conversations")
         return Template("messages/_list.html" if fragment else "messages/index.html", context=context)
 
@@ -279,6 +280,14 @@ class MessagePages(Controller):
         except MessageError as exc:
             raise _http(exc) from exc
         return see_other("/messages")
+
+    @post("/{conversation_id:str}/rejoin", name="messages.rejoin")
+    async def rejoin(self, request: Request, db_session: DbSession, conversation_id: FromPath[str]) -> Redirect:
+        try:
+            key = await service.rejoin(db_session, request.scope["user"], conversation_id)
+        except MessageError as exc:
+            raise _http(exc) from exc
+        return see_other(f"/messages/{key}")
 
     @post("/m/{message_id:str}/report", name="messages.report")
     async def report(self, request: Request, db_session: DbSession, message_id: FromPath[str]) -> Template:

@@ -356,6 +356,31 @@ async def leave(session: AsyncSession, user: User, view: ConversationView) -> No
     await _set_read(session, view.conversation.id, user.id, 0, left_at=_now())
 
 
+async def left_conversations(session: AsyncSession, user_id: uuid.UUID, limit: int = 20) -> list[tuple[Any, str]]:
+    """Class conversations the member left while still in the group (to rejoin them): (conversation id, name)."""
+    my_groups = select(GroupMembership.group_id).where(
+        GroupMembership.user_id == user_id, GroupMembership.ended_at.is_(None))
+    rows = (await session.execute(
+        select(Conversation.id, Group.name).join(Group, Group.id == Conversation.group_id)
+        .join(ConversationMember, and_(ConversationMember.conversation_id == Conversation.id,
+                                       ConversationMember.user_id == user_id))
+        .where(ConversationMember.left_at.is_not(None), Conversation.group_id.in_(my_groups))
+        .order_by(Group.name).limit(limit)
+    )).all()
+    return [(cid, name) for cid, name in rows]
+
+
+async def rejoin(session: AsyncSession, user: Any, conversation_id: Any) -> uuid.UUID:
+    """Come back to a class conversation one left (still a member of the group); 404 otherwise."""
+    key = parse_uuid(conversation_id)
+    left = {cid for cid, _name in await left_conversations(session, user.id, limit=1000)}
+    if key not in left:
+        raise not_found()
+    await session.execute(update(ConversationMember).where(
+        ConversationMember.conversation_id == key, ConversationMember.user_id == user.id).values(left_at=None))
+    return key
+
+
 # --- reading ----------------------------------------------------------------------------------------------------
 
 

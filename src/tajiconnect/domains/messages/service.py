@@ -374,7 +374,7 @@ async def rejoin(session: AsyncSession, user: Any, conversation_id: Any) -> uuid
     """Come back to a class conversation one left (still a member of the group); 404 otherwise."""
     key = parse_uuid(conversation_id)
     left = {cid for cid, _name in await left_conversations(session, user.id, limit=1000)}
-    if key not in left:
+    if key is None or key not in left:
         raise not_found()
     await session.execute(update(ConversationMember).where(
         ConversationMember.conversation_id == key, ConversationMember.user_id == user.id).values(left_at=None))

@@ -29,6 +29,7 @@ from tajiconnect.domains.grading.models import (
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.homes.models import Nudge
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
+from tajiconnect.domains.messages.models import Conversation, ConversationMember, Message, MessageReport
 from tajiconnect.domains.notifications.models import Notification, NotificationDelivery, NotificationPreference
 from tajiconnect.domains.parents.models import PairingCode, ParentLink
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
@@ -54,6 +55,8 @@ __all__ = [
     "BillingEvent",
     "Certificate",
     "CommentBankEntry",
+    "Conversation",
+    "ConversationMember",
     "Course",
     "CourseModule",
     "CourseReview",
@@ -76,6 +79,8 @@ __all__ = [
     "Lesson",
     "LessonProgress",
     "License",
+    "Message",
+    "MessageReport",
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",

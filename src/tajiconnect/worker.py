@@ -44,6 +44,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.tasks.upkeep",
     "tajiconnect.domains.signup.tasks",
     "tajiconnect.domains.parents.tasks",
+    "tajiconnect.domains.messages.tasks",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all

@@ -166,3 +166,6 @@ class OrganizationSettings(TenantBase):
         SmallInteger, CheckConstraint("at_risk_inactive_days BETWEEN 1 AND 365", name="at_risk_inactive_days"),
         default=7, server_default="7",
     )
+    #: Learners may message each other (classmates); None: the default of the organization's kind (on for
+    #: ``company``, off for ``school``). ``domains/messages/access.py::learners_may_talk``.
+    learner_messages: Mapped[bool | None] = mapped_column(default=None)

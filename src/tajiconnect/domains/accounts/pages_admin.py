@@ -161,9 +161,12 @@ class AdminSecurityPages(Controller):
 
     @get("/", name="admin.security")
     async def page(self, db_session: DbSession, notice: FromQuery[str | None] = None) -> Template:
+        from tajiconnect.domains.messages.access import learners_may_talk
+
         settings = await service.organization_settings(db_session)
         return Template(
-            "admin/security.html", context={"required": settings.require_2fa_roles, "roles": ROLES, "notice": notice}
+            "admin/security.html", context={"required": settings.require_2fa_roles, "roles": ROLES, "notice": notice,
+                                            "learner_messages": await learners_may_talk(db_session)}
         )
 
     @post("/", name="admin.security.submit")

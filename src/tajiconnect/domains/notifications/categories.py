@@ -36,4 +36,5 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
     Category("announcement", N_("Announcements"), ("app", "email")),
     Category("weekly_digest", N_("Weekly summary of my children's learning"), ("email",),
              email_template="weekly_digest"),
+    Category("message", N_("New messages"), ("app", "email")),
 )}

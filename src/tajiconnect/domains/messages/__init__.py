@@ -1,0 +1,1 @@
+"""Messages: direct and class conversations, attachments, unread counts, live delivery, reports."""

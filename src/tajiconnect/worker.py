@@ -42,6 +42,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.tasks.schedule",
     "tajiconnect.tasks.upkeep",
     "tajiconnect.domains.signup.tasks",
+    "tajiconnect.domains.discussions.tasks",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all

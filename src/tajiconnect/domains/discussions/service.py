@@ -228,7 +228,8 @@ def clean_title(value: str) -> str:
     if not title:
         raise DiscussionError(_("Give the thread a title."), field="title")
     if len(title) > TITLE_MAX:
-        raise DiscussionError(_("The title is too long (at most %(n)d characters).") % {"n": TITLE_MAX}, field="title")
+        raise DiscussionError(_("The title is too long (at most %(n)d characters).") % {"n": TITLE_MAX},
+                              field="title")
     return title
 
 
@@ -237,7 +238,8 @@ def clean_body(value: str) -> str:
     if not body:
         raise DiscussionError(_("Write something first."), field="body")
     if len(body) > BODY_MAX:
-        raise DiscussionError(_("The text is too long (at most %(n)d characters).") % {"n": BODY_MAX}, field="body")
+        raise DiscussionError(_("The text is too long (at most %(n)d characters).") % {"n": BODY_MAX},
+                              field="body")
     return body
 
 
@@ -246,7 +248,8 @@ def clean_reason(value: str) -> str:
     if not reason:
         raise DiscussionError(_("Say why."), field="reason")
     if len(reason) > REASON_MAX:
-        raise DiscussionError(_("The reason is too long (at most %(n)d characters).") % {"n": REASON_MAX}, field="reason")
+        raise DiscussionError(_("The reason is too long (at most %(n)d characters).") % {"n": REASON_MAX},
+                              field="reason")
     return reason
 
 

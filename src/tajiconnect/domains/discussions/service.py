@@ -147,7 +147,7 @@ async def thread_for(session: AsyncSession, user: Any, thread_id: str | uuid.UUI
             raise not_found()
         stmt = stmt.where(Course.id == course_key)
     if lock:
-        stmt = stmt.with_for_update(of=DiscussionThread)
+        stmt = stmt.with_for_update(of=DiscussionThread).execution_options(populate_existing=True)
     row = (await session.execute(stmt)).one_or_none()
     if row is None:
         raise not_found()

@@ -203,3 +203,26 @@ async def test_posting_is_rate_limited(room, client_for):
         statuses = [(await client.post(f"/api/v1/threads/{thread['id']}/posts", json={"body": f"n{i}"},
                                        headers=headers)).status_code for i in range(7)]
     assert statuses == [201] * 5 + [429, 429]  # 6 posts a minute, the opening one included
+
+
+async def test_recent_questions_for_the_teachers_home(room, client_for, engine):
+    from tajiconnect.domains.accounts.models import User
+    from tajiconnect.domains.discussions.service import recent_questions
+    from tests.integration.groups.conftest import tenant_session
+
+    async with client_for(room.tenant) as client:
+        open_q = await _thread(client, room, room.alice, title="Open question")
+        answered = await _thread(client, room, room.bob, title="Answered question")
+        await _thread(client, room, room.bob, kind="discussion", title="Just talk")
+        owner = await bearer_for(client, room.owner)
+        reply = (await client.post(f"/api/v1/threads/{answered['id']}/posts", json={"body": "a"},
+                                   headers=owner)).json()
+        await client.patch(f"/api/v1/threads/{answered['id']}", json={"accepted_post_id": reply["id"]},
+                           headers=owner)
+    async with tenant_session(engine, room.tenant) as session:
+        for member, expected in ((room.owner, [open_q["id"]]), (room.co, [open_q["id"]]), (room.stranger, []),
+                                 (room.alice, [])):
+            user = await session.get(User, member.id)
+            found = await recent_questions(session, user)
+            assert [str(t.id) for t, _title in found] == expected
+            assert all(title == "Biology" for _t, title in found)

@@ -143,6 +143,9 @@ async def test_report_once_hide_and_restore_with_the_audit_trail(room, client_fo
         again = problem_of(await client.post(f"/api/v1/posts/{post_id}/report", json={"reason": "Spam!"},
                                              headers=alice), 409)
         assert "already" in again["detail"]
+        own = problem_of(await client.post(f"/api/v1/posts/{post_id}/report", json={"reason": "x"}, headers=bob),
+                         409)
+        assert "your own" in own["detail"]
         problem_of(await client.post(f"/api/v1/posts/{post_id}/hide", json={"reason": "Spam"}, headers=bob), 403)
         problem_of(await client.post(f"/api/v1/posts/{post_id}/hide", json={"reason": "Spam"}, headers=stranger),
                    404)

@@ -399,6 +399,8 @@ async def post_for(session: AsyncSession, user: Any, post_id: str | uuid.UUID) -
 async def report(session: AsyncSession, acting: Acting, post_id: str | uuid.UUID, reason: str) -> DiscussionReport:
     """A reader reports a post, once per post (409 the second time)."""
     post, view = await post_for(session, acting.user, post_id)
+    if post.author_id == acting.user.id:
+        raise DiscussionError(_("You cannot report your own post."), status=409, field="reason")
     text = clean_reason(reason)
     recent = await session.scalar(select(func.count()).select_from(DiscussionReport).where(
         DiscussionReport.reporter_id == acting.user.id,

@@ -223,7 +223,7 @@ class DiscussionsApi(Controller):
 
     @patch("/threads/{thread_id:str}", name="api.discussions.update",
            summary="Pin, lock, accept an answer, follow or stop following a thread",
-           **problems(*BODY, *GUARDED, 404, 409, notes={
+           **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
                403: f"Pinning and locking: {MODERATORS} Accepting: also the question's author.",
                404: f"{THREAD_404} Or `accepted_post_id` is not a reply of this thread (`field`).",
                409: "The thread is not a question, or the post cannot be accepted (the opening post, a hidden one)."
@@ -292,7 +292,7 @@ class DiscussionsApi(Controller):
 
     @post("/posts/{post_id:str}/hide", name="api.discussions.post.hide", status_code=200,
           summary="Hide a post with a reason (moderators; audited)",
-          **problems(*BODY, *GUARDED, 404, 409, notes={403: MODERATORS, 404: POST_404,
+          **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={403: MODERATORS, 404: POST_404,
                                                          409: "The post is already hidden."}))
     async def hide_post(self, request: Request, db_session: DbSession, post_id: FromPath[str],
                         data: JSONBody[ReasonIn]) -> PostOut:
@@ -304,7 +304,8 @@ class DiscussionsApi(Controller):
 
     @post("/posts/{post_id:str}/restore", name="api.discussions.post.restore", status_code=200,
           summary="Show a hidden post again (moderators; audited)",
-          **problems(*GUARDED, 404, 409, notes={403: MODERATORS, 404: POST_404, 409: "The post is not hidden."}))
+          **problems(*GUARDED, 404, 409, idempotent=True,
+                     notes={403: MODERATORS, 404: POST_404, 409: "The post is not hidden."}))
     async def restore_post(self, request: Request, db_session: DbSession, post_id: FromPath[str]) -> PostOut:
         try:
             shown = await service.restore_post(db_session, _acting(request), post_id)
@@ -314,7 +315,7 @@ class DiscussionsApi(Controller):
 
     @post("/threads/{thread_id:str}/hide", name="api.discussions.thread.hide", status_code=200,
           summary="Hide a thread with a reason (moderators; audited)",
-          **problems(*BODY, *GUARDED, 404, 409, notes={403: MODERATORS, 404: THREAD_404,
+          **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={403: MODERATORS, 404: THREAD_404,
                                                          409: "The thread is already hidden."}))
     async def hide_thread(self, request: Request, db_session: DbSession, thread_id: FromPath[str],
                           data: JSONBody[ReasonIn]) -> ThreadDetail:
@@ -327,7 +328,8 @@ class DiscussionsApi(Controller):
 
     @post("/threads/{thread_id:str}/restore", name="api.discussions.thread.restore", status_code=200,
           summary="Show a hidden thread again (moderators; audited)",
-          **problems(*GUARDED, 404, 409, notes={403: MODERATORS, 404: THREAD_404, 409: "The thread is not hidden."}))
+          **problems(*GUARDED, 404, 409, idempotent=True,
+                     notes={403: MODERATORS, 404: THREAD_404, 409: "The thread is not hidden."}))
     async def restore_thread(self, request: Request, db_session: DbSession, thread_id: FromPath[str]
                              ) -> ThreadDetail:
         try:

@@ -226,7 +226,8 @@ class DiscussionsApi(Controller):
            **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
                403: f"Pinning and locking: {MODERATORS} Accepting: also the question's author.",
                404: f"{THREAD_404} Or `accepted_post_id` is not a reply of this thread (`field`).",
-               409: "The thread is not a question, or the post cannot be accepted (the opening post, a hidden one)."
+               409: ("The thread is not a question, or the post cannot be accepted (the opening post, a hidden one), "
+                    "or the thread is hidden (following it).")
            }))
     async def update(self, request: Request, db_session: DbSession, thread_id: FromPath[str],
                      data: JSONBody[ThreadPatch]) -> ThreadDetail:
@@ -276,7 +277,7 @@ class DiscussionsApi(Controller):
     @post("/posts/{post_id:str}/report", name="api.discussions.report", status_code=201,
           summary="Report a post to the course's moderators (once per post)",
           **problems(*BODY, *GUARDED, 404, 409, 429, idempotent=True, notes={
-              404: POST_404, 409: "The caller already reported this post.",
+              404: POST_404, 409: "The caller already reported this post, or it is their own.",
               429: "Too many reports in the last hour; try again later."}))
     async def report(self, request: Request, db_session: DbSession, post_id: FromPath[str],
                      data: JSONBody[ReasonIn]) -> ReportOut:

@@ -43,6 +43,8 @@ from tajiconnect.domains.certificates.api import CertificatesApi
 from tajiconnect.domains.certificates.pages import AdminCertificatePages, CertificatePages, verify_page
 from tajiconnect.domains.courses.api import CoursesApi, LessonsApi, ModulesApi
 from tajiconnect.domains.courses.pages import CourseReviewPages, TeachCoursePages
+from tajiconnect.domains.discussions.api import DiscussionsApi
+from tajiconnect.domains.discussions.pages import DiscussionPages, ModerationPages
 from tajiconnect.domains.enrollments.api import EnrollmentsApi
 from tajiconnect.domains.enrollments.teaching import TeachingPages
 from tajiconnect.domains.grading.analytics_pages import AnalyticsPages
@@ -203,6 +205,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UploadPages,
             serve_file,
             CatalogPages,
+            DiscussionPages,
+            ModerationPages,
+            DiscussionsApi,
             PathPages,
             PathBuilderPages,
             TeachingPages,

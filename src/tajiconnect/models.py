@@ -15,6 +15,12 @@ from tajiconnect.domains.audit.models import AuditEntry, PlatformAuditEntry
 from tajiconnect.domains.billing.models import BillingEvent
 from tajiconnect.domains.certificates.models import Certificate
 from tajiconnect.domains.courses.models import Course, CourseModule, CourseReview, Lesson
+from tajiconnect.domains.discussions.models import (
+    DiscussionPost,
+    DiscussionReport,
+    DiscussionSubscription,
+    DiscussionThread,
+)
 from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment
 from tajiconnect.domains.grading.models import (
     CommentBankEntry,
@@ -60,6 +66,10 @@ __all__ = [
     "Course",
     "CourseModule",
     "CourseReview",
+    "DiscussionPost",
+    "DiscussionReport",
+    "DiscussionSubscription",
+    "DiscussionThread",
     "EmailToken",
     "Enrollment",
     "FailedTask",

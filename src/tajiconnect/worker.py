@@ -45,6 +45,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.signup.tasks",
     "tajiconnect.domains.parents.tasks",
     "tajiconnect.domains.messages.tasks",
+    "tajiconnect.domains.discussions.tasks",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all

@@ -37,4 +37,5 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
     Category("weekly_digest", N_("Weekly summary of my children's learning"), ("email",),
              email_template="weekly_digest"),
     Category("message", N_("New messages"), ("app", "email")),
+    Category("discussion", N_("Course discussions: replies and mentions"), ("app", "email")),
 )}

@@ -1,0 +1,1 @@
+"""Course discussions and Q&A (docs/discussions.md)."""

@@ -53,6 +53,8 @@ from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
+from tajiconnect.domains.live.api import LiveSessionsApi
+from tajiconnect.domains.live.pages import CalendarPages, LivePages
 from tajiconnect.domains.notifications.api import NotificationsApi
 from tajiconnect.domains.notifications.pages import NotificationPages
 from tajiconnect.domains.parents.api import PairingCodesApi, ParentsApi
@@ -217,6 +219,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminCertificatePages,
             verify_page,
             CertificatesApi,
+            LivePages,
+            CalendarPages,
+            LiveSessionsApi,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -27,6 +27,7 @@ from tajiconnect.domains.grading.models import (
 )
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
+from tajiconnect.domains.live.models import CalendarFeed, LiveAttendance, LiveSession
 from tajiconnect.domains.notifications.models import Notification, NotificationDelivery, NotificationPreference
 from tajiconnect.domains.parents.models import PairingCode, ParentLink
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
@@ -48,6 +49,7 @@ __all__ = [
     "AttemptAnswer",
     "AuditEntry",
     "BillingEvent",
+    "CalendarFeed",
     "Certificate",
     "CommentBankEntry",
     "Course",
@@ -72,6 +74,8 @@ __all__ = [
     "Lesson",
     "LessonProgress",
     "License",
+    "LiveAttendance",
+    "LiveSession",
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",

@@ -29,4 +29,5 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
     Category("seats_low", N_("Seats nearly used up"), ("app", "email"), urgent=True),
     Category("child_linked", N_("A child linked to my account"), ("app", "email")),
     Category("billing", N_("Billing and payments of the organization"), ("app", "email"), urgent=True),
+    Category("live_class", N_("Live classes: scheduled, changed, cancelled, starting soon"), ("app", "email")),
 )}

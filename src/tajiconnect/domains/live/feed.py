@@ -146,7 +146,8 @@ async def _dues(session: AsyncSession, user: User, since: datetime.datetime, unt
     def label(learner_id: uuid.UUID, name: str, text: str) -> str:
         return text if learner_id == user.id else _("%(child)s: %(what)s") % {"child": name, "what": text}
 
-    found = [Due(f"due-enrollment-{eid}", at,  # type: ignore[arg-type] label(uid, name, _("Due: %(title)s") % {"title": title}),
+    found = [Due(f"due-enrollment-{eid}", at,  # type: ignore[arg-type]
+                 label(uid, name, _("Due: %(title)s") % {"title": title}),
                  f"/learn/courses/{cid}" if uid == user.id else f"/children/{uid}")
              for eid, uid, name, at, title, cid in courses]
     found += [Due(f"due-{kind}-{aid}-{uid}", at,  # type: ignore[arg-type]

@@ -190,7 +190,7 @@ class LivePages(Controller):
         return Template("live/detail.html", context={
             "live": live, "role": role, "audience_name": await service.audience_name(db_session, live),
             "join_open": service.join_open(live), "marking_open": service.marking_open(live),
-            "is_over": live.ends_at <= service.now(), "mine": mine, "notice": _notice(notice),
+            "is_over": live.ends_at <= service.now(), "mine": mine, "live_notice": _notice(notice),
             **_helpers(viewer)})
 
     @get("/{session_id:str}/edit", name="live.edit", guards=[requires_role(*STAFF_ROLES)])
@@ -234,7 +234,7 @@ class LivePages(Controller):
         live = await _managed(db_session, request, session_id)
         rows, total = await service.attendance(db_session, live, page=page)
         context = {"live": live, "rows": rows, "paging": page_info(total, page, service.ATTENDANCE_PER_PAGE),
-                   "marking_open": service.marking_open(live), "notice": _notice(notice),
+                   "marking_open": service.marking_open(live), "live_notice": _notice(notice),
                    "audience_name": await service.audience_name(db_session, live),
                    **_helpers(request.scope["user"])}
         if wants_fragment(request, "live-attendance"):
@@ -329,7 +329,7 @@ class CalendarPages(Controller):
         current = await feed.status(db_session, viewer.id)
         return Template("live/calendar.html", headers=NO_STORE, context={
             "feed": current, "feed_url": feed.feed_url(tenant_url(""), token) if token else None,
-            "notice": notice, **_helpers(viewer)})
+            "live_notice": notice, **_helpers(viewer)})
 
     @get("/", name="calendar.settings", guards=[requires_user])
     async def settings(self, request: Request, db_session: DbSession) -> Template:

@@ -20,7 +20,7 @@ import uuid
 from typing import Any
 
 from babel.dates import format_datetime
-from sqlalchemy import or_, select
+from sqlalchemy import Interval, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tajiconnect.db.session import session_scope
@@ -93,11 +93,11 @@ async def announce_live_session(ctx: dict[str, Any], *, session_id: str, event: 
 async def due_reminders(session: AsyncSession, at: datetime.datetime) -> list[tuple[uuid.UUID, str]]:
     """(session id, "24h" | "15m") for the reminders due at ``at`` and not sent yet."""
     day_due = (
-        (LiveSession.starts_at - SOON > at)
-        & (LiveSession.announced_at < LiveSession.starts_at - DAY)
+        (LiveSession.starts_at > at + SOON)
+        & (LiveSession.announced_at < LiveSession.starts_at - literal(DAY, Interval()))
         & LiveSession.reminded_24h_for.is_distinct_from(LiveSession.starts_at)
     )
-    soon_due = (LiveSession.starts_at - SOON <= at) & LiveSession.reminded_15m_for.is_distinct_from(
+    soon_due = (LiveSession.starts_at <= at + SOON) & LiveSession.reminded_15m_for.is_distinct_from(
         LiveSession.starts_at)
     rows = (await session.execute(
         select(LiveSession.id, soon_due)

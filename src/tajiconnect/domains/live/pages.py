@@ -354,7 +354,7 @@ class CalendarPages(Controller):
                          target_id=viewer.id)
         return see_other("/calendar")
 
-    @get("/{name:str}", name="calendar.feed", opt={"anonymous": True})
+    @get("/{name:str}", name="calendar.feed", opt={"anonymous": True, "exclude_from_csrf": True})
     async def feed(self, db_session: DbSession, name: FromPath[str]) -> Response[bytes]:
         token = name.removesuffix(".ics") if name.endswith(".ics") else ""
         found = await feed.by_token(db_session, token)

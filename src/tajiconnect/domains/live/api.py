@@ -219,8 +219,8 @@ class LiveSessionsApi(Controller):
 
     @delete("/{session_id:str}", name="api.live.cancel", status_code=HTTP_204_NO_CONTENT,
             summary="Cancel a live session (its audience is told)",
-            **problems(*GUARDED, 404, 409, notes={403: STAFF_ONLY, 404: NOT_FOUND,
-                                                  409: "Already cancelled, or over (`field`)."}))
+            **problems(*GUARDED, 404, 409, idempotent=True, notes={
+                403: STAFF_ONLY, 404: NOT_FOUND, 409: "Already cancelled, or over (`field`)."}))
     async def cancel(self, request: Request, db_session: DbSession, session_id: FromPath[str]) -> None:
         try:
             live = await service.get_managed(db_session, request.scope["user"], session_id)

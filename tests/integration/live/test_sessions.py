@@ -28,7 +28,8 @@ async def test_a_teacher_schedules_for_their_class_and_the_audience_sees_it(
         assert form.status_code == 200
         assert f'value="group:{s.group_id}" selected' in form.text
         response = await post_form(client, "/live/new", {
-            "target": f"group:{s.group_id}", "title": "Cell biology live", "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "target": f"group:{s.group_id}", "title": "Cell biology live",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
             "time_zone": "Africa/Nairobi", "duration_minutes": "45", "meeting_url": "https://meet.jit.si/CellBio",
             "description": "Bring your notes", "include_parents": "on"})
         assert response.status_code == 303, response.text
@@ -145,12 +146,14 @@ async def test_form_errors_keep_what_was_typed(live_school, signed_in):
         assert response.status_code == 422
         assert "The start is in the past." in response.text and 'value="Kept title"' in response.text
         response = await post_form(client, "/live/new", {
-            "target": f"group:{s.group_id}", "title": "Kept title", "starts_at": soon(days=1).strftime("%Y-%m-%dT%H:%M"),
+            "target": f"group:{s.group_id}", "title": "Kept title",
+            "starts_at": soon(days=1).strftime("%Y-%m-%dT%H:%M"),
             "time_zone": "Africa/Nairobi", "duration_minutes": "45", "meeting_url": "http://meet.jit.si/x"})
         assert response.status_code == 422 and "https://" in response.text
         for bad in ({"time_zone": "Mars/Olympus"}, {"starts_at": "tomorrow"}, {"duration_minutes": "99999999999"},
                     {"duration_minutes": "2"}, {"title": "x" * 300}, {"target": "group:not-a-uuid"}):
-            data = {"target": f"group:{s.group_id}", "title": "T", "starts_at": soon(days=1).strftime("%Y-%m-%dT%H:%M"),
+            data = {"target": f"group:{s.group_id}", "title": "T",
+                    "starts_at": soon(days=1).strftime("%Y-%m-%dT%H:%M"),
                     "time_zone": "UTC", "duration_minutes": "45", "meeting_url": "https://meet.jit.si/x", **bad}
             response = await post_form(client, "/live/new", data)
             assert response.status_code == 422, bad
@@ -184,7 +187,8 @@ async def test_the_api_edits_and_cancels_and_refuses_bad_input(engine, live_scho
         assert moved.json()["duration_minutes"] == 90
         assert datetime.datetime.fromisoformat(moved.json()["starts_at"]) == moved_to
         for bad in ({"starts_at": "2030-01-01T10:00:00"}, {"duration_minutes": 10**20}, {"title": ""},
-                    {"meeting_url": "javascript:alert(1)"}, {"time_zone": "Nowhere/Else"}, {"group_id": str(s.group_id)},
+                    {"meeting_url": "javascript:alert(1)"}, {"time_zone": "Nowhere/Else"},
+                    {"group_id": str(s.group_id)},
                     {"title": "x" * 201}, {"starts_at": "2001-01-01T10:00:00Z"}):
             response = await client.patch(path, json=bad, headers=teacher)
             assert response.status_code == 400, (bad, response.text)

@@ -189,7 +189,8 @@ async def test_the_api_edits_and_cancels_and_refuses_bad_input(engine, live_scho
         for bad in ({"starts_at": "2030-01-01T10:00:00"}, {"duration_minutes": 10**20}, {"title": ""},
                     {"meeting_url": "javascript:alert(1)"}, {"time_zone": "Nowhere/Else"},
                     {"group_id": str(s.group_id)},
-                    {"title": "x" * 201}, {"starts_at": "2001-01-01T10:00:00Z"}):
+                    {"title": "x" * 201}, {"starts_at": "2001-01-01T10:00:00Z"},
+                    {"starts_at": "0001-01-01T00:00:00+14:00"}, {"starts_at": "9999-12-31T23:59:59-12:00"}):
             response = await client.patch(path, json=bad, headers=teacher)
             assert response.status_code == 400, (bad, response.text)
         assert (await client.post("/api/v1/live-sessions", content=b"{", headers={

@@ -111,6 +111,16 @@ def parse_local(text: str, zone_name: str) -> datetime.datetime | None:
     return naive.replace(tzinfo=zone(zone_name)).astimezone(datetime.UTC)
 
 
+def to_utc(moment: datetime.datetime) -> datetime.datetime:
+    """``moment`` (aware) in UTC to the second; :class:`LiveError` for a naive one or one out of range."""
+    if moment.tzinfo is None:
+        raise LiveError(_("Give the start with its time zone."), status=422, field="starts_at")
+    try:
+        return moment.astimezone(datetime.UTC).replace(microsecond=0)
+    except (OverflowError, ValueError) as exc:  # e.g. year 1 at UTC+14
+        raise LiveError(_("The start is in the past."), status=422, field="starts_at") from exc
+
+
 def clean(data: SessionInput, *, starts_changed: bool = True) -> tuple[SessionInput, str]:
     """The input trimmed and checked, with the link's provider; :class:`LiveError` naming the first bad field."""
     data.title = (data.title or "").strip()
@@ -129,9 +139,7 @@ def clean(data: SessionInput, *, starts_changed: bool = True) -> tuple[SessionIn
         bounds = {"min": DURATION_MIN, "max": DURATION_MAX}
         raise LiveError(_("The duration is between %(min)d and %(max)d minutes.") % bounds, status=422,
                         field="duration_minutes")
-    if data.starts_at.tzinfo is None:
-        raise LiveError(_("Give the start with its time zone."), status=422, field="starts_at")
-    data.starts_at = data.starts_at.astimezone(datetime.UTC).replace(microsecond=0)
+    data.starts_at = to_utc(data.starts_at)
     if starts_changed and data.starts_at < now() - PAST_GRACE:
         raise LiveError(_("The start is in the past."), status=422, field="starts_at")
     if data.starts_at > now() + FUTURE_MAX:
@@ -314,7 +322,7 @@ async def update(session: AsyncSession, acting: Acting, live: LiveSession, data:
         raise LiveError(_("This session was cancelled."), status=409, field="status")
     if live.ends_at <= now():
         raise LiveError(_("This session is over."), status=409, field="starts_at")
-    moved = data.starts_at.astimezone(datetime.UTC).replace(microsecond=0) != live.starts_at
+    moved = to_utc(data.starts_at) != live.starts_at
     data, provider = clean(data, starts_changed=moved)
     live.title, live.description, live.time_zone = data.title, data.description, data.time_zone
     live.duration_minutes, live.meeting_url, live.provider = data.duration_minutes, data.meeting_url, provider

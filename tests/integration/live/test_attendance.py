@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.integration.conftest import bearer_for, post_form, problem_of
+from tests.integration.conftest import bearer_for, post_form, problem_of, statements
 from tests.integration.live.conftest import create_session, set_session, soon
 
 
@@ -83,3 +83,21 @@ async def test_attendance_through_the_api(engine, live_school, client_for):
         early = await client.put(f"/api/v1/live-sessions/{later}/attendance", json={"marks": [
             {"user_id": str(s.learner.id), "status": "present"}]}, headers=await bearer_for(client, s.teacher))
         assert problem_of(early, 409)
+
+
+async def test_the_attendance_page_costs_the_same_whatever_the_class_size(engine, new_org, make_user, signed_in):
+    from tajiconnect.domains.groups.models import GroupMembership
+    from tests.integration.groups.conftest import tenant_session
+    from tests.integration.live.conftest import build_school
+
+    s = await build_school(engine, new_org, make_user, "liva")
+    session_id = await create_session(engine, s.tenant, group_id=s.group_id, starts_at=soon(minutes=-5))
+    async with signed_in(s.teacher) as client:
+        few = await statements(client, f"/live/{session_id}/attendance")
+        more = [await make_user(s.tenant, ["student"]) for _ in range(6)]
+        async with tenant_session(engine, s.tenant) as session:
+            session.add_all(GroupMembership(group_id=s.group_id, user_id=m.id, role="member") for m in more)
+        assert (await post_form(client, f"/live/{session_id}/attendance/all-present")).status_code == 303
+        assert await statements(client, f"/live/{session_id}/attendance") <= few
+        page = await client.get(f"/live/{session_id}/attendance")
+        assert page.text.count('aria-pressed="true"') == 8  # everyone present after "all present"

@@ -60,6 +60,8 @@ from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.messages.api import ConversationsApi, MessagesApi
 from tajiconnect.domains.messages.pages import MessageModerationPages, MessagePages
+from tajiconnect.domains.live.api import LiveSessionsApi
+from tajiconnect.domains.live.pages import CalendarPages, LivePages
 from tajiconnect.domains.notifications.api import NotificationsApi
 from tajiconnect.domains.notifications.pages import NotificationPages
 from tajiconnect.domains.parents.api import ChildrenApi, PairingCodesApi, ParentsApi
@@ -236,6 +238,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CertificatesApi,
             AnnouncementPages,
             AnnouncementsApi,
+            LivePages,
+            CalendarPages,
+            LiveSessionsApi,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -36,6 +36,7 @@ from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.homes.models import Nudge
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
 from tajiconnect.domains.messages.models import Conversation, ConversationMember, Message, MessageReport
+from tajiconnect.domains.live.models import CalendarFeed, LiveAttendance, LiveSession
 from tajiconnect.domains.notifications.models import Notification, NotificationDelivery, NotificationPreference
 from tajiconnect.domains.parents.models import PairingCode, ParentLink
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
@@ -59,6 +60,7 @@ __all__ = [
     "AttemptAnswer",
     "AuditEntry",
     "BillingEvent",
+    "CalendarFeed",
     "Certificate",
     "CommentBankEntry",
     "Conversation",
@@ -91,6 +93,8 @@ __all__ = [
     "License",
     "Message",
     "MessageReport",
+    "LiveAttendance",
+    "LiveSession",
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",

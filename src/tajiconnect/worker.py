@@ -36,6 +36,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.storage.tasks",
     "tajiconnect.domains.reports.tasks",
     "tajiconnect.domains.certificates.tasks",
+    "tajiconnect.domains.live.tasks",
     "tajiconnect.domains.billing.tasks",
     "tajiconnect.tasks.failures",
     "tajiconnect.domains.notifications.tasks",

@@ -50,6 +50,11 @@ async def test_teachers_classmates_learners_children(engine, new_org, make_user)
     assert await ids(engine, t, relations.children_of(stranger_parent)) == set()
     assert await ids(engine, t, relations.parents_of(select(User.id).where(User.id == learner))) == {parent}
     assert await ids(engine, t, relations.teachers_of_children(parent)) == {owner, co, leader}
+    class_id = await add_group(engine, t, members=[outsider], leaders=[other], former_leaders=(former,))
+    assert await ids(engine, t, relations.members_of_group(class_id)) == {outsider}
+    assert await ids(engine, t, relations.leaders_of_group(class_id)) == {other}
+    assert await ids(engine, t, relations.learners_in_course(course.id)) == {learner, course_mate}
+    assert await ids(engine, t, relations.staff_of_course(course.id)) == {owner, co}
     async with tenant_session(engine, t) as session:
         assert await relations.is_teacher_of(session, co, learner)
         assert not await relations.is_teacher_of(session, other, learner)

@@ -17,6 +17,9 @@
   the groups the teacher currently leads.
 * A parent's **children**: the learners linked to the parent (``parent_links``); ``teachers_by_child`` pairs each
   child with each of their teachers (the parent's home).
+* A parent's **children**: the learners linked to the parent (``parent_links``).
+* A class's **members** and leaders, a course's enrolled **learners** and its **staff** (the audiences of live
+  classes).
 
 Each rule is a SELECT of user ids, to use as a subquery (``User.id.in_(...)``) so that a page or a list filters in
 the database, one statement whatever the numbers; the ``is_*`` helpers answer one pair at once. Only active
@@ -117,6 +120,31 @@ def learners_of(teacher_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
         GroupMembership.group_id.in_(groups_led_by(teacher_id)), GroupMembership.role == "member", CURRENT
     )
     return _active(union(enrolled, members), LEARNER)  # type: ignore[arg-type]
+
+
+def members_of_group(group_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active current members (not leaders) of the group ``group_id``: a class's learners."""
+    return _active(select(GroupMembership.user_id).where(
+        GroupMembership.group_id == group_id, GroupMembership.role == "member", CURRENT))
+
+
+def learners_in_course(course_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active learners enrolled (not withdrawn) in the course ``course_id``."""
+    return _active(select(Enrollment.user_id).where(
+        Enrollment.course_id == course_id, Enrollment.withdrawn_at.is_(None)))
+
+
+def staff_of_course(course_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active staff (owner and co-teachers) of the course ``course_id``."""
+    owner = select(Course.owner_id.label("id")).where(Course.id == course_id, Course.owner_id.is_not(None))
+    co_teachers = select(func.unnest(Course.teacher_ids).label("id")).where(Course.id == course_id)
+    return _active(union(owner, co_teachers))  # type: ignore[arg-type]
+
+
+def leaders_of_group(group_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the active current leaders of the group ``group_id``."""
+    return _active(select(GroupMembership.user_id).where(
+        GroupMembership.group_id == group_id, GroupMembership.role == "leader", CURRENT))
 
 
 def children_of(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:

@@ -58,10 +58,10 @@ from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.homes.pages import AtRiskSettingsPages, HomePages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
-from tajiconnect.domains.messages.api import ConversationsApi, MessagesApi
-from tajiconnect.domains.messages.pages import MessageModerationPages, MessagePages
 from tajiconnect.domains.live.api import LiveSessionsApi
 from tajiconnect.domains.live.pages import CalendarPages, LivePages
+from tajiconnect.domains.messages.api import ConversationsApi, MessagesApi
+from tajiconnect.domains.messages.pages import MessageModerationPages, MessagePages
 from tajiconnect.domains.notifications.api import NotificationsApi
 from tajiconnect.domains.notifications.pages import NotificationPages
 from tajiconnect.domains.parents.api import ChildrenApi, PairingCodesApi, ParentsApi

@@ -35,8 +35,8 @@ from tajiconnect.domains.grading.models import (
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.homes.models import Nudge
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
-from tajiconnect.domains.messages.models import Conversation, ConversationMember, Message, MessageReport
 from tajiconnect.domains.live.models import CalendarFeed, LiveAttendance, LiveSession
+from tajiconnect.domains.messages.models import Conversation, ConversationMember, Message, MessageReport
 from tajiconnect.domains.notifications.models import Notification, NotificationDelivery, NotificationPreference
 from tajiconnect.domains.parents.models import PairingCode, ParentLink
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
@@ -91,10 +91,10 @@ __all__ = [
     "Lesson",
     "LessonProgress",
     "License",
-    "Message",
-    "MessageReport",
     "LiveAttendance",
     "LiveSession",
+    "Message",
+    "MessageReport",
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",

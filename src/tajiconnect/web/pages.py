@@ -29,7 +29,8 @@ GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
 async def home(request: Request, db_session: DbSession, page: PageParam = 1) -> Template | Redirect:
     """``/`` is the landing page on the apex host and the organization's home on a tenant host, by role: an
     organization admin's home is the admin dashboard; then a teacher's the teacher's home, a manager's the manager's
-    home (``domains/homes/``); a learner's (roles only learner-ish) their learning home (``/learn``). ``page`` pages
+    home (``domains/homes/``); a parent-only member's the parent's home (``domains/parents/``); a learner's (roles
+    only learner-ish) their learning home (``/learn``). ``page`` pages
     the home's main list (learners at risk, overdue people)."""
     tenant = current_tenant()
     if tenant is None:
@@ -49,11 +50,10 @@ async def home(request: Request, db_session: DbSession, page: PageParam = 1) -> 
         return await homes.teacher_page(request, db_session, page)
     if user is not None and homes.is_manager(user):
         return await homes.manager_page(request, db_session, page)
-    # Part F: a parent-only member's home (the parent's home) goes here, before the learner's.
-    if user is not None and user.is_active and learn.is_learner_only(user):
-        return Template("learn/home.html", context=await learn.home_context(request, db_session))
     if user is not None and user.is_active and parent_access.is_parent_only(user):  # the parent's home
         return Template("parents/home.html", context=await parent_pages.home_context(request, db_session))
+    if user is not None and user.is_active and learn.is_learner_only(user):
+        return Template("learn/home.html", context=await learn.home_context(request, db_session))
     return Template("home/index.html", context={"tenant": tenant})
 
 

@@ -30,7 +30,7 @@ from tajiconnect.web.paging import PageParam
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Notifications per page.")]
 CategoryName = Literal["invitation", "enrollment", "due_soon", "overdue", "graded", "certificate_issued",
                        "import_finished", "report_ready", "seats_low", "child_linked", "billing",
-                       "message"]
+                       "nudge", "announcement", "weekly_digest", "message", "discussion", "live_class"]
 ChannelName = Literal["app", "email", "sms"]
 ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local time, `HH:MM`.")]
 Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{7,14}$", max_length=16, description="E.164, e.g. `+254712345678`.")]

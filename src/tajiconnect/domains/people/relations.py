@@ -166,7 +166,7 @@ def teachers_by_child(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID, uuid.UUID
     """Pairs ``(learner_id, teacher_id)``: each of ``parent_id``'s active children with each active member who
     teaches them (the same rule as :func:`teachers_of`, for all the children in one statement)."""
     child = select(ParentLink.learner_id).where(ParentLink.parent_id == parent_id)
-    current = (Enrollment.user_id.in_(child), Enrollment.withdrawn_at.is_(None))
+    current = (Enrollment.user_id.in_(child), Enrollment.withdrawn_at.is_(None), LIVE_COURSE)
     owners = (select(Enrollment.user_id.label("learner_id"), Course.owner_id.label("teacher_id"))
               .join(Course, Course.id == Enrollment.course_id).where(*current, Course.owner_id.is_not(None)))
     co_teachers = (select(Enrollment.user_id.label("learner_id"), func.unnest(Course.teacher_ids).label("teacher_id"))
@@ -176,7 +176,8 @@ def teachers_by_child(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID, uuid.UUID
     leaders = (select(member.c.user_id.label("learner_id"), lead.c.user_id.label("teacher_id"))
                .join(lead, lead.c.group_id == member.c.group_id)
                .where(member.c.user_id.in_(child), member.c.role == "member", member.c.ended_at.is_(None),
-                      lead.c.role == "leader", lead.c.ended_at.is_(None)))
+                      lead.c.role == "leader", lead.c.ended_at.is_(None),
+                      member.c.group_id.in_(select(Group.id).where(Group.archived_at.is_(None)))))
     pairs = union(owners, co_teachers, leaders).subquery()
     learner, teacher = User.__table__.alias("learner"), User.__table__.alias("teacher")
     return (

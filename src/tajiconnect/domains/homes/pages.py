@@ -17,8 +17,11 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import Permission, requires_permission, requires_user
 from tajiconnect.domains.audit.service import Acting, record
+from tajiconnect.domains.discussions import service as discussions
 from tajiconnect.domains.homes import manager, risk, teacher
 from tajiconnect.domains.homes.risk import check_days
+from tajiconnect.domains.live import service as live
+from tajiconnect.domains.live.pages import local_time as live_local_time
 from tajiconnect.i18n import _
 from tajiconnect.tenancy.context import require_tenant
 from tajiconnect.web.forms import Form, safe_next, see_other
@@ -44,14 +47,25 @@ def _fragment(request: Request, target: str) -> bool:
     return isinstance(request, HTMXRequest) and wants_fragment(request, target)
 
 
+#: How many open questions and upcoming live classes the teacher's home lists (each links to the full list).
+TEACHER_QUESTIONS = 5
+TEACHER_LIVE = 5
+
+
 async def teacher_page(request: Request, session: Any, page: int = 1) -> Template:
     """The teacher's home (or only its at-risk list, for HTMX paging)."""
     user = request.scope["user"]
     context = await teacher.load(session, user, page=page)
     context["paging"] = page_info(context["at_risk_total"], page, teacher.AT_RISK_PER_PAGE)
     context["also_manager"] = is_manager(user)
-    template = "homes/_at_risk.html" if _fragment(request, "teacher-at-risk") else "homes/teacher.html"
-    return Template(template, context=context, headers={"vary": VARY})
+    if _fragment(request, "teacher-at-risk"):
+        return Template("homes/_at_risk.html", context=context, headers={"vary": VARY})
+    # The latest open questions in my courses, and my next live classes (discussions/, live/).
+    context["questions"] = await discussions.recent_questions(session, user, limit=TEACHER_QUESTIONS)
+    context["live"], context["live_total"] = await live.list_for(session, user, when="upcoming",
+                                                                 per_page=TEACHER_LIVE)
+    context["local_time"] = lambda moment: live_local_time(moment, user)
+    return Template("homes/teacher.html", context=context, headers={"vary": VARY})
 
 
 async def manager_page(request: Request, session: Any, page: int = 1, *, error: str | None = None,

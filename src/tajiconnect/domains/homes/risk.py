@@ -77,7 +77,7 @@ def rules_met(*, last_activity: datetime.datetime | None, enrolled_at: datetime.
 def check_days(value: str) -> int:
     """The organization's "no activity for N days" from a form; ValueError with the reason otherwise."""
     text = (value or "").strip()
-    if not text.isdigit() or len(text) > 3:
+    if not (text.isascii() and text.isdigit()) or len(text) > 3:
         raise ValueError("not a number")
     days = int(text)
     if not MIN_INACTIVE_DAYS <= days <= MAX_INACTIVE_DAYS:

@@ -96,7 +96,7 @@ def _form_input(form: Form, *, errors: dict[str, str]) -> SessionInput | None:
     elif starts is None:
         errors["starts_at"] = _("Give the date and time it starts.")
     text = form.get("duration_minutes").strip()
-    duration = int(text) if text.isdigit() and len(text) < 5 else -1
+    duration = int(text) if text.isascii() and text.isdigit() and len(text) < 5 else -1
     if duration < 0:
         errors["duration_minutes"] = _("Give the duration in minutes.")
     group_id, course_id = service.parse_target(form.get("target"))

@@ -204,7 +204,7 @@ def visible_to(user: Any) -> ColumnElement[bool]:
     if is_admin(user):
         return true()
     uid = user.id
-    current = GroupMembership.ended_at.is_(None)
+    current = relations.CURRENT  # a membership not ended, in a group not archived (as role_of decides)
     my_classes = select(GroupMembership.group_id).where(
         GroupMembership.user_id == uid, GroupMembership.role == "member", current)
     my_courses = select(Enrollment.course_id).where(Enrollment.user_id == uid, Enrollment.withdrawn_at.is_(None))

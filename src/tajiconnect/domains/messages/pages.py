@@ -155,7 +155,8 @@ class MessagePages(Controller):
         auth = request.scope.get("auth")
         token = getattr(auth, "session_token", None)
         last = request.headers.get("last-event-id", "")
-        cursor = int(last) if last.isdigit() and len(last) < 19 else await service.current_seq(db_session)
+        resumed = last.isascii() and last.isdigit() and len(last) < 19  # "²".isdigit(), yet int() refuses it
+        cursor = int(last) if resumed else await service.current_seq(db_session)
         await db_session.rollback()  # release the request's connection while the stream lasts
 
         async def still_signed_in() -> bool:

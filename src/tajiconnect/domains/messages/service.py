@@ -258,11 +258,14 @@ async def recipients(session: AsyncSession, user: User, *, q: str = "", limit: i
 
 
 async def parents_of_learner(session: AsyncSession, teacher: User, learner_id: Any) -> list[User]:
-    """The parents of a learner that ``teacher`` may write to (the grader's "Message the parents")."""
-    from tajiconnect.domains.people.relations import parents_of
+    """The parents of a learner that ``teacher`` may write to (the grader's "Message the parents"): only for a
+    learner ``teacher`` teaches (or an admin), so that nobody learns who is linked to a learner not theirs."""
+    from tajiconnect.domains.people.relations import is_teacher_of, parents_of
 
     key = parse_uuid(learner_id)
     if key is None:
+        return []
+    if not teacher.has_role("org_admin") and not await is_teacher_of(session, teacher.id, key):
         return []
     found = list((await session.scalars(select(User).where(
         User.id.in_(parents_of(select(literal(key, User.id.type))))).order_by(User.name).limit(20))).all())

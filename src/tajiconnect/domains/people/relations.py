@@ -9,15 +9,8 @@
 * A teacher's **learners**: the learners enrolled in the courses the teacher staffs (not archived), and the
   learners currently in the groups (not archived) the teacher currently leads. A learner is a member with the
   ``student`` role: the teachers of a department its leader leads are not the leader's learners.
-* A parent's **children**: the learners linked to the parent (``parent_links``).
-  withdrawn), and the current leaders of the groups the learner is currently a member of.
-* A learner's **classmates**: the other current members of the learner's current groups, and the other learners
-  enrolled in the same courses.
-* A teacher's **learners**: the learners enrolled in the courses the teacher staffs, and the current members of
-  the groups the teacher currently leads.
-* A parent's **children**: the learners linked to the parent (``parent_links``); ``teachers_by_child`` pairs each
-  child with each of their teachers (the parent's home).
-* A parent's **children**: the learners linked to the parent (``parent_links``).
+* A parent's **children**: the active learners linked to the parent (``parent_links``); ``teachers_by_child``
+  pairs each child with each of their teachers (the parent's home).
 * A class's **members** and leaders, a course's enrolled **learners** and its **staff** (the audiences of live
   classes).
 
@@ -159,7 +152,7 @@ def parents_of(learner_ids: Select[tuple[uuid.UUID]]) -> Select[tuple[uuid.UUID]
 
 def teachers_of_children(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     """Ids of the active members who teach any of ``parent_id``'s children."""
-    return _teachers(select(ParentLink.learner_id).where(ParentLink.parent_id == parent_id))
+    return _teachers(children_of(parent_id))
 
 
 def teachers_by_child(parent_id: uuid.UUID) -> Select[tuple[uuid.UUID, uuid.UUID]]:

@@ -119,3 +119,46 @@ async def test_a_job_in_another_organization_finds_nothing(new_org, make_user, e
     with tenant_context(org.tenant):
         assert await run_delivery(engine, None, announcement_id) == {"notified": 1}
     assert await notified(engine, org.tenant, announcement_id) == {learner.id: 1}
+
+
+async def test_a_scheduled_announcement_whose_author_lost_the_class_is_cancelled(new_org, make_user, engine):
+    """At its time, an announcement is published only if its author may still post to its audience: a teacher who
+    no longer leads the class gets it cancelled by the system (audited), and nobody receives it."""
+    import datetime
+
+    from sqlalchemy import select, update
+
+    from tajiconnect.domains.announcements.models import Announcement, AnnouncementRecipient
+    from tajiconnect.domains.announcements.service import publish_due
+    from tajiconnect.domains.groups.models import GroupMembership
+    from tests.integration.conftest import audit_entries
+    from tests.integration.groups.conftest import tenant_session
+    from tests.integration.progress.conftest import add_group
+
+    org = await new_org("annlost")
+    t = org.tenant
+    teacher, pupil = await make_user(t, ["teacher"]), await make_user(t, ["student"])
+    group_id = await add_group(engine, t, members=[pupil.id], leaders=[teacher.id])
+    now = datetime.datetime.now(datetime.UTC)
+    async with tenant_session(engine, t) as session:
+        kept = Announcement(author_id=teacher.id, author_name="T", scope="group", group_id=group_id, title="Kept",
+                            status="scheduled", publish_at=now - datetime.timedelta(minutes=2))
+        session.add(kept)
+    async with tenant_session(engine, t) as session:
+        assert await publish_due(session, now) == 1
+    async with tenant_session(engine, t) as session:
+        lost = Announcement(author_id=teacher.id, author_name="T", scope="group", group_id=group_id, title="Lost",
+                            status="scheduled", publish_at=now - datetime.timedelta(minutes=1))
+        session.add(lost)
+        await session.execute(update(GroupMembership).where(GroupMembership.user_id == teacher.id)
+                              .values(ended_at=now))
+    async with tenant_session(engine, t) as session:
+        assert await publish_due(session, now) == 1
+    async with tenant_session(engine, t) as session:
+        statuses = dict((await session.execute(select(Announcement.title, Announcement.status))).all())
+        assert statuses == {"Kept": "published", "Lost": "cancelled"}
+        lost_recipients = await session.scalar(select(AnnouncementRecipient.user_id).join(
+            Announcement, Announcement.id == AnnouncementRecipient.announcement_id).where(Announcement.title == "Lost"))
+        assert lost_recipients is None
+    [entry] = await audit_entries(engine, t, "announcement.cancelled")
+    assert entry.actor_email == "system" and entry.details["title"] == "Lost"

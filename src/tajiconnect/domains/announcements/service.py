@@ -214,11 +214,27 @@ async def publish(session: AsyncSession, ann: Announcement, now: datetime.dateti
 
 
 async def publish_due(session: AsyncSession, now: datetime.datetime, limit: int = 100) -> int:
-    """Publish the scheduled announcements whose time has come (locked: a concurrent run skips them)."""
+    """Publish the scheduled announcements whose time has come (locked: a concurrent run skips them). One whose
+    author may no longer post to its audience (deactivated, no longer the class's leader or the course's staff, the
+    class or course gone) is cancelled instead (audited as ``announcement.cancelled``, by the system)."""
+    from tajiconnect.domains.audit.service import SYSTEM
+
     due = list((await session.scalars(
         select(Announcement).where(Announcement.status == "scheduled", Announcement.publish_at <= now)
         .order_by(Announcement.publish_at).limit(limit).with_for_update(skip_locked=True))).all())
     for ann in due:
+        author = await session.get(User, ann.author_id) if ann.author_id is not None else None
+        try:
+            if author is None or not author.is_active:
+                raise AnnouncementError(_("The author's account is gone."), status=403)
+            await may_post(session, author, ann.scope, ann.group_id or ann.course_id)
+        except AnnouncementError as refused:
+            ann.status, ann.cancelled_at = "cancelled", now
+            await session.flush()
+            await record(session, SYSTEM, "announcement.cancelled", target_type="announcement", target_id=ann.id,
+                         title=ann.title, scope=ann.scope, reason=refused.message,
+                         author_id=str(ann.author_id) if ann.author_id else None)
+            continue
         await publish(session, ann, now)
     return len(due)
 

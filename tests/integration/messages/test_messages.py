@@ -132,9 +132,14 @@ async def test_pages_start_send_and_refuse_bad_input(new_org, make_user, engine,
         assert str(s.group_id) in groups.text
 
 
-async def test_attachments_only_for_members(new_org, make_user, engine, signed_in, client_for):
+async def test_attachments_only_for_members(new_org, make_user, engine, signed_in, client_for, settings):
     s = await build_school(new_org, make_user, engine)
     other = await build_school(new_org, make_user, engine)
+    folder = settings.storage.directory / f"tenants/{s.org.tenant.id}"
+
+    def objects() -> int:
+        return sum(1 for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
+
     async with signed_in(s.parent) as browser:
         started = await post_form(browser, "/messages/new", {"to": str(s.teacher.id)})
         cid = started.headers["location"].rsplit("/", 1)[-1]
@@ -144,6 +149,11 @@ async def test_attachments_only_for_members(new_org, make_user, engine, signed_i
         refused = await post_form(browser, f"/messages/{cid}/send", {"body": "a page"},
                                   files={"file": ("x.png", b"<html><script>1</script></html>", "image/png")})
         assert refused.status_code == 415 and "a page" in refused.text
+        # A message refused (too long) takes its file along: nothing is left in storage.
+        kept = objects()
+        too_long = await post_form(browser, f"/messages/{cid}/send", {"body": "x" * 5000},
+                                   files={"file": ("late.png", PNG, "image/png")})
+        assert too_long.status_code == 422 and objects() == kept
     async with client_for(s.org.tenant) as client:
         items = (await client.get(f"/api/v1/conversations/{cid}/messages",
                                   headers=await bearer_for(client, s.teacher))).json()["items"]

@@ -235,9 +235,12 @@ class MessagePages(Controller):
         me = await _me(request, db_session)
         form = await Form.read(request)
         body = form.get("body")
-        attachment_id = None
+        attachment_id, stored = None, None
         upload = form.data.get("file")
         try:
+            # Nothing is stored for a member who may not write here.
+            if not await service.may_send(db_session, me, view):
+                raise MessageError(_("You cannot write in this conversation."), status=403)
             if isinstance(upload, UploadFile) and upload.filename:
                 data = await upload.read()
                 if data:
@@ -245,7 +248,12 @@ class MessagePages(Controller):
                         db_session, data, filename=upload.filename, purpose=service.FILE_PURPOSE, user=me)
                     await db_session.flush()
                     attachment_id = stored.id
-            await service.send(db_session, me, view, body, attachment_id)
+            try:
+                await service.send(db_session, me, view, body, attachment_id)
+            except MessageError:
+                if stored is not None:  # the refused message's file goes with it (its row is rolled back)
+                    await request.app.state.storage.delete(db_session, stored)
+                raise
         except StorageError as exc:
             return await self._conversation_page(request, db_session, view, errors={"file": exc.message},
                                                  form={"body": body[:service.BODY_MAX]}, status=exc.status)

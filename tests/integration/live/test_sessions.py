@@ -174,7 +174,12 @@ async def test_the_api_edits_and_cancels_and_refuses_bad_input(engine, live_scho
         seen = await client.get(path, headers=learner)
         assert seen.status_code == 200 and seen.json()["join_url"] is None and seen.json()["viewer_role"] == "learner"
         listing = await client.get("/api/v1/live-sessions", headers=learner)
-        assert body["id"] in [item["id"] for item in listing.json()["items"]]
+        [listed] = [item for item in listing.json()["items"] if item["id"] == body["id"]]
+        assert listed["join_url"] is None and listed["viewer_role"] is None
+        # Its teacher sees the link in the list too, at any time (as on the session itself).
+        [own] = [item for item in (await client.get("/api/v1/live-sessions", headers=teacher)).json()["items"]
+                 if item["id"] == body["id"]]
+        assert own["join_url"] == body["join_url"] and own["viewer_role"] == "staff"
         assert problem_of(await client.patch(path, json={"title": "Mine"}, headers=learner), 403)
         outsider = await bearer_for(client, s.outsider)
         assert problem_of(await client.get(path, headers=outsider), 404)

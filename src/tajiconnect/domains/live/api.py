@@ -167,7 +167,8 @@ class LiveSessionsApi(Controller):
                                              per_page=per_page)
         user = request.scope["user"]
         admin = service.is_admin(user)
-        return LiveSessionPage(items=[session_json(r.live, "admin" if admin else None) for r in rows],
+        return LiveSessionPage(items=[session_json(r.live, "admin" if admin else "staff" if r.staff else None)
+                                      for r in rows],
                                total=total, page=page, per_page=per_page)
 
     @post("/", name="api.live.create", status_code=HTTP_201_CREATED, guards=[requires_role(*STAFF_ROLES)],

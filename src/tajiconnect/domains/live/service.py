@@ -365,6 +365,8 @@ async def _announce(session: AsyncSession, live: LiveSession, event: str) -> Non
 class Listed:
     live: LiveSession
     audience_name: str
+    #: The viewer teaches the session's class or course (the API shows its staff the link at any time).
+    staff: bool = False
 
 
 def _ends_at() -> ColumnElement[datetime.datetime]:
@@ -378,12 +380,14 @@ async def list_for(session: AsyncSession, user: Any, *, when: str = "upcoming", 
     where = [visible_to(user), _ends_at() >= moment if when != "past" else _ends_at() < moment]
     total = int(await session.scalar(select(func.count()).select_from(LiveSession).where(*where)) or 0)
     order = LiveSession.starts_at.asc() if when != "past" else LiveSession.starts_at.desc()
+    teaches = or_(LiveSession.group_id.in_(relations.groups_led_by(user.id)),
+                  LiveSession.course_id.in_(relations.courses_taught_by(user.id)))
     rows = (await session.execute(
-        select(LiveSession, func.coalesce(Group.name, Course.title, ""))
+        select(LiveSession, func.coalesce(Group.name, Course.title, ""), teaches)
         .outerjoin(Group, Group.id == LiveSession.group_id).outerjoin(Course, Course.id == LiveSession.course_id)
         .where(*where).order_by(order, LiveSession.id).offset((page - 1) * per_page).limit(per_page)
     )).tuples().all()
-    return [Listed(live, name) for live, name in rows], total
+    return [Listed(live, name, bool(staff)) for live, name, staff in rows], total
 
 
 async def audience_name(session: AsyncSession, live: LiveSession) -> str:

@@ -62,7 +62,10 @@ def when_for(moment: datetime.datetime, user: Any) -> str:
 async def tell(session: AsyncSession, live: LiveSession, event: str) -> int:
     """Notify the session's recipients of ``event`` (see the module); how many were notified now."""
     title, body = MESSAGES[event]
-    key = f"live:{live.id}:{event}" + ("" if event == "cancelled" else f":{int(live.starts_at.timestamp())}")
+    # A move is told once per change (keyed on the change's time: A->B->A->B is told three times); the other
+    # events once per start time (a reminder again after a move), a cancellation once.
+    moment = live.updated_at if event == "moved" else live.starts_at
+    key = f"live:{live.id}:{event}" + ("" if event == "cancelled" else f":{int(moment.timestamp() * 1000)}")
     name = await service.audience_name(session, live)
     people = (await session.scalars(select(User).where(User.id.in_(service.recipients(live))))).all()
     made = 0

@@ -20,7 +20,7 @@ def test_admin_creates_a_grade_level_and_a_class_and_adds_a_learner(create_tenan
     invite(page, org.base_url, f"neema@{org.slug}.example", "Neema Wambui", role_label="Learner")
 
     # The navigation names groups by the organization's kind.
-    page.locator("header").get_by_role("link", name="Classes").click()
+    page.locator("header").get_by_role("link", name="Classes", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Grade levels and classes")
     expect(page.locator("main")).to_contain_text("There are no grade levels or classes yet.")
 

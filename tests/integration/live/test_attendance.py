@@ -67,7 +67,7 @@ async def test_attendance_through_the_api(engine, live_school, client_for):
         assert [(i["name"], i["status"]) for i in marked.json()["items"]] == [("Lena Learner", "excused")]
         refused = await client.put(path, json={"marks": [{"user_id": str(s.classmate.id), "status": "present"}]},
                                    headers=teacher)  # in the class, not in the course
-        assert problem_of(refused, 400)["field"] == "user_id"
+        assert problem_of(refused, 409)["field"] == "user_id"
         for bad in ({"marks": []}, {"marks": [{"user_id": "x", "status": "present"}]},
                     {"marks": [{"user_id": str(s.learner.id), "status": "asleep"}]}, {"other": 1}):
             assert (await client.put(path, json=bad, headers=teacher)).status_code == 400, bad

@@ -7,7 +7,8 @@
 * ``GET /live-sessions/{id}/attendance``: every learner's mark for its staff; a learner's own, a parent's
   children's. ``PUT`` marks learners (staff, from 15 minutes before the start).
 
-A value the service refuses is a 400 naming the ``field``; a change the session's state does not allow a 409.
+A request that does not validate is a 400; a valid one whose value the service refuses (a start in the past, an
+unknown time zone...) or a change the session's state does not allow is a 409 naming the ``field``.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def attendance_json(rows: list[AttendanceRow]) -> list[AttendanceOut]:
 
 
 def _refused(exc: LiveError) -> Exception:
-    return refusal(exc, status=400 if exc.status == 422 else None)
+    return refusal(exc, status=409 if exc.status == 422 else None)
 
 
 def _acting(request: Request) -> Acting:
@@ -173,9 +174,9 @@ class LiveSessionsApi(Controller):
 
     @post("/", name="api.live.create", status_code=HTTP_201_CREATED, guards=[requires_role(*STAFF_ROLES)],
           summary="Schedule a live session for a class or a course (its teachers, admins)",
-          **problems(*BODY, *GUARDED, idempotent=True, notes={
-              400: "Not valid, or a value refused (`field`): a start in the past, an unknown time zone, a link "
-                   "that is not https, a class or course the caller does not teach.",
+          **problems(*BODY, *GUARDED, 409, idempotent=True, notes={
+              409: "A value refused (`field`): a start in the past, an unknown time zone, a link that is not "
+                   "https, a class or course the caller does not teach.",
               403: f"Only teachers, managers and admins schedule. {SUSPENDED}"}))
     async def create(self, request: Request, db_session: DbSession, data: JSONBody[LiveSessionIn]
                      ) -> LiveSessionOut:
@@ -199,8 +200,8 @@ class LiveSessionsApi(Controller):
 
     @patch("/{session_id:str}", name="api.live.update", summary="Change a live session (not its audience)",
            **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
-               400: "Not valid, or a value refused (`field`).", 403: STAFF_ONLY, 404: NOT_FOUND,
-               409: "The session was cancelled or is over (`field`)."}))
+               403: STAFF_ONLY, 404: NOT_FOUND,
+               409: "A value refused, or the session was cancelled or is over (`field`)."}))
     async def update(self, request: Request, db_session: DbSession, session_id: FromPath[str],
                      data: JSONBody[LiveSessionPatch]) -> LiveSessionOut:
         try:
@@ -251,9 +252,9 @@ class LiveSessionsApi(Controller):
     @put("/{session_id:str}/attendance", name="api.live.mark", guards=[requires_role(*STAFF_ROLES)],
          summary="Mark learners present, late, absent or excused (the session's staff)",
          **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
-             400: "Not valid, or a `user_id` that is not a learner of this session (`field`).",
              403: STAFF_ONLY, 404: NOT_FOUND,
-             409: "Attendance is marked from 15 minutes before the start, and never for a cancelled session."}))
+             409: "A `user_id` that is not a learner of this session (`field`); attendance is marked from 15 "
+                  "minutes before the start, and never for a cancelled session."}))
     async def mark(self, request: Request, db_session: DbSession, session_id: FromPath[str],
                    data: JSONBody[AttendanceIn]) -> AttendancePage:
         try:

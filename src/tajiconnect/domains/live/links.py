@@ -25,11 +25,12 @@ _ROOM = re.compile(r"^/[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}/?$")
 _BBB_PATH = re.compile(r"^/(b|rooms|bigbluebutton)/", re.IGNORECASE)
 
 LABELS = {
-    "jitsi": N_("Jitsi Meet"),
-    "bigbluebutton": N_("BigBlueButton"),
-    "zoom": N_("Zoom"),
-    "meet": N_("Google Meet"),
-    "teams": N_("Microsoft Teams"),
+    # Product names are not translated (only "Video call" is).
+    "jitsi": "Jitsi Meet",
+    "bigbluebutton": "BigBlueButton",
+    "zoom": "Zoom",
+    "meet": "Google Meet",
+    "teams": "Microsoft Teams",
     "other": N_("Video call"),
 }
 

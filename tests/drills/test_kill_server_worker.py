@@ -30,6 +30,9 @@ from tests.drills.harness import (
     wait_until,
 )
 
+#: How soon writes must succeed again after the kill.
+RECOVERY_SECONDS = 20
+
 
 class StalledInvite(threading.Thread):
     """A request whose body stops half-way until released: certainly in flight in the worker when it dies."""
@@ -82,8 +85,10 @@ async def test_kill_9_of_a_server_worker(drill) -> None:
         stalled.release.set()
         stalled.join(15)
         new = wait_until(lambda: [pid for pid in server.server_workers() if pid != old], 10, "a new server worker")
-        wait_until(lambda: load.count() >= before + 10, 10 - (time.monotonic() - killed_at),
-                   "writes acknowledged again within 10 s of the kill")
+        # A new worker imports and builds the app: about 2 s on an idle machine, several times that on a CI box
+        # whose two cores also run the other test worker's browser and server.
+        wait_until(lambda: load.count() >= before + 10, RECOVERY_SECONDS - (time.monotonic() - killed_at),
+                   f"writes acknowledged again within {RECOVERY_SECONDS} s of the kill")
         back_in = time.monotonic() - killed_at
         assert server.alive(), "run died with its worker"
     acked = dict(load.acked)

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from saq import Job, Worker
+from saq import Job
 from saq.job import Status
 from sqlalchemy import text
 
@@ -27,6 +27,7 @@ from tajiconnect.tasks.base import (
 from tajiconnect.tasks.queue import create_queue
 from tajiconnect.tenancy.context import NoTenantError, current_tenant, require_tenant, tenant_context
 from tajiconnect.tenancy.service import delete_tenant, suspend_tenant
+from tajiconnect.worker import TajiWorker
 
 RAN: list[str] = []  # slugs the test task actually ran for
 
@@ -66,12 +67,13 @@ async def queue(request, settings):
 
 
 async def run_burst(queue, engine) -> None:
-    """A real SAQ worker with every registered task: process what is queued, then stop."""
+    """The app's SAQ worker with every registered task: process what is queued, then stop. (SAQ's plain worker
+    sweeps at start, alongside its first dequeues, and can take the job it just dequeued for a stuck one.)"""
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["engine"] = engine
 
-    worker = Worker(
+    worker = TajiWorker(
         queue,
         functions=[(spec.name, spec.fn) for spec in REGISTRY.values()],
         startup=startup,

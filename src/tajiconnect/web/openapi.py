@@ -140,12 +140,13 @@ SCHEMAS: dict[int, type[Problem]] = {400: InvalidRequestProblem, 409: ConflictPr
 # What every API operation can answer: malformed input, refused at the door (400: web/input_guard.py), and the
 # database out of reach (503: web/errors.py::database_error_handler). ``problems()`` always adds them.
 ALWAYS = (400, 503)
-# "Holds a character that is not white space", meaning the same to msgspec (Python's ``re``) and to clients
-# (ECMA-262, as JSON Schema reads ``pattern``): ``\S`` differs between them (Python counts \x1c-\x1f and \x85 as
-# space, ECMA counts \ufeff), so a schema-valid name could be refused. The class lists the union of both.
-NOT_BLANK = (
-    r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
-)
+# "Holds a character that is not white space, and no NUL", meaning the same to msgspec (Python's ``re``, which
+# searches) and to clients (ECMA-262, as JSON Schema reads ``pattern``): ``\S`` differs between them (Python counts
+# \x1c-\x1f and \x85 as space, ECMA counts \ufeff), so a schema-valid name could be refused; the class lists the
+# union of both. Anchored, and holding no NUL as NO_NUL says, so that one pattern says both: generators (the API's
+# fuzzer) then build valid values of any length at once, where an unanchored class beside NO_NUL left them searching.
+_BLANK = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_BLANK = rf"^[{_BLANK}]*[^\x00{_BLANK}][^\x00]*$"  # blanks, the first other character, no NUL: linear to match
 # What a guarded operation can always answer: no token (401); no permission, 2FA enrolment due or suspended (403).
 GUARDED = (401, 403)
 # What an operation that reads a JSON body can answer about it: it does not validate (400) or is too large (413).
@@ -187,6 +188,8 @@ def problem_response(status: int, description: str | None = None, schema: type[P
 # string a request carries is declared with this pattern, in parameters (ApiOperation) and bodies
 # (ClosedStructSchemaPlugin). Documentation only: the guard enforces it.
 NO_NUL = r"^[^\x00]*$"
+#: Patterns that already keep a string free of NUL.
+NUL_FREE = frozenset({NO_NUL, NOT_BLANK})
 
 
 def _is_free_text(schema: Schema) -> bool:
@@ -210,7 +213,7 @@ def forbid_nul(schema: Schema | Any) -> None:
         return
     if schema.pattern is None:
         schema.pattern = NO_NUL
-    elif schema.pattern != NO_NUL:
+    elif schema.pattern not in NUL_FREE:
         schema.all_of = [*(schema.all_of or []), Schema(pattern=NO_NUL)]
 
 

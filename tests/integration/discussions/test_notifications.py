@@ -3,10 +3,12 @@ never someone outside the course, and not someone who stopped following."""
 
 from __future__ import annotations
 
+from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.discussions.tasks import notify_new_post
 from tajiconnect.tenancy.context import tenant_context
 from tests.integration.conftest import bearer_for
 from tests.integration.discussions.conftest import dispatch, notifications_of
+from tests.integration.groups.conftest import tenant_session
 
 
 async def test_mentions_and_subscriptions_notify_once(room, client_for, engine, run_jobs):
@@ -74,3 +76,22 @@ async def test_a_hidden_post_notifies_nobody(room, client_for, engine, run_jobs)
         await client.post(f"/api/v1/posts/{post['id']}/hide", json={"reason": "Rude"}, headers=owner)
         await dispatch(engine, room.tenant, run_jobs)
     assert await notifications_of(engine, room.tenant, room.alice.id) == []
+
+
+async def test_only_who_may_read_is_notified(room, client_for, engine, run_jobs):
+    """A co-teacher who follows the thread, then loses the teacher role (and so the course), is no longer notified:
+    the recipients are chosen by the permissions that let one read, not by the course's staff list alone."""
+    async with client_for(room.tenant) as client:
+        alice, co = await bearer_for(client, room.alice), await bearer_for(client, room.co)
+        thread = (await client.post(f"/api/v1/courses/{room.course_id}/threads",
+                                    json={"title": "Cells", "body": "What is a cell?"}, headers=alice)).json()
+        assert (await client.post(f"/api/v1/threads/{thread['id']}/posts", json={"body": "A unit of life."},
+                                  headers=co)).status_code == 201  # the co-teacher follows by replying
+        async with tenant_session(engine, room.tenant) as session:
+            (await session.get(User, room.co.id)).roles = ["student"]
+        await client.post(f"/api/v1/threads/{thread['id']}/posts", json={"body": "Thanks!"}, headers=alice)
+        await dispatch(engine, room.tenant, run_jobs)
+        assert (await client.get(f"/api/v1/threads/{thread['id']}/posts", headers=co)).status_code == 404
+    assert await notifications_of(engine, room.tenant, room.co.id) == []
+    [note] = await notifications_of(engine, room.tenant, room.alice.id)  # Alice follows: the co-teacher's reply
+    assert note.title == "Colin Co replied in Cells"

@@ -125,6 +125,28 @@ async def test_learners_at_risk_by_each_rule(engine, new_org, make_user, signed_
         assert (await client.get("/admin/at-risk")).status_code == 403
 
 
+async def test_a_course_teacher_judges_by_their_courses_a_class_teacher_by_all(engine, new_org, make_user,
+                                                                               signed_in):
+    """Another teacher's course never puts a learner on a course teacher's list; a class's teacher follows all."""
+    org = await new_org("hms", kind="school")
+    t = org.tenant
+    mine, theirs, homeroom = [await make_user(t, ["teacher"]) for _ in range(3)]
+    learner = await make_user(t, ["student"])
+    await group(engine, t, members=[learner.id], leaders=[homeroom.id])
+    my_course, _ = await course(engine, t, mine.id)
+    their_course, their_work = await course(engine, t, theirs.id, due_at=now() - DAY)
+    await enroll(engine, t, learner.id, my_course, last_activity_at=now())
+    await enroll(engine, t, learner.id, their_course, last_activity_at=now() - 30 * DAY)  # overdue, idle there
+    await grades_over_time(engine, t, theirs.id, learner.id, [90, 85, 80, 60, 55, 50])  # falling, in their courses
+
+    async with signed_in(mine) as client:
+        assert rules_of((await client.get("/")).text, learner.id) is None
+    async with signed_in(theirs) as client:  # idle in their course, though active in mine
+        assert rules_of((await client.get("/")).text, learner.id) == {"inactive", "overdue", "falling"}
+    async with signed_in(homeroom) as client:
+        assert rules_of((await client.get("/")).text, learner.id) == {"overdue", "falling"}
+
+
 async def test_the_at_risk_list_pages_with_htmx(engine, new_org, make_user, signed_in):
     org = await new_org("hmp", kind="school")
     t = org.tenant

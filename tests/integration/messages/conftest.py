@@ -110,6 +110,14 @@ class Stream:
             return False
         return True
 
+    def ready(self) -> str | None:
+        """The ``ready`` event's data: the seq the stream starts after."""
+        for block in self.body.decode().split("\n\n"):
+            lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+            if lines.get("event") == "ready":
+                return lines.get("data")
+        return None
+
     def messages(self) -> list[dict[str, Any]]:
         found = []
         for block in self.body.decode().split("\n\n"):

@@ -31,6 +31,11 @@ async def test_a_member_receives_new_messages_live(app, new_org, make_user, engi
                 assert event["_id"] == str(sent.json()["seq"])
                 await asyncio.sleep(2)  # the stranger's stream polled meanwhile and found nothing of theirs
                 assert stranger.messages() == []
+            # A stream starts after the member's own newest message, never the organization's: the stranger's
+            # says nothing of how much others write.
+            async with Stream(app, s.org.tenant, stranger_token) as stranger, \
+                    Stream(app, s.org.tenant, parent_token) as parent:
+                assert stranger.ready() == "0" and parent.ready() == event["_id"]
             # Reconnecting with Last-Event-ID resumes after that event: the one sent meanwhile arrives.
             second = await client.post(f"/api/v1/conversations/{cid}/messages", json={"body": "While you were away"},
                                        headers=teacher)

@@ -45,6 +45,11 @@ def permissions_of(roles: list[str] | tuple[str, ...]) -> frozenset[Permission]:
     return frozenset(granted)
 
 
+def roles_with(permission: Permission) -> list[str]:
+    """The roles that grant ``permission`` (to find, in SQL, the members who hold it)."""
+    return sorted(role for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
+
+
 def can(user: Any, permission: Permission) -> bool:
     return user is not None and user.is_active and permission in permissions_of(user.roles)
 

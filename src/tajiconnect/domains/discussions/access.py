@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select
 
 from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.accounts.policies import Permission, roles_with
 from tajiconnect.domains.courses.access import is_staff, open_filter, staff_filter
 from tajiconnect.domains.courses.models import Course
 from tajiconnect.domains.enrollments.models import Enrollment
@@ -50,11 +51,13 @@ def course_member_filter(course: Course) -> ColumnElement[bool]:
 
 
 def reader_filter(course: Course) -> ColumnElement[bool]:
-    """SQL on ``User``: the active members who may read the course's discussions now (its members and admins;
-    learners only while the course is open to them): who may be notified of a reply."""
+    """SQL on ``User``: the active members who may read the course's discussions now, by the very permissions
+    :func:`read_filter` checks: its staff while they may author courses, whoever manages every course, and its
+    enrolled learners while the course is open to them. Who may be notified of a reply."""
     staff = [i for i in (course.owner_id, *course.teacher_ids) if i is not None]
     learners_may = course.status in ("published", "archived")
-    readers = [User.id.in_(staff), User.roles.contains(["org_admin"])]
+    readers = [User.id.in_(staff) & User.roles.overlap(roles_with(Permission.AUTHOR_COURSES)),
+               User.roles.overlap(roles_with(Permission.MANAGE_COURSES))]
     if learners_may:
         readers.append(User.id.in_(_enrolled(course.id)))
     return (User.status == "active") & or_(*readers)

@@ -11,6 +11,10 @@ A learner is at risk when they meet one or more of:
 * **falling grades**: the average of their last :data:`RECENT` released grades (in percent, newest by release time)
   is at least :data:`DROP_POINTS` points under the average of their earlier released grades (at least one earlier
   grade is needed).
+
+On the teacher's home the rules read a learner's courses that the teacher staffs and, for the learners of the
+classes the teacher leads, all their courses; another teacher's course never puts a learner on a course teacher's
+list.
 """
 
 from __future__ import annotations

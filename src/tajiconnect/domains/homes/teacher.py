@@ -138,12 +138,20 @@ def at_risk_statement(teacher_id: uuid.UUID, *, now: datetime.datetime, days: in
     """SQL twin of :func:`risk.rules_met` over the teacher's learners: the learners meeting at least one rule, with
     what the rules read, and the total (a window count) on each row."""
     learners = relations.learners_of(teacher_id)
+    # What the rules read: the courses the teacher staffs, and every course of the learners of the classes they
+    # lead (a class teacher follows their class's whole learning); never another teacher's course otherwise.
+    taught, followed = relations.courses_taught_by(teacher_id), relations.class_learners_of(teacher_id)
+
+    def seen(course_id: Any, user_id: Any) -> Any:
+        return or_(course_id.in_(taught), user_id.in_(followed))
+
     activity = (
         select(Enrollment.user_id.label("user_id"),
                func.coalesce(func.max(Enrollment.last_activity_at), func.max(Enrollment.created_at)).label("since"),
                func.max(Enrollment.last_activity_at).label("last"),
                func.count().filter(overdue_sql(Enrollment)).label("overdue"))
-        .where(Enrollment.withdrawn_at.is_(None), Enrollment.user_id.in_(learners))
+        .where(Enrollment.withdrawn_at.is_(None), Enrollment.user_id.in_(learners),
+               seen(Enrollment.course_id, Enrollment.user_id))
         .group_by(Enrollment.user_id).subquery("activity")
     )
     graded = exists().where(Grade.assessment_id == Assessment.id, Grade.user_id == Enrollment.user_id)
@@ -151,7 +159,8 @@ def at_risk_statement(teacher_id: uuid.UUID, *, now: datetime.datetime, days: in
         select(Enrollment.user_id.label("user_id"), func.count().label("missing"))
         .join(Assessment, Assessment.course_id == Enrollment.course_id)
         .where(Enrollment.withdrawn_at.is_(None), Enrollment.status == "active", Enrollment.user_id.in_(learners),
-               Assessment.due_at.is_not(None), Assessment.due_at < now, ~graded)
+               Assessment.due_at.is_not(None), Assessment.due_at < now, ~graded,
+               seen(Enrollment.course_id, Enrollment.user_id))
         .group_by(Enrollment.user_id).subquery("work")
     )
     percent = Grade.score * 100 / Grade.max_points
@@ -160,7 +169,7 @@ def at_risk_statement(teacher_id: uuid.UUID, *, now: datetime.datetime, days: in
                func.row_number().over(partition_by=Grade.user_id,
                                       order_by=(Grade.released_at.desc(), Grade.id.desc())).label("n"))
         .where(Grade.status == "released", Grade.score.is_not(None), Grade.max_points > 0,
-               Grade.user_id.in_(learners))
+               Grade.user_id.in_(learners), seen(Grade.course_id, Grade.user_id))
         .subquery("ranked")
     )
     trend = (

@@ -156,7 +156,7 @@ class MessagePages(Controller):
         token = getattr(auth, "session_token", None)
         last = request.headers.get("last-event-id", "")
         resumed = last.isascii() and last.isdigit() and len(last) < 19  # "²".isdigit(), yet int() refuses it
-        cursor = int(last) if resumed else await service.current_seq(db_session)
+        cursor = int(last) if resumed else await service.latest_seq(db_session, user_id)
         await db_session.rollback()  # release the request's connection while the stream lasts
 
         async def still_signed_in() -> bool:

@@ -87,23 +87,32 @@ def member_ids(conversation: Conversation) -> Select[tuple[uuid.UUID]]:
     return select(members.c.user_id).where(members.c.user_id.not_in(left))
 
 
-def _unread_filter(user_id: uuid.UUID) -> Any:
-    last_read = select(ConversationMember.last_read_seq).where(
-        ConversationMember.conversation_id == Message.conversation_id, ConversationMember.user_id == user_id
+def _unread_count(user_id: uuid.UUID, me: Any) -> Any:
+    """The unread messages of the conversation in the enclosing query, for ``user_id`` whose member row there is
+    ``me`` (an outer-joined alias; no row: nothing read): an index range scan of (conversation_id, seq) above the
+    last seq they read, whatever the conversation's length."""
+    return select(func.count()).select_from(Message).where(
+        Message.conversation_id == Conversation.id, Message.seq > func.coalesce(me.last_read_seq, 0),
+        or_(Message.sender_id.is_(None), Message.sender_id != user_id),
     ).scalar_subquery()
-    return and_(Message.seq > func.coalesce(last_read, 0),
-                or_(Message.sender_id.is_(None), Message.sender_id != user_id))
+
+
+def _my_member_row(user_id: uuid.UUID) -> Any:
+    me = aliased(ConversationMember)
+    return me, and_(me.conversation_id == Conversation.id, me.user_id == user_id)
 
 
 async def unread_total(session: AsyncSession, user_id: uuid.UUID) -> int:
-    """Unread messages across the member's conversations, muted ones excepted: one statement."""
-    muted = select(ConversationMember.conversation_id).where(
-        ConversationMember.user_id == user_id, ConversationMember.muted.is_(True))
-    return int(await session.scalar(
-        select(func.count()).select_from(Message).where(
-            Message.conversation_id.in_(my_conversation_ids(user_id)), Message.conversation_id.not_in(muted),
-            _unread_filter(user_id))
-    ) or 0)
+    """Unread messages across the member's conversations, muted ones excepted: one statement, counting in each
+    conversation only what lies above the member's last read seq."""
+    me, joined = _my_member_row(user_id)
+    per_conversation = (
+        select(_unread_count(user_id, me).label("unread"))
+        .select_from(Conversation).outerjoin(me, joined)
+        .where(Conversation.id.in_(my_conversation_ids(user_id)), func.coalesce(me.muted, False).is_(False))
+        .subquery()
+    )
+    return int(await session.scalar(select(func.coalesce(func.sum(per_conversation.c.unread), 0))) or 0)
 
 
 @dataclass
@@ -117,17 +126,16 @@ class ConversationView:
 
 
 def _listing(user_id: uuid.UUID) -> Any:
-    me = aliased(ConversationMember)
+    me, joined = _my_member_row(user_id)
     other_member = aliased(ConversationMember)
     other_name = select(User.name).join(other_member, other_member.user_id == User.id).where(
         other_member.conversation_id == Conversation.id, other_member.user_id != user_id
     ).limit(1).scalar_subquery()
-    unread = select(func.count()).select_from(Message).where(
-        Message.conversation_id == Conversation.id, _unread_filter(user_id)).scalar_subquery()
+    unread = _unread_count(user_id, me)
     return (
         select(Conversation, Group.name, other_name, unread, func.coalesce(me.muted, False))
         .outerjoin(Group, Group.id == Conversation.group_id)
-        .outerjoin(me, and_(me.conversation_id == Conversation.id, me.user_id == user_id))
+        .outerjoin(me, joined)
     )
 
 
@@ -410,8 +418,11 @@ async def history(session: AsyncSession, conversation_id: uuid.UUID, *, before: 
     return list(reversed(views)), older
 
 
-async def current_seq(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.coalesce(func.max(Message.seq), 0))) or 0)
+async def latest_seq(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The newest message's seq in the member's conversations (0: none): where their stream starts. Never the
+    organization's newest, which would tell how much everybody else writes."""
+    return int(await session.scalar(select(func.coalesce(func.max(Message.seq), 0)).where(
+        Message.conversation_id.in_(my_conversation_ids(user_id)))) or 0)
 
 
 async def events_since(session: AsyncSession, user_id: uuid.UUID, cursor: int, limit: int = 50

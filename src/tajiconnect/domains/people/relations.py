@@ -103,16 +103,21 @@ def classmates_of(learner_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     return _active(union(in_groups, in_courses), User.id != learner_id, LEARNER)  # type: ignore[arg-type]
 
 
+def class_learners_of(leader_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Ids of the current members (not leaders) of the groups ``leader_id`` currently leads, whatever their status:
+    whose whole learning a class teacher follows."""
+    return select(GroupMembership.user_id).where(
+        GroupMembership.group_id.in_(groups_led_by(leader_id)), GroupMembership.role == "member", CURRENT
+    )
+
+
 def learners_of(teacher_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     """Ids of the active learners ``teacher_id`` teaches (enrolled in a course they staff, members of a group they
     lead)."""
     enrolled = select(Enrollment.user_id.label("id")).where(
         Enrollment.course_id.in_(courses_taught_by(teacher_id)), Enrollment.withdrawn_at.is_(None)
     )
-    members = select(GroupMembership.user_id.label("id")).where(
-        GroupMembership.group_id.in_(groups_led_by(teacher_id)), GroupMembership.role == "member", CURRENT
-    )
-    return _active(union(enrolled, members), LEARNER)  # type: ignore[arg-type]
+    return _active(union(enrolled, class_learners_of(teacher_id)), LEARNER)  # type: ignore[arg-type]
 
 
 def members_of_group(group_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:

@@ -157,8 +157,6 @@ def test_the_api_answers_as_its_schema_says(api_schema):
         if isinstance(event, events.ScenarioFinished | events.FuzzScenarioFinished):
             if event.recorder.cases:
                 tested.add(event.recorder.label)
-            import sys
-            print(f"TIMING {getattr(event, 'phase', 'fuzz')} {event.elapsed_time:8.2f} {len(event.recorder.cases):5d} {event.recorder.label}", file=sys.stderr, flush=True)
             failures.update(dict.fromkeys(_failures(event)))
         elif isinstance(event, events.NonFatalError):
             errors.append(f"{event.label}: {event.value!r}")

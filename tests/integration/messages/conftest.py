@@ -1,51 +1,20 @@
-"""A small school (or company) for the messages tests: a class with its teacher, two learners, a linked and an
-unlinked parent, another teacher, a manager, the admin; and helpers to read the live stream through the ASGI app."""
+"""The messages tests' school (``tests/integration/school.py``), and helpers to read the live stream through the
+ASGI app."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from tajiconnect.domains.parents.models import ParentLink
 from tests.conftest import host_of
-from tests.integration.conftest import SESSION_COOKIE, Member, Org
-from tests.integration.groups.conftest import tenant_session
-from tests.integration.progress.conftest import add_group
-
-
-@dataclass
-class School:
-    org: Org
-    teacher: Member
-    learner: Member
-    classmate: Member
-    parent: Member
-    unlinked_parent: Member
-    other_teacher: Member
-    manager: Member
-    group_id: Any
-
-    @property
-    def admin(self) -> Member:
-        return self.org.admin
+from tests.integration.conftest import SESSION_COOKIE
+from tests.integration.school import School
+from tests.integration.school import build_school as shared_school
 
 
 async def build_school(new_org: Any, make_user: Any, engine: Any, *, kind: str = "school") -> School:
-    org = await new_org("msg", kind=kind)
-    t = org.tenant
-    teacher = await make_user(t, ["teacher"], name="Tess Teacher")
-    learner = await make_user(t, ["student"], name="Lea Learner")
-    classmate = await make_user(t, ["student"], name="Cal Classmate")
-    parent = await make_user(t, ["parent"], name="Pat Parent")
-    unlinked = await make_user(t, ["parent"], name="Una Unlinked")
-    other_teacher = await make_user(t, ["teacher"], name="Otto Other")
-    manager = await make_user(t, ["manager"], name="Mona Manager")
-    group_id = await add_group(engine, t, members=[learner.id, classmate.id], leaders=[teacher.id])
-    async with tenant_session(engine, t) as session:
-        session.add(ParentLink(parent_id=parent.id, learner_id=learner.id, source="admin"))
-    return School(org, teacher, learner, classmate, parent, unlinked, other_teacher, manager, group_id)
+    return await shared_school(engine, new_org, make_user, "msg", kind=kind)
 
 
 class Stream:

@@ -6,6 +6,7 @@ import datetime
 
 from sqlalchemy import update
 
+from tajiconnect.domains.enrollments.models import Enrollment
 from tajiconnect.domains.groups.models import GroupMembership
 from tests.integration.conftest import bearer_for, post_form, problem_of
 from tests.integration.groups.conftest import tenant_session
@@ -85,9 +86,12 @@ async def test_the_rules_are_checked_on_every_message(new_org, make_user, engine
         sent = await client.post(f"/api/v1/conversations/{conversation}/messages", json={"body": "Hello"},
                                  headers=auth)
         assert sent.status_code == 201 and sent.json()["body"] == "Hello" and sent.json()["mine"] is True
-        async with tenant_session(engine, s.org.tenant) as session:  # the learner leaves the class
+        async with tenant_session(engine, s.org.tenant) as session:  # the learner leaves the class and the course
+            gone = datetime.datetime.now(datetime.UTC)
             await session.execute(update(GroupMembership).where(GroupMembership.user_id == s.learner.id).values(
-                ended_at=datetime.datetime.now(datetime.UTC)))
+                ended_at=gone))
+            await session.execute(update(Enrollment).where(Enrollment.user_id == s.learner.id).values(
+                status="withdrawn", withdrawn_at=gone))
         problem_of(await client.post(f"/api/v1/conversations/{conversation}/messages", json={"body": "Still?"},
                                      headers=auth), 403)
         detail = await client.get(f"/api/v1/conversations/{conversation}", headers=auth)
@@ -104,7 +108,7 @@ async def test_class_conversations(new_org, make_user, engine, client_for, signe
         made = await client.post("/api/v1/conversations", json=body, headers=await bearer_for(client, s.teacher))
         assert made.status_code == 201 and made.json()["kind"] == "group"
         cid = made.json()["id"]
-        assert {m["name"] for m in made.json()["members"]} == {"Tess Teacher", "Lea Learner", "Cal Classmate"}
+        assert {m["name"] for m in made.json()["members"]} == {"Tess Teacher", "Lena Learner", "Carl Classmate"}
         assert (await client.post("/api/v1/conversations", json=body,
                                   headers=await bearer_for(client, s.admin))).status_code == 200
         url = f"/api/v1/conversations/{cid}/messages"

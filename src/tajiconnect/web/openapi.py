@@ -203,12 +203,16 @@ def _is_free_text(schema: Schema) -> bool:
 
 def forbid_nul(schema: Schema | Any) -> None:
     """Declare that the string ``schema`` describes holds no NUL (kept with a pattern it already has); the items of
-    a list of strings too (directly or as a variant of a union)."""
+    a list of strings too (directly or as a variant of a union), and the strings of a union within a union."""
     if not isinstance(schema, Schema):
         return
-    for holder in (schema, *(v for v in (schema.one_of or []) if isinstance(v, Schema))):
+    variants = [v for v in (schema.one_of or []) if isinstance(v, Schema)]
+    for holder in (schema, *variants):
         if isinstance(holder.items, Schema):
             forbid_nul(holder.items)
+    for variant in variants:
+        if variant.one_of:  # a union within a union (a member annotated as a whole)
+            forbid_nul(variant)
     if not _is_free_text(schema):
         return
     if schema.pattern is None:

@@ -66,7 +66,10 @@ Difficulty = Annotated[int, Meta(ge=1, le=5)]
 Revision = Annotated[int, Meta(ge=1, le=2_000_000_000)]
 Html = Annotated[str, Meta(max_length=HTML_MAX)]
 Answer = Annotated[str, Meta(max_length=ANSWER_MAX)]
-Number = Annotated[str, Meta(max_length=NUMBER_MAX_CHARS)] | float
+# A number, or one written as text. The length is said again around the union: the schema generator drops the
+# constraints of a union's members (msgspec reads the member's; JSON Schema's maxLength concerns strings only).
+Number = Annotated[Annotated[str, Meta(max_length=NUMBER_MAX_CHARS)] | float,
+                   Parameter(max_length=NUMBER_MAX_CHARS)]
 Id = Annotated[str, Meta(max_length=20)]
 Template = Annotated[str, Meta(max_length=TEMPLATE_MAX)]
 Words = Annotated[int, Meta(ge=0, le=WORDS_MAX)]

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -198,6 +198,22 @@ def _in_fresh_loop(coro_fn: Callable[[], Awaitable[T]]) -> T:
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(coro_fn())).result(timeout=60)
+
+
+def in_tenant(settings: Any, slug: str, work: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run ``work(engine, tenant)`` for the organization ``slug``, on a loop of its own (see :func:`_in_fresh_loop`):
+    how a browser test seeds what it needs straight into the database. Its result."""
+    from tajiconnect.db.session import create_engine
+    from tajiconnect.tenancy.service import load_tenant
+
+    async def run() -> T:
+        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
+        try:
+            return await work(engine, await load_tenant(engine, slug))
+        finally:
+            await engine.dispose()
+
+    return _in_fresh_loop(run)
 
 
 @pytest.fixture(scope="session")

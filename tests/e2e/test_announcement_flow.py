@@ -3,10 +3,12 @@ finds it unread in Announcements and reads it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import expect_signed_in, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -14,10 +16,9 @@ pytestmark = pytest.mark.e2e
 
 def set_up_class(settings, slug: str) -> dict[str, str]:
     """A teacher leading a class of two learners, one of whom has a linked parent; and an unlinked parent."""
-    from tajiconnect.db.session import create_engine, session_scope
+    from tajiconnect.db.session import session_scope
     from tajiconnect.domains.parents.models import ParentLink
     from tajiconnect.tenancy.context import tenant_context
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.progress.conftest import add_group
 
@@ -26,20 +27,15 @@ def set_up_class(settings, slug: str) -> dict[str, str]:
               "stranger": ("parent", "Sam Stranger")}
     emails = {key: f"{key}@{slug}.example" for key in people}
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            ids = {key: (await create_member(engine, tenant, [role], E2E_PASSWORD, email=emails[key],
-                                             name=name)).id for key, (role, name) in people.items()}
-            await add_group(engine, tenant, members=[ids["learner"], ids["classmate"]], leaders=[ids["teacher"]])
-            with tenant_context(tenant):
-                async with session_scope(engine) as session:
-                    session.add(ParentLink(parent_id=ids["parent"], learner_id=ids["learner"], source="admin"))
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        ids = {key: (await create_member(engine, tenant, [role], E2E_PASSWORD, email=emails[key],
+                                         name=name)).id for key, (role, name) in people.items()}
+        await add_group(engine, tenant, members=[ids["learner"], ids["classmate"]], leaders=[ids["teacher"]])
+        with tenant_context(tenant):
+            async with session_scope(engine) as session:
+                session.add(ParentLink(parent_id=ids["parent"], learner_id=ids["learner"], source="admin"))
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
     return emails
 
 

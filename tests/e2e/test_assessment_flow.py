@@ -7,11 +7,12 @@ keyboard (j swaps only #submission-panel) and releases it; the learner sees the 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -35,28 +36,21 @@ COURSE = "Solar basics"
 
 def seed(settings, slug: str) -> str:
     """A teacher owning a draft course of one text lesson, and two learners; returns the course id."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.progress.conftest import build_course
 
-    async def add() -> str:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            teacher = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=f"tess@{slug}.example",
-                                          name="Tess Teacher")
-            for key, name in (("lea", "Lea Learner"), ("ben", "Ben Banda")):
-                await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"{key}@{slug}.example",
-                                    name=name)
-            course = await build_course(engine, tenant, kinds=("text",), status="draft", owner_id=teacher.id,
-                                        title=COURSE, lesson_values={0: {"body": "Light is energy.",
-                                                                          "body_html": "<p>Light is energy.</p>"}})
-            return str(course.id)
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> str:
+        teacher = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=f"tess@{slug}.example",
+                                      name="Tess Teacher")
+        for key, name in (("lea", "Lea Learner"), ("ben", "Ben Banda")):
+            await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"{key}@{slug}.example",
+                                name=name)
+        course = await build_course(engine, tenant, kinds=("text",), status="draft", owner_id=teacher.id,
+                                    title=COURSE, lesson_values={0: {"body": "Light is energy.",
+                                                                      "body_html": "<p>Light is energy.</p>"}})
+        return str(course.id)
 
-    return _in_fresh_loop(add)
+    return in_tenant(settings, slug, add)
 
 
 def enroll_learners(settings, slug: str, course_id: str) -> None:
@@ -64,51 +58,37 @@ def enroll_learners(settings, slug: str, course_id: str) -> None:
 
     from sqlalchemy import select
 
-    from tajiconnect.db.session import create_engine
     from tajiconnect.domains.accounts.models import User
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.groups.conftest import tenant_session
     from tests.integration.progress.conftest import enroll
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            async with tenant_session(engine, tenant) as session:
-                ids = (await session.scalars(select(User.id).where(User.roles.any("student")))).all()
-            for user_id in ids:
-                await enroll(engine, tenant, user_id, uuid.UUID(course_id))
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        async with tenant_session(engine, tenant) as session:
+            ids = (await session.scalars(select(User.id).where(User.roles.any("student")))).all()
+        for user_id in ids:
+            await enroll(engine, tenant, user_id, uuid.UUID(course_id))
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
 
 
 def submit_essay(settings, slug: str, email: str, text: str) -> None:
     """Another learner hands in the essay (through the submissions service, as the assignment page does)."""
     from sqlalchemy import select
 
-    from tajiconnect.db.session import create_engine
     from tajiconnect.domains.accounts.models import User
     from tajiconnect.domains.assessments import submissions
     from tajiconnect.domains.audit.service import Acting, Actor
     from tajiconnect.domains.courses.models import Lesson
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.groups.conftest import tenant_session
 
-    async def hand_in() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            async with tenant_session(engine, tenant) as session:
-                user = await session.scalar(select(User).where(User.email == email))
-                lesson_id = await session.scalar(select(Lesson.id).where(Lesson.title == ESSAY))
-                work = await submissions.open_work(session, user, lesson_id, lock=True)
-                await submissions.submit(session, Acting(user, Actor(id=user.id, email=user.email)), work, text=text)
-        finally:
-            await engine.dispose()
+    async def hand_in(engine: Any, tenant: Any) -> None:
+        async with tenant_session(engine, tenant) as session:
+            user = await session.scalar(select(User).where(User.email == email))
+            lesson_id = await session.scalar(select(Lesson.id).where(Lesson.title == ESSAY))
+            work = await submissions.open_work(session, user, lesson_id, lock=True)
+            await submissions.submit(session, Acting(user, Actor(id=user.id, email=user.email)), work, text=text)
 
-    _in_fresh_loop(hand_in)
+    in_tenant(settings, slug, hand_in)
 
 
 def htmx_settled(page: Page) -> None:

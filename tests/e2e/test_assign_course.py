@@ -4,11 +4,12 @@ they lead with a due date, and a member of that team finds it on their course pa
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -16,45 +17,39 @@ pytestmark = pytest.mark.e2e
 
 def _seed(settings, slug: str) -> str:
     """A manager leading "Field sales", a learner (with a seat) in it, a published course; returns the course id."""
-    from tajiconnect.db.session import create_engine, session_scope
+    from tajiconnect.db.session import session_scope
     from tajiconnect.domains.accounts.passwords import hash_password
     from tajiconnect.domains.accounts.service import new_user
     from tajiconnect.domains.courses.models import Course, CourseModule, Lesson
     from tajiconnect.domains.groups.models import Group, GroupMembership
     from tajiconnect.tenancy.context import tenant_context
-    from tajiconnect.tenancy.service import load_tenant
 
-    async def seed() -> str:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            with tenant_context(tenant):
-                async with session_scope(engine) as s:
-                    people = []
-                    for email, name, role in ((f"mona@{slug}.example", "Mona Manager", "manager"),
-                                              (f"lea@{slug}.example", "Lea Learner", "student")):
-                        user = new_user(email=email, name=name, password=None, roles=[role], status="active")
-                        user.password_hash = hash_password(E2E_PASSWORD)
-                        if role == "student":
-                            user.seat_assigned_at = datetime.datetime.now(datetime.UTC)
-                        s.add(user)
-                        people.append(user)
-                    team = Group(name="Field sales", kind="team", depth=0)
-                    course = Course(title="Customer visits", summary="Plan and run a visit", status="published",
-                                    self_enroll=False)
-                    s.add_all([team, course])
-                    await s.flush()
-                    s.add(GroupMembership(group_id=team.id, user_id=people[0].id, role="leader"))
-                    s.add(GroupMembership(group_id=team.id, user_id=people[1].id, role="member"))
-                    module = CourseModule(course_id=course.id, title="Before the visit", position=0)
-                    s.add(module)
-                    await s.flush()
-                    s.add(Lesson(course_id=course.id, module_id=module.id, title="Know the customer", kind="text"))
-                    return str(course.id)
-        finally:
-            await engine.dispose()
+    async def seed(engine: Any, tenant: Any) -> str:
+        with tenant_context(tenant):
+            async with session_scope(engine) as s:
+                people = []
+                for email, name, role in ((f"mona@{slug}.example", "Mona Manager", "manager"),
+                                          (f"lea@{slug}.example", "Lea Learner", "student")):
+                    user = new_user(email=email, name=name, password=None, roles=[role], status="active")
+                    user.password_hash = hash_password(E2E_PASSWORD)
+                    if role == "student":
+                        user.seat_assigned_at = datetime.datetime.now(datetime.UTC)
+                    s.add(user)
+                    people.append(user)
+                team = Group(name="Field sales", kind="team", depth=0)
+                course = Course(title="Customer visits", summary="Plan and run a visit", status="published",
+                                self_enroll=False)
+                s.add_all([team, course])
+                await s.flush()
+                s.add(GroupMembership(group_id=team.id, user_id=people[0].id, role="leader"))
+                s.add(GroupMembership(group_id=team.id, user_id=people[1].id, role="member"))
+                module = CourseModule(course_id=course.id, title="Before the visit", position=0)
+                s.add(module)
+                await s.flush()
+                s.add(Lesson(course_id=course.id, module_id=module.id, title="Know the customer", kind="text"))
+                return str(course.id)
 
-    return _in_fresh_loop(seed)
+    return in_tenant(settings, slug, seed)
 
 
 def test_manager_assigns_a_course_to_a_team_and_a_member_sees_it(create_tenant, new_page, settings):

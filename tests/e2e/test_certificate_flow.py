@@ -6,12 +6,13 @@ learner's name in it, and the public verification page says the certificate is v
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pypdfium2
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -23,25 +24,18 @@ NAME = "Wanjirũ Amélie Njoroge"
 
 def seed(settings, slug: str) -> None:
     """A published one-lesson course and a learner (with a name beyond ASCII) enrolled in it."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.progress.conftest import build_course, enroll
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"wanjiru@{slug}.example",
-                                          name=NAME)
-            course = await build_course(engine, tenant, kinds=("text",), title=COURSE,
-                                        lesson_values={0: {"body": "Use a clean stove.",
-                                                           "body_html": "<p>Use a clean stove.</p>"}})
-            await enroll(engine, tenant, learner.id, course.id)
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"wanjiru@{slug}.example",
+                                      name=NAME)
+        course = await build_course(engine, tenant, kinds=("text",), title=COURSE,
+                                    lesson_values={0: {"body": "Use a clean stove.",
+                                                       "body_html": "<p>Use a clean stove.</p>"}})
+        await enroll(engine, tenant, learner.id, course.id)
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
 
 
 def test_finish_a_course_see_the_bell_and_download_the_certificate(create_tenant, new_page, settings):

@@ -4,11 +4,12 @@ lesson (in place, no reload), reorders lessons with the keyboard buttons, and pu
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -16,26 +17,20 @@ pytestmark = pytest.mark.e2e
 
 def add_teacher(settings, slug: str, email: str, name: str) -> None:
     """A teacher who can sign in with the e2e password (made in the database, as an accepted invitation would)."""
-    from tajiconnect.db.session import create_engine, session_scope
+    from tajiconnect.db.session import session_scope
     from tajiconnect.domains.accounts.passwords import hash_password
     from tajiconnect.domains.accounts.service import new_user
     from tajiconnect.tenancy.context import tenant_context
-    from tajiconnect.tenancy.service import load_tenant
 
-    async def make() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            with tenant_context(tenant):
-                async with session_scope(engine) as session:
-                    user = new_user(email=email, name=name, password=None, roles=["teacher"])
-                    user.password_hash = hash_password(E2E_PASSWORD)
-                    user.status = "active"
-                    session.add(user)
-        finally:
-            await engine.dispose()
+    async def make(engine: Any, tenant: Any) -> None:
+        with tenant_context(tenant):
+            async with session_scope(engine) as session:
+                user = new_user(email=email, name=name, password=None, roles=["teacher"])
+                user.password_hash = hash_password(E2E_PASSWORD)
+                user.status = "active"
+                session.add(user)
 
-    _in_fresh_loop(make)
+    in_tenant(settings, slug, make)
 
 
 def lesson_titles(page) -> list[str]:

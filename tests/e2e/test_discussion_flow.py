@@ -4,10 +4,12 @@ through the server's worker) and the question shows as answered."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -19,26 +21,19 @@ QUESTION = "Why are leaves green?"
 
 def seed(settings, slug: str) -> str:
     """A published course owned by a teacher, a learner enrolled in it; the course's id."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.progress.conftest import build_course, enroll
 
-    async def add() -> str:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            teacher = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=f"tessa@{slug}.example",
-                                          name="Tessa Teacher")
-            learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"amina@{slug}.example",
-                                          name="Amina Learner")
-            course = await build_course(engine, tenant, kinds=("text",), title=COURSE, owner_id=teacher.id)
-            await enroll(engine, tenant, learner.id, course.id)
-            return str(course.id)
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> str:
+        teacher = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=f"tessa@{slug}.example",
+                                      name="Tessa Teacher")
+        learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"amina@{slug}.example",
+                                      name="Amina Learner")
+        course = await build_course(engine, tenant, kinds=("text",), title=COURSE, owner_id=teacher.id)
+        await enroll(engine, tenant, learner.id, course.id)
+        return str(course.id)
 
-    return _in_fresh_loop(add)
+    return in_tenant(settings, slug, add)
 
 
 def test_a_learner_asks_the_teacher_answers_and_accepts(create_tenant, new_page, settings):

@@ -3,10 +3,12 @@ grading queue; a manager nudges an overdue learner, who finds the reminder among
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import expect_signed_in, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -14,53 +16,39 @@ pytestmark = pytest.mark.e2e
 
 def seed_school(settings, slug: str) -> None:
     """A teacher leading class 7 East with a learner whose essay waits in the queue."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.homes.conftest import course, enroll, grade, group
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            teacher = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=f"tess@{slug}.example",
-                                          name="Tess Teacher")
-            learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"lea@{slug}.example",
-                                          name="Lea Learner")
-            await group(engine, tenant, members=[learner.id], leaders=[teacher.id], name="7 East")
-            course_id, work = await course(engine, tenant, teacher.id, "Rivers of Kenya")
-            await enroll(engine, tenant, learner.id, course_id)
-            await grade(engine, tenant, work, course_id, learner.id)
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        teacher = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=f"tess@{slug}.example",
+                                      name="Tess Teacher")
+        learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"lea@{slug}.example",
+                                      name="Lea Learner")
+        await group(engine, tenant, members=[learner.id], leaders=[teacher.id], name="7 East")
+        course_id, work = await course(engine, tenant, teacher.id, "Rivers of Kenya")
+        await enroll(engine, tenant, learner.id, course_id)
+        await grade(engine, tenant, work, course_id, learner.id)
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
 
 
 def seed_company(settings, slug: str) -> None:
     """A manager leading Sales, whose member Ana is overdue in the Safety training assigned to Sales."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.homes.conftest import DAY, assignment, course, enroll, group, now
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            boss = await create_member(engine, tenant, ["manager"], E2E_PASSWORD, email=f"mo@{slug}.example",
-                                       name="Mo Manager")
-            ana = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"ana@{slug}.example",
-                                      name="Ana Achieng")
-            sales = await group(engine, tenant, members=[ana.id], leaders=[boss.id], name="Sales", kind="team")
-            safety, _work = await course(engine, tenant, None, "Safety training")
-            due = now() - 2 * DAY
-            given = await assignment(engine, tenant, course_id=safety, group_id=sales, due_at=due)
-            await enroll(engine, tenant, ana.id, safety, source="group", assignment_id=given, due_at=due)
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        boss = await create_member(engine, tenant, ["manager"], E2E_PASSWORD, email=f"mo@{slug}.example",
+                                   name="Mo Manager")
+        ana = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"ana@{slug}.example",
+                                  name="Ana Achieng")
+        sales = await group(engine, tenant, members=[ana.id], leaders=[boss.id], name="Sales", kind="team")
+        safety, _work = await course(engine, tenant, None, "Safety training")
+        due = now() - 2 * DAY
+        given = await assignment(engine, tenant, course_id=safety, group_id=sales, due_at=due)
+        await enroll(engine, tenant, ana.id, safety, source="group", assignment_id=given, due_at=due)
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
 
 
 def test_a_teacher_on_a_phone_reaches_the_grader_in_one_click(create_tenant, new_page, settings):

@@ -3,10 +3,12 @@ goes next (an HTMX swap, the layout is not reloaded), completes the course and s
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import expect_signed_in, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -16,25 +18,18 @@ PHONE = {"width": 390, "height": 844}
 
 def seed(settings, slug: str, email: str) -> None:
     """A learner enrolled in a published course of two text lessons, straight into the tenant ``slug``."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.progress.conftest import build_course, enroll
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=email,
-                                          name="Amani Wekesa")
-            course = await build_course(engine, tenant, kinds=("text", "text"), title="Soil and water",
-                                        lesson_values={0: {"body_html": "<p>Healthy soil holds water.</p>"},
-                                                       1: {"body_html": "<p>Mulch keeps it there.</p>"}})
-            await enroll(engine, tenant, learner.id, course.id)
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=email,
+                                      name="Amani Wekesa")
+        course = await build_course(engine, tenant, kinds=("text", "text"), title="Soil and water",
+                                    lesson_values={0: {"body_html": "<p>Healthy soil holds water.</p>"},
+                                                   1: {"body_html": "<p>Mulch keeps it there.</p>"}})
+        await enroll(engine, tenant, learner.id, course.id)
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
 
 
 def test_a_learner_completes_a_course_on_a_phone(create_tenant, new_page, settings):

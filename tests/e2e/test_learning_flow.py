@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -19,38 +20,32 @@ PHONE = {"width": 390, "height": 844}
 
 def seed_people(settings, slug: str) -> None:
     """A teacher, a manager leading "Field sales" and a learner (holding a seat) in it."""
-    from tajiconnect.db.session import create_engine, session_scope
+    from tajiconnect.db.session import session_scope
     from tajiconnect.domains.accounts.passwords import hash_password
     from tajiconnect.domains.accounts.service import new_user
     from tajiconnect.domains.groups.models import Group, GroupMembership
     from tajiconnect.tenancy.context import tenant_context
-    from tajiconnect.tenancy.service import load_tenant
 
-    async def seed() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            with tenant_context(tenant):
-                async with session_scope(engine) as s:
-                    people = {}
-                    for key, name, role in (("tess", "Tess Teacher", "teacher"), ("mona", "Mona Manager", "manager"),
-                                            ("lea", "Lea Learner", "student")):
-                        user = new_user(email=f"{key}@{slug}.example", name=name, password=None, roles=[role],
-                                        status="active")
-                        user.password_hash = hash_password(E2E_PASSWORD)
-                        if role == "student":
-                            user.seat_assigned_at = datetime.datetime.now(datetime.UTC)
-                        s.add(user)
-                        people[key] = user
-                    team = Group(name="Field sales", kind="team", depth=0)
-                    s.add(team)
-                    await s.flush()
-                    s.add(GroupMembership(group_id=team.id, user_id=people["mona"].id, role="leader"))
-                    s.add(GroupMembership(group_id=team.id, user_id=people["lea"].id, role="member"))
-        finally:
-            await engine.dispose()
+    async def seed(engine: Any, tenant: Any) -> None:
+        with tenant_context(tenant):
+            async with session_scope(engine) as s:
+                people = {}
+                for key, name, role in (("tess", "Tess Teacher", "teacher"), ("mona", "Mona Manager", "manager"),
+                                        ("lea", "Lea Learner", "student")):
+                    user = new_user(email=f"{key}@{slug}.example", name=name, password=None, roles=[role],
+                                    status="active")
+                    user.password_hash = hash_password(E2E_PASSWORD)
+                    if role == "student":
+                        user.seat_assigned_at = datetime.datetime.now(datetime.UTC)
+                    s.add(user)
+                    people[key] = user
+                team = Group(name="Field sales", kind="team", depth=0)
+                s.add(team)
+                await s.flush()
+                s.add(GroupMembership(group_id=team.id, user_id=people["mona"].id, role="leader"))
+                s.add(GroupMembership(group_id=team.id, user_id=people["lea"].id, role="member"))
 
-    _in_fresh_loop(seed)
+    in_tenant(settings, slug, seed)
 
 
 def test_build_assign_and_complete_a_course(create_tenant, new_page, settings):

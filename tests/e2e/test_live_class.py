@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -17,22 +18,15 @@ pytestmark = pytest.mark.e2e
 
 def add_class(settings, slug: str, teacher: str, learner: str) -> None:
     """A teacher and a learner (``E2E_PASSWORD``), the teacher leading a class the learner is a member of."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.progress.conftest import add_group
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            t = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=teacher, name="Grace Wanjiku")
-            s = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=learner, name="Kevin Mwangi")
-            await add_group(engine, tenant, members=[s.id], leaders=[t.id])
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        t = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=teacher, name="Grace Wanjiku")
+        s = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=learner, name="Kevin Mwangi")
+        await add_group(engine, tenant, members=[s.id], leaders=[t.id])
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
 
 
 def test_a_teacher_schedules_a_class_and_marks_attendance_and_a_learner_joins(create_tenant, new_page, settings):

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import expect_signed_in, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -15,28 +17,21 @@ pytestmark = pytest.mark.e2e
 def build_class(settings, slug: str, teacher: str, learner: str, parent: str) -> str:
     """The teacher's quiz with the learner's submitted attempt waiting for a grade, the parent linked to the
     learner; the grade's id."""
-    from tajiconnect.db.session import create_engine
     from tajiconnect.domains.parents.models import ParentLink
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.grading.conftest import essay_attempt, make_assignment
     from tests.integration.groups.conftest import tenant_session
 
-    async def build() -> str:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            t = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=teacher, name="Tess Wanjiru")
-            lea = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=learner, name="Lea Achieng")
-            pat = await create_member(engine, tenant, ["parent"], E2E_PASSWORD, email=parent, name="Pat Achieng")
-            async with tenant_session(engine, tenant) as session:
-                session.add(ParentLink(parent_id=pat.id, learner_id=lea.id, source="admin"))
-            task = await make_assignment(engine, tenant, t.id, learners=(lea.id,), kind="quiz")
-            return str(await essay_attempt(engine, tenant, task, lea.id))
-        finally:
-            await engine.dispose()
+    async def build(engine: Any, tenant: Any) -> str:
+        t = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=teacher, name="Tess Wanjiru")
+        lea = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=learner, name="Lea Achieng")
+        pat = await create_member(engine, tenant, ["parent"], E2E_PASSWORD, email=parent, name="Pat Achieng")
+        async with tenant_session(engine, tenant) as session:
+            session.add(ParentLink(parent_id=pat.id, learner_id=lea.id, source="admin"))
+        task = await make_assignment(engine, tenant, t.id, learners=(lea.id,), kind="quiz")
+        return str(await essay_attempt(engine, tenant, task, lea.id))
 
-    return _in_fresh_loop(build)
+    return in_tenant(settings, slug, build)
 
 
 def test_a_parent_writes_and_the_teacher_answers_from_the_grader(create_tenant, new_page, settings):

@@ -3,10 +3,12 @@ released grade (with the teacher's feedback, never a draft) and the work due soo
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import expect_signed_in, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -16,24 +18,17 @@ PHONE = {"width": 390, "height": 844}
 
 def seed_family(settings, slug: str):
     """``build_family`` (tests/integration/parents/conftest.py) in the tenant ``slug``, passwords ``E2E_PASSWORD``."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.parents.conftest import build_family
 
-    async def seed():
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
+    async def seed(engine: Any, tenant: Any):
 
-            async def make_user(tenant, roles, **kwargs):
-                return await create_member(engine, tenant, roles, E2E_PASSWORD, **kwargs)
+        async def make_user(tenant, roles, **kwargs):
+            return await create_member(engine, tenant, roles, E2E_PASSWORD, **kwargs)
 
-            return await build_family(engine, tenant, make_user)
-        finally:
-            await engine.dispose()
+        return await build_family(engine, tenant, make_user)
 
-    return _in_fresh_loop(seed)
+    return in_tenant(settings, slug, seed)
 
 
 def test_a_parent_on_a_phone_sees_a_released_grade_and_upcoming_work(create_tenant, new_page, settings):

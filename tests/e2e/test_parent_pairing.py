@@ -4,11 +4,12 @@ children" (on a phone-sized screen); an admin links a parent from the member pag
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import expect_signed_in, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -16,20 +17,13 @@ pytestmark = pytest.mark.e2e
 
 def add_members(settings, slug: str, *members: tuple[str, str, str]) -> None:
     """Members (email, name, role) with ``E2E_PASSWORD``, straight into the tenant ``slug``."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            for email, name, role in members:
-                await create_member(engine, tenant, [role], E2E_PASSWORD, email=email, name=name)
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        for email, name, role in members:
+            await create_member(engine, tenant, [role], E2E_PASSWORD, email=email, name=name)
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
 
 
 def test_a_learner_makes_a_code_and_a_parent_redeems_it(create_tenant, new_page, settings):

@@ -4,10 +4,12 @@ the answer reaches the parent's open page live."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import expect_signed_in, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -16,35 +18,28 @@ pytestmark = pytest.mark.e2e
 def build_class(settings, slug: str, emails: dict[str, str]) -> str:
     """A teacher leading a class (the learner, a classmate) and owning a quiz whose essay attempt by the learner
     waits for a grade; the learner's parent linked. Returns the grade's id."""
-    from tajiconnect.db.session import create_engine
     from tajiconnect.domains.parents.models import ParentLink
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.grading.conftest import essay_attempt, make_assignment
     from tests.integration.groups.conftest import tenant_session
     from tests.integration.progress.conftest import add_group
 
-    async def build() -> str:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            teacher = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=emails["teacher"],
-                                          name="Neema Mwalimu")
-            learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=emails["learner"],
-                                          name="Juma Kariuki")
-            classmate = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=emails["classmate"],
-                                            name="Wanjiku Njeri")
-            parent = await create_member(engine, tenant, ["parent"], E2E_PASSWORD, email=emails["parent"],
-                                         name="Fatuma Kariuki")
-            await add_group(engine, tenant, members=[learner.id, classmate.id], leaders=[teacher.id])
-            async with tenant_session(engine, tenant) as session:
-                session.add(ParentLink(parent_id=parent.id, learner_id=learner.id, source="admin"))
-            quiz = await make_assignment(engine, tenant, teacher.id, learners=(learner.id,), kind="quiz")
-            return str(await essay_attempt(engine, tenant, quiz, learner.id))
-        finally:
-            await engine.dispose()
+    async def build(engine: Any, tenant: Any) -> str:
+        teacher = await create_member(engine, tenant, ["teacher"], E2E_PASSWORD, email=emails["teacher"],
+                                      name="Neema Mwalimu")
+        learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=emails["learner"],
+                                      name="Juma Kariuki")
+        classmate = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=emails["classmate"],
+                                        name="Wanjiku Njeri")
+        parent = await create_member(engine, tenant, ["parent"], E2E_PASSWORD, email=emails["parent"],
+                                     name="Fatuma Kariuki")
+        await add_group(engine, tenant, members=[learner.id, classmate.id], leaders=[teacher.id])
+        async with tenant_session(engine, tenant) as session:
+            session.add(ParentLink(parent_id=parent.id, learner_id=learner.id, source="admin"))
+        quiz = await make_assignment(engine, tenant, teacher.id, learners=(learner.id,), kind="quiz")
+        return str(await essay_attempt(engine, tenant, quiz, learner.id))
 
-    return _in_fresh_loop(build)
+    return in_tenant(settings, slug, build)
 
 
 def test_announce_read_on_a_phone_message_and_answer_from_the_grader(create_tenant, new_page, settings):

@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_PASSWORD, _in_fresh_loop
+from tests.e2e.conftest import E2E_PASSWORD, in_tenant
 from tests.e2e.flows import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -26,23 +27,16 @@ LEARNER = "Chiamaka Ọ̀kọ́"
 
 def seed(settings, slug: str) -> None:
     """A published course with one learner enrolled."""
-    from tajiconnect.db.session import create_engine
-    from tajiconnect.tenancy.service import load_tenant
     from tests.integration.conftest import create_member
     from tests.integration.progress.conftest import build_course, enroll
 
-    async def add() -> None:
-        engine = create_engine(settings.sqlalchemy_url, pool_size=1)
-        try:
-            tenant = await load_tenant(engine, slug)
-            learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"chi@{slug}.example",
-                                          name=LEARNER)
-            course = await build_course(engine, tenant, kinds=("text", "text"), title=COURSE)
-            await enroll(engine, tenant, learner.id, course.id)
-        finally:
-            await engine.dispose()
+    async def add(engine: Any, tenant: Any) -> None:
+        learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=f"chi@{slug}.example",
+                                      name=LEARNER)
+        course = await build_course(engine, tenant, kinds=("text", "text"), title=COURSE)
+        await enroll(engine, tenant, learner.id, course.id)
 
-    _in_fresh_loop(add)
+    in_tenant(settings, slug, add)
 
 
 def test_an_admin_gets_a_completion_report_as_a_workbook(create_tenant, new_page, settings):

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from tajiconnect.domains.announcements.models import Announcement
 from tajiconnect.domains.announcements.tasks import publish_due_announcements
+from tajiconnect.domains.groups.models import GroupMembership
 from tajiconnect.tasks.base import enqueue
 from tajiconnect.tenancy.context import tenant_context
 from tests.integration.announcements.conftest import body, deliver, notified, recipients
@@ -169,6 +170,29 @@ async def test_scheduled_publishing_by_the_minutely_task(school, client_for, eng
         assert problem_of(late, 409)["field"] == "status"
         recipient_edit = await client.patch(f"{API}/{announcement_id}", json={"title": "x"}, headers=pupil)
         problem_of(recipient_edit, 403)
+
+
+async def test_publishing_now_needs_the_right_to_address_the_audience(school, client_for, engine, make_user):
+    """A leader who schedules to the class, then stops leading it, cannot publish it now (the scheduled run would
+    cancel it); an admin still can."""
+    s, t = school, school.org.tenant
+    leader = await make_user(t, ["teacher"])
+    async with tenant_session(engine, t) as session:
+        session.add(GroupMembership(group_id=s.group_id, user_id=leader.id, role="leader"))
+    async with client_for(t) as client:
+        auth = await bearer_for(client, leader)
+        created = await client.post(API + "/", json=body("group", s.group_id, publish_at=_later()), headers=auth)
+        assert created.status_code == 201, created.text
+        announcement_id = created.json()["id"]
+        async with tenant_session(engine, t) as session:
+            await session.execute(update(GroupMembership).where(GroupMembership.user_id == leader.id).values(
+                ended_at=datetime.datetime.now(datetime.UTC)))
+        refused = await client.patch(f"{API}/{announcement_id}", json={"publish_now": True}, headers=auth)
+        problem_of(refused, 403)
+        assert (await client.get(f"{API}/{announcement_id}", headers=auth)).json()["status"] == "scheduled"
+        published = await client.patch(f"{API}/{announcement_id}", json={"publish_now": True},
+                                       headers=await bearer_for(client, s.admin))
+        assert published.status_code == 200 and published.json()["status"] == "published"
 
 
 async def test_cancel_and_withdraw_are_audited_and_gone(school, client_for, engine):

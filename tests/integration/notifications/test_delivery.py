@@ -102,6 +102,31 @@ async def test_a_channel_turned_off_sends_nothing_and_sms_off_is_skipped(
     assert [m for m in mail_sink.to(learner.email) if title in str(m["Subject"])] == []
 
 
+async def test_a_deactivated_member_is_told_nothing(new_org, make_user, engine, run_jobs, mail_sink):
+    """Deactivated before the event: no notification. Deactivated while an email waits for the end of quiet hours:
+    it is recorded as skipped when released, never sent."""
+    org = await new_org("nod")
+    learner = await make_user(org.tenant, ["student"])
+    now = datetime.datetime.now(datetime.UTC).astimezone(datetime.timezone(datetime.timedelta(hours=3)))
+    await set_prefs(engine, org.tenant, learner.id,  # quiet hours around now (Africa/Nairobi = UTC+3)
+                    quiet_start=(now - datetime.timedelta(hours=1)).time().replace(second=0, microsecond=0),
+                    quiet_end=(now + datetime.timedelta(hours=1)).time().replace(second=0, microsecond=0))
+    title = f"Before leaving {uuid.uuid4().hex[:6]}"
+    nid = await tell(engine, org.tenant, learner.id, run_jobs, title=title)
+    await drain(run_jobs)
+    held = (await deliveries(engine, org.tenant, nid))["email"]
+    assert held.status == "held"
+    with tenant_context(org.tenant):
+        async with session_scope(engine) as session:
+            (await session.get(User, learner.id)).status = "deactivated"
+    assert (await _release(engine, org.tenant, run_jobs, held.send_after))["released"] == 1
+    await drain(run_jobs)
+    email = (await deliveries(engine, org.tenant, nid))["email"]
+    assert email.status == "skipped" and email.error == "account deactivated"
+    assert await tell(engine, org.tenant, learner.id, run_jobs, title=title + " after") is None
+    assert [m for m in mail_sink.to(learner.email) if title in str(m["Subject"])] == []
+
+
 async def test_a_failed_sms_is_recorded_and_finally_failed(
     sms_org, make_user, engine, sms_jobs, sms_server
 ):

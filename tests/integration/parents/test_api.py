@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 
 from sqlalchemy import func, select
 
 from tajiconnect.db.session import session_scope
+from tajiconnect.domains.groups.models import Group
 from tajiconnect.tenancy.context import tenant_context
 from tajiconnect.web.idempotency import IdempotentRequest
 from tests.integration.conftest import audit_entries, bearer_for, problem_of
+from tests.integration.groups.conftest import tenant_session
 from tests.integration.parents.conftest import add_group, add_link, links_of
 
 CODE = re.compile(r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$")
@@ -115,6 +118,10 @@ async def test_who_may_make_pairing_codes_for_whom(browser, school, make_user, e
     other = await make_user(school.tenant, ["student"])
     parent = await make_user(school.tenant, ["parent"])
     await add_group(engine, school.tenant, f"Class {uuid.uuid4().hex[:6]}", leaders=[teacher.id], members=[mine.id])
+    last_year = await add_group(engine, school.tenant, f"Old {uuid.uuid4().hex[:6]}", leaders=[teacher.id],
+                                members=[other.id])
+    async with tenant_session(engine, school.tenant) as session:  # an archived class is nobody's class
+        (await session.get(Group, last_year)).archived_at = datetime.datetime.now(datetime.UTC)
     async with browser(school.tenant) as client:
         learner = await bearer_for(client, mine)
         own = await client.post("/api/v1/pairing-codes", json={}, headers=learner)

@@ -16,6 +16,7 @@ from tajiconnect.domains.parents import service
 from tajiconnect.domains.parents.models import ParentLink
 from tajiconnect.tenancy.context import tenant_context
 from tests.integration.conftest import audit_entries
+from tests.integration.groups.conftest import tenant_session
 from tests.integration.parents.conftest import add_group, add_link, links_of
 
 ACTOR = Actor(email="importer@example.org", ip="192.0.2.1")
@@ -83,7 +84,7 @@ async def test_children_come_with_their_current_groups_and_teachers_in_a_few_que
             assert len(seen) == one_page_queries  # the same few queries for 1 child or 3: no query per child
             parents, _ = await service.parents_of(session, kids[0].id)
             none = await service.child_of(session, parent.id, stranger.id)
-    assert one_page_queries <= 4  # count, page, groups, leaders
+    assert one_page_queries <= 5  # count, page, groups, leaders, teachers
     assert total == 3 and [c.name for c in children] == ["Kid A", "Kid B", "Kid C"]
     by_name = {c.name: c for c in children}
     assert [(g.id, g.kind) for g in by_name["Kid B"].groups] == [(math, "class")]  # the class left is gone
@@ -92,6 +93,14 @@ async def test_children_come_with_their_current_groups_and_teachers_in_a_few_que
     assert [c.name for c in first] == ["Kid A"]
     assert [p.id for p in parents] == [parent.id]
     assert none is None
+    async with tenant_session(engine, school.tenant) as session:  # a child leaves the school
+        (await session.get(User, kids[2].id)).status = "deactivated"
+    with tenant_context(school.tenant):
+        async with session_scope(engine) as session:
+            mine, mine_total = await service.children_of(session, parent.id, active_only=True)
+            assert mine_total == 2 and [c.name for c in mine] == ["Kid B", "Kid C"]  # Kid A left
+            assert await service.child_of(session, parent.id, kids[2].id, active_only=True) is None
+            assert (await service.child_of(session, parent.id, kids[2].id)).status == "deactivated"  # the admin's
 
 
 async def test_link_candidates_are_the_right_role_and_not_linked_yet(engine, school, make_user):

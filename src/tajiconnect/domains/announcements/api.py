@@ -186,7 +186,8 @@ class AnnouncementsApi(Controller):
     @patch("/{announcement_id:str}", name="api.announcements.update",
            summary="Change a scheduled announcement, or publish it now (its author or an admin)",
            **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
-               403: f"Only the author or an admin changes an announcement. {SUSPENDED}", 404: NOT_FOUND,
+               403: "Only the author or an admin changes an announcement; `publish_now` needs that the caller may "
+                    f"(still) announce to its audience. {SUSPENDED}", 404: NOT_FOUND,
                409: "It is already published (`field`: `status`), or a refused value (`field`: `publish_at`)."}))
     async def update(self, request: Request, db_session: DbSession, announcement_id: FromPath[str],
                      data: JSONBody[AnnouncementPatch]) -> AnnouncementOut:

@@ -339,7 +339,8 @@ async def update_scheduled(session: AsyncSession, acting: Acting, announcement_i
                            publish_at: datetime.datetime | None = None, include_parents: bool | None = None,
                            publish_now: bool = False, live_only: bool = False) -> Announcement:
     """Change a scheduled announcement (its author or an admin); 409 once published or cancelled. Only the
-    values given change; ``publish_now`` publishes it at once. ``live_only`` (the API): a cancelled or withdrawn
+    values given change; ``publish_now`` publishes it at once, when the one acting may still address its audience
+    (a leader who no longer leads the class is refused, as the scheduled run would cancel it). ``live_only`` (the API): a cancelled or withdrawn
     one is gone (404)."""
     ann = await _managed(session, acting.user, announcement_id, live_only=live_only)
     if ann.status != "scheduled":
@@ -352,7 +353,11 @@ async def update_scheduled(session: AsyncSession, acting: Acting, announcement_i
         ann.body_html = markdown.render(ann.body)
     if include_parents is not None:
         ann.include_parents = include_parents
-    if publish_now:
+    if publish_now:  # published by whoever acts: they must (still) be allowed to address its audience
+        try:
+            await may_post(session, acting.user, ann.scope, ann.group_id or ann.course_id)
+        except AnnouncementError as refused:
+            raise AnnouncementError(_("You may no longer announce to this audience."), status=403) from refused
         await publish(session, ann, now)
     elif publish_at is not None:
         ann.publish_at = clean_publish_at(publish_at, now)

@@ -8,6 +8,9 @@ params={...}, link="/learn/certificates")`` inside the caller's transaction:
 2. only when it was added, defers ``deliver_notification`` through the outbox, so the email and SMS go out if, and
    only if, the caller's transaction commits (docs/notifications.md).
 
+A deactivated member is notified of nothing (``notify`` returns None); one deactivated between the event and the
+delivery gets no email nor SMS (the deliveries are recorded as skipped).
+
 ``title`` and ``body`` are msgids (mark them with ``N_``) with ``%(name)s`` placeholders filled from ``params``;
 they are translated here into the recipient's language, so the list reads in it whatever language the event
 happened in.
@@ -67,6 +70,8 @@ async def notify(
     notified under ``key`` (see the module)."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown notification category {category!r}")
+    if getattr(user, "status", None) == "deactivated":  # gone from the organization: told nothing more
+        return None
     locale = getattr(user, "locale", None)
     pref = await session.get(NotificationPreference, user.id)
     values = {

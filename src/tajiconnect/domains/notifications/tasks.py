@@ -51,6 +51,8 @@ NOTIFICATIONS = TaskPolicy(queue="notifications", timeout=120)
 #: channel is recorded as skipped rather than sent twice.
 EMAIL_SENT_SEPARATELY = "sent_separately"
 RELEASE_BATCH = 500
+#: Why a delivery whose member was deactivated after the event was not sent.
+DEACTIVATED = "account deactivated"
 
 
 def plan_deliveries(notification: Notification, user: User, pref: NotificationPreference | None,
@@ -92,7 +94,8 @@ Sender = Callable[[NotificationDelivery, Notification, User], Awaitable[str]]
 
 
 async def _send_locked(ctx: dict[str, Any], delivery_id: uuid.UUID, send: Sender) -> str:
-    """Send one pending delivery under its row lock (see the module): ``sent``, ``failed``, ``retry`` or ``busy``."""
+    """Send one pending delivery under its row lock (see the module): ``sent``, ``failed``, ``retry``, ``busy``, or
+    ``skipped`` (its member was deactivated since)."""
     engine = ctx["engine"]
     error: str | None = None
     async with session_scope(engine) as session:
@@ -105,6 +108,9 @@ async def _send_locked(ctx: dict[str, Any], delivery_id: uuid.UUID, send: Sender
         notification = await session.get(Notification, delivery.notification_id)
         user = await session.get(User, delivery.user_id)
         assert notification is not None and user is not None  # cascades delete deliveries with them
+        if user.status == "deactivated":  # since the event: sent nothing more
+            delivery.status, delivery.error = "skipped", DEACTIVATED
+            return "skipped"
         try:
             provider_id = await send(delivery, notification, user)
         except Exception as exc:
@@ -175,8 +181,15 @@ async def deliver_notification(ctx: dict[str, Any], *, notification_id: str) -> 
         if notification is None:
             return {"notification_id": notification_id, "skipped": "gone"}
         user = await session.get(User, notification.user_id)
-        if user is None or user.status == "deactivated":  # a deactivated member is sent nothing more
+        if user is None:
             return {"notification_id": notification_id, "skipped": "gone"}
+        if user.status == "deactivated":  # since the event: sent nothing more, what waited is recorded as skipped
+            await session.execute(
+                update(NotificationDelivery)
+                .where(NotificationDelivery.notification_id == notification.id,
+                       NotificationDelivery.status.in_(("pending", "held")))
+                .values(status="skipped", error=DEACTIVATED))
+            return {"notification_id": notification_id, "skipped": DEACTIVATED}
         pref = await session.get(NotificationPreference, user.id)
         rows = plan_deliveries(notification, user, pref, sms_config(require_tenant().slug) is not None, now)
         for row in rows:
@@ -213,6 +226,10 @@ async def send_notification_digest(ctx: dict[str, Any], *, user_id: str) -> dict
         user = await session.get(User, uuid.UUID(user_id))
         if not rows or user is None:
             return {"user_id": user_id, "sent": 0}
+        if user.status == "deactivated":
+            for delivery, _ in rows:
+                delivery.status, delivery.error = "skipped", DEACTIVATED
+            return {"user_id": user_id, "skipped": len(rows)}
         items = [{"title": n.title, "body": n.body, "link": _absolute(n.link)} for _, n in rows]
         key = "notification-digest:" + min(str(d.id) for d, _ in rows)
         msg = _email_message(ctx, "notification_digest", key, user, {"items": items})

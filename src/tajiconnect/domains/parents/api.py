@@ -219,7 +219,8 @@ class ParentsApi(Controller):
     ) -> ChildPage:
         key = _readable_parent_id(request, parent_id)
         await _member(db_session, key, "parent")
-        children, total = await service.children_of(db_session, key, page=page, per_page=per_page)
+        children, total = await service.children_of(db_session, key, page=page, per_page=per_page,
+                                                     active_only=not is_admin(request.scope["user"]))
         return ChildPage(items=[child_json(c) for c in children], total=total, page=page, per_page=per_page)
 
     @get(
@@ -236,7 +237,8 @@ class ParentsApi(Controller):
     ) -> Child:
         key = _readable_parent_id(request, parent_id)
         learner_key = _uuid(learner_id)
-        found = await service.child_of(db_session, key, learner_key) if learner_key else None
+        found = await service.child_of(db_session, key, learner_key, active_only=not is_admin(request.scope["user"])
+                                       ) if learner_key else None
         if found is None:
             raise NotFoundException(detail="this learner is not linked to this parent")
         return child_json(found)
@@ -540,7 +542,7 @@ class ChildrenApi(Controller):
         self, request: Request, db_session: DbSession, page: PageParam = 1, per_page: PerPage = 25
     ) -> ChildOverviewPage:
         me = request.scope["user"]
-        children, total = await service.children_of(db_session, me.id, page=page, per_page=per_page)
+        children, total = await service.children_of(db_session, me.id, page=page, per_page=per_page, active_only=True)
         now = overview.now_utc()
         views = await overview.overviews(db_session, me.id, children, now=now, limits=overview.COUNTS)
         return ChildOverviewPage(
@@ -559,7 +561,7 @@ class ChildrenApi(Controller):
     async def get_child(self, request: Request, db_session: DbSession, learner_id: FromPath[str]) -> ChildDetails:
         me = request.scope["user"]
         key = _uuid(learner_id)
-        found = await service.child_of(db_session, me.id, key) if key else None
+        found = await service.child_of(db_session, me.id, key, active_only=True) if key else None
         if found is None:
             raise NotFoundException(detail="no such learner linked to you")
         now = overview.now_utc()

@@ -34,7 +34,6 @@ from tajiconnect.domains.courses.models import Course, Lesson
 from tajiconnect.domains.enrollments.models import Enrollment
 from tajiconnect.domains.grading.models import Grade
 from tajiconnect.domains.parents.service import ChildView, Person
-from tajiconnect.domains.people import relations
 from tajiconnect.domains.progress import rules
 from tajiconnect.domains.progress.models import LearnerStats, LearningDay, LessonProgress
 
@@ -331,19 +330,6 @@ async def _stats(
     return out
 
 
-async def _teachers(session: AsyncSession, parent_id: uuid.UUID) -> dict[uuid.UUID, list[Person]]:
-    pairs = relations.teachers_by_child(parent_id).subquery()
-    rows = await session.execute(
-        select(pairs.c.learner_id, User.id, User.name, User.email)
-        .join(User, User.id == pairs.c.teacher_id)
-        .order_by(pairs.c.learner_id, func.lower(User.name), User.email)
-    )
-    out: dict[uuid.UUID, list[Person]] = {}
-    for learner_id, user_id, name, email in rows.all():
-        out.setdefault(learner_id, []).append(Person(user_id, name, email))
-    return out
-
-
 async def overviews(
     session: AsyncSession, parent_id: uuid.UUID, children: Sequence[ChildView], *, limits: Limits = HOME,
     now: datetime.datetime | None = None, grades_page: int = 1,
@@ -360,7 +346,6 @@ async def overviews(
     certificates = await _certificates(session, ids, limits.certificates)
     activity = await _activity(session, ids, limits.activity)
     stats = await _stats(session, ids, now)
-    teachers = await _teachers(session, parent_id)
     out = []
     for child in children:
         view = Overview(child)
@@ -370,7 +355,7 @@ async def overviews(
         view.certificates, view.certificates_total = certificates.get(child.id, ([], 0))
         view.activity = activity.get(child.id, [])
         view.stats = stats.get(child.id, Stats())
-        view.teachers = teachers.get(child.id, [])
+        view.teachers = child.teachers
         out.append(view)
     return out
 

@@ -65,7 +65,7 @@ class ChildrenPages(Controller):
         status: int = 200, notice: str | None = None,
     ) -> Template:
         me = request.scope["user"]
-        children, total = await service.children_of(db_session, me.id, page=page)
+        children, total = await service.children_of(db_session, me.id, page=page, active_only=True)
         return Template(
             "parents/children.html",
             context={
@@ -108,7 +108,7 @@ class ChildrenPages(Controller):
     ) -> Template:
         me = request.scope["user"]
         key = _uuid(learner_id)
-        child = await service.child_of(db_session, me.id, key) if key else None
+        child = await service.child_of(db_session, me.id, key, active_only=True) if key else None
         if child is None:  # not linked to this parent, whoever it is: nothing to see
             raise NotFoundException()
         now = overview.now_utc()
@@ -137,7 +137,8 @@ async def home_context(request: Request, db_session: AsyncSession) -> dict[str, 
         page = min(max(int(request.query_params.get("page") or 1), 1), 10_000)
     except ValueError:
         page = 1
-    children, total = await service.children_of(db_session, me.id, page=page, per_page=HOME_CHILDREN)
+    children, total = await service.children_of(db_session, me.id, page=page, per_page=HOME_CHILDREN,
+                                                 active_only=True)
     now = overview.now_utc()
     return {
         "views": await overview.overviews(db_session, me.id, children, now=now),

@@ -23,7 +23,6 @@ from sqlalchemy import (
     CursorResult,
     Select,
     Uuid,
-    and_,
     any_,
     bindparam,
     delete,
@@ -42,6 +41,7 @@ from tajiconnect.domains.accounts.service import get_user
 from tajiconnect.domains.audit.service import Actor, record
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.parents.models import ParentLink
+from tajiconnect.domains.people import relations
 from tajiconnect.i18n import _
 
 LinkSource = Literal["import", "admin", "code"]
@@ -82,15 +82,8 @@ class ChildView:
     linked_at: datetime.datetime
     source: str
     groups: list[GroupInfo] = field(default_factory=list)
-
-    @property
-    def teachers(self) -> list[Person]:
-        """The leaders of the learner's groups, each once, by name."""
-        seen: dict[uuid.UUID, Person] = {}
-        for group in self.groups:
-            for leader in group.leaders:
-                seen.setdefault(leader.id, leader)
-        return sorted(seen.values(), key=lambda p: (p.name.lower(), p.email))
+    #: Who teaches the learner, by name: ``people/relations.py``'s rule (course staff and class leaders, active).
+    teachers: list[Person] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -178,14 +171,18 @@ async def _count(session: AsyncSession, stmt: Select) -> int:
 
 
 async def _linked(
-    session: AsyncSession, other: Any, this: Any, this_id: uuid.UUID, page: int, per_page: int
+    session: AsyncSession, other: Any, this: Any, this_id: uuid.UUID, page: int, per_page: int,
+    condition: Any = None,
 ) -> tuple[list[Any], int]:
-    """One page of the members at the ``other`` end of the links whose ``this`` end is ``this_id``, by name."""
+    """One page of the members at the ``other`` end of the links whose ``this`` end is ``this_id`` (and who meet
+    ``condition``), by name."""
     stmt = (
         select(User.id, User.name, User.email, User.status, ParentLink.created_at, ParentLink.source)
         .join(ParentLink, other == User.id)
         .where(this == this_id)
     )
+    if condition is not None:
+        stmt = stmt.where(condition)
     total = await _count(session, stmt)
     rows = await session.execute(
         stmt.order_by(func.lower(User.name), User.email).limit(per_page).offset((max(page, 1) - 1) * per_page)
@@ -194,29 +191,52 @@ async def _linked(
 
 
 async def children_of(
-    session: AsyncSession, parent_id: uuid.UUID, *, page: int = 1, per_page: int = PAGE_SIZE
+    session: AsyncSession, parent_id: uuid.UUID, *, page: int = 1, per_page: int = PAGE_SIZE,
+    active_only: bool = False,
 ) -> tuple[list[ChildView], int]:
-    """The learners linked to ``parent_id`` (by name), with their groups and those groups' leaders."""
-    rows, total = await _linked(session, ParentLink.learner_id, ParentLink.parent_id, parent_id, page, per_page)
+    """The learners linked to ``parent_id`` (by name), with their groups, those groups' leaders and their teachers.
+    ``active_only`` (what the parent sees): a deactivated learner is nobody's child any more (the admin still sees
+    the link)."""
+    rows, total = await _linked(session, ParentLink.learner_id, ParentLink.parent_id, parent_id, page, per_page,
+                                User.status == "active" if active_only else None)
     children = [ChildView(*row) for row in rows]
     await attach_groups(session, children)
+    await attach_teachers(session, parent_id, children)
     return children, total
 
 
-async def child_of(session: AsyncSession, parent_id: uuid.UUID, learner_id: uuid.UUID) -> ChildView | None:
-    """One learner linked to ``parent_id``; None when there is no such link (whoever the learner is)."""
-    row = (
-        await session.execute(
-            select(User.id, User.name, User.email, User.status, ParentLink.created_at, ParentLink.source)
-            .join(ParentLink, ParentLink.learner_id == User.id)
-            .where(ParentLink.parent_id == parent_id, ParentLink.learner_id == learner_id)
-        )
-    ).first()
+async def child_of(session: AsyncSession, parent_id: uuid.UUID, learner_id: uuid.UUID, *,
+                   active_only: bool = False) -> ChildView | None:
+    """One learner linked to ``parent_id``; None when there is no such link (whoever the learner is), or, with
+    ``active_only``, when the learner is not active."""
+    stmt = (
+        select(User.id, User.name, User.email, User.status, ParentLink.created_at, ParentLink.source)
+        .join(ParentLink, ParentLink.learner_id == User.id)
+        .where(ParentLink.parent_id == parent_id, ParentLink.learner_id == learner_id)
+    )
+    row = (await session.execute(stmt.where(User.status == "active") if active_only else stmt)).first()
     if row is None:
         return None
     child = ChildView(*row)
     await attach_groups(session, [child])
+    await attach_teachers(session, parent_id, [child])
     return child
+
+
+async def attach_teachers(session: AsyncSession, parent_id: uuid.UUID, children: Sequence[ChildView]) -> None:
+    """Fill each child's teachers (``relations.teachers_by_child``): one statement for all of them."""
+    if not children:
+        return
+    by_id = {c.id: c for c in children}
+    pairs = relations.teachers_by_child(parent_id).subquery()
+    rows = await session.execute(
+        select(pairs.c.learner_id, User.id, User.name, User.email)
+        .join(User, User.id == pairs.c.teacher_id)
+        .where(pairs.c.learner_id == any_(_ids(by_id)))
+        .order_by(pairs.c.learner_id, func.lower(User.name), User.email)
+    )
+    for learner_id, user_id, name, email in rows.all():
+        by_id[learner_id].teachers.append(Person(user_id, name, email))
 
 
 async def attach_groups(session: AsyncSession, children: Sequence[ChildView]) -> None:
@@ -249,7 +269,7 @@ async def attach_groups(session: AsyncSession, children: Sequence[ChildView]) ->
             GroupMembership.group_id == any_(_ids(groups)),
             GroupMembership.role == "leader",
             GroupMembership.ended_at.is_(None),
-            User.status != "deactivated",
+            User.status == "active",
         )
         .order_by(func.lower(User.name), User.email)
     )
@@ -292,17 +312,9 @@ async def link_candidates(
 
 
 def leads_learner(leader_id: Any, learner_id: Any) -> Any:
-    """SQL: ``leader_id`` currently leads a group that ``learner_id`` is currently a member of."""
-    lead = GroupMembership.__table__.alias("lead")
-    member = GroupMembership.__table__.alias("member")
-    return (
-        select(lead.c.id)
-        .join(member, and_(member.c.group_id == lead.c.group_id, member.c.role == "member",
-                           member.c.ended_at.is_(None)))
-        .where(lead.c.user_id == leader_id, lead.c.role == "leader", lead.c.ended_at.is_(None),
-               member.c.user_id == learner_id)
-        .exists()
-    )
+    """SQL: ``learner_id`` is a current member of a class ``leader_id`` currently leads (neither ended nor archived:
+    ``people/relations.py``)."""
+    return relations.class_learners_of(leader_id).where(GroupMembership.user_id == learner_id).exists()
 
 
 async def leads(session: AsyncSession, leader_id: uuid.UUID, learner_id: uuid.UUID) -> bool:

@@ -14,7 +14,7 @@
     who.textContent = m.sender;
     var when = document.createElement("time");
     when.setAttribute("datetime", m.at);
-    when.textContent = m.at.slice(0, 16).replace("T", " ");
+    when.textContent = m.at_label || m.at.slice(0, 16).replace("T", " ");
     meta.appendChild(who);
     meta.appendChild(document.createTextNode(" · "));
     meta.appendChild(when);

@@ -16,6 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from tajiconnect import i18n
+from tajiconnect.localtime import local_time_of_request
 from tajiconnect.settings import PROJECT_ROOT
 from tajiconnect.tenancy.branding import branding_for
 from tajiconnect.tenancy.context import current_tenant
@@ -47,6 +48,7 @@ def _base_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["current_tenant"] = current_tenant
     env.globals["current_locale"] = i18n.current_locale
+    env.globals["local_time"] = local_time_of_request
     env.globals["branding"] = lambda: branding_for(current_tenant())
     # Every link to a static file carries its content hash (web/assets.py): cached for good, never stale.
     # The read-only / failed-payment banner of the tenant's pages (domains/billing/read_only.py).

@@ -20,14 +20,15 @@ async def build_school(new_org: Any, make_user: Any, engine: Any, *, kind: str =
 class Stream:
     """``GET /messages/stream`` read through the ASGI app as it arrives (a test client would wait for the end)."""
 
-    def __init__(self, app: Any, tenant: Any, session_token: str, last_event_id: str | None = None) -> None:
+    def __init__(self, app: Any, tenant: Any, session_token: str, last_event_id: str | None = None,
+                 after: str | None = None) -> None:
         headers = [(b"host", host_of(tenant).encode()), (b"accept", b"text/event-stream"),
                    (b"cookie", f"{SESSION_COOKIE}={session_token}".encode())]
         if last_event_id is not None:
             headers.append((b"last-event-id", last_event_id.encode()))
         self.scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "https",
-            "path": "/messages/stream", "raw_path": b"/messages/stream", "query_string": b"", "root_path": "",
+            "path": "/messages/stream", "raw_path": b"/messages/stream", "query_string": f"after={after}".encode() if after is not None else b"", "root_path": "",
             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 443), "state": {},
         }
         self.app = app
@@ -80,10 +81,11 @@ class Stream:
         return True
 
     def ready(self) -> str | None:
-        """The ``ready`` event's data: the seq the stream starts after."""
+        """The ``ready`` event's data (the seq the stream starts after), checked to be its id too."""
         for block in self.body.decode().split("\n\n"):
             lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
             if lines.get("event") == "ready":
+                assert lines.get("id") == lines.get("data")
                 return lines.get("data")
         return None
 

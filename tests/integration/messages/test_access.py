@@ -6,8 +6,9 @@ import datetime
 
 from sqlalchemy import update
 
+from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.enrollments.models import Enrollment
-from tajiconnect.domains.groups.models import GroupMembership
+from tajiconnect.domains.groups.models import Group, GroupMembership
 from tests.integration.conftest import bearer_for, post_form, problem_of
 from tests.integration.groups.conftest import tenant_session
 from tests.integration.messages.conftest import build_school
@@ -137,6 +138,21 @@ async def test_class_conversations(new_org, make_user, engine, client_for, signe
     async with client_for(s.org.tenant) as client:
         assert (await client.post(url, json={"body": "hi all"},
                                   headers=await bearer_for(client, s.learner))).status_code == 201
+        # An admin who joined keeps it only while an admin.
+        second_admin = await make_user(s.org.tenant, ["org_admin", "teacher"])
+        assert (await client.post("/api/v1/conversations", json=body,
+                                  headers=await bearer_for(client, second_admin))).status_code == 200
+        assert (await client.get(url, headers=await bearer_for(client, second_admin))).status_code == 200
+        async with tenant_session(engine, s.org.tenant) as session:
+            (await session.get(User, second_admin.id)).roles = ["teacher"]
+        problem_of(await client.get(url, headers=await bearer_for(client, second_admin)), 404)
+        # The class is archived at the end of the year: its conversation is read, never written.
+        async with tenant_session(engine, s.org.tenant) as session:
+            (await session.get(Group, s.group_id)).archived_at = datetime.datetime.now(datetime.UTC)
+        teacher = await bearer_for(client, s.teacher)
+        problem_of(await client.post(url, json={"body": "Still here?"}, headers=teacher), 403)
+        history = await client.get(url, headers=teacher)
+        assert history.status_code == 200 and "hi all" in [m["body"] for m in history.json()["items"]]
 
 
 async def test_another_organization_sees_nothing(new_org, make_user, engine, client_for):

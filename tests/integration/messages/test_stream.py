@@ -36,6 +36,11 @@ async def test_a_member_receives_new_messages_live(app, new_org, make_user, engi
             async with Stream(app, s.org.tenant, stranger_token) as stranger, \
                     Stream(app, s.org.tenant, parent_token) as parent:
                 assert stranger.ready() == "0" and parent.ready() == event["_id"]
+            # The page passes its last message: what was sent while it loaded still comes.
+            async with Stream(app, s.org.tenant, parent_token, after=str(int(event["_id"]) - 1)) as page:
+                assert page.ready() == str(int(event["_id"]) - 1)
+                assert await page.wait_for(lambda: page.messages())
+                assert page.messages()[0]["body"] == "Lea did well" and page.messages()[0]["at_label"]
             # Reconnecting with Last-Event-ID resumes after that event: the one sent meanwhile arrives.
             second = await client.post(f"/api/v1/conversations/{cid}/messages", json={"body": "While you were away"},
                                        headers=teacher)

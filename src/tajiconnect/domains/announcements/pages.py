@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
@@ -22,6 +21,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect import localtime
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import requires_user
@@ -40,17 +40,14 @@ NOTICES = ("published", "scheduled", "saved", "cancelled", "withdrawn")
 
 
 def _zone(user: Any) -> ZoneInfo:
-    try:
-        return ZoneInfo(getattr(user, "time_zone", None) or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return localtime.zone_named(getattr(user, "time_zone", None))
 
 
 def _helpers(user: Any) -> dict[str, Any]:
     zone, locale = _zone(user), require_tenant().locale
 
     def when(moment: datetime.datetime | None) -> str:
-        return format_datetime(moment, format="medium", tzinfo=zone, locale=locale) if moment else ""
+        return localtime.local_time(moment, user, locale=locale)
 
     return {"when": when, "zone_name": str(zone)}
 

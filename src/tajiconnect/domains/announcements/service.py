@@ -340,8 +340,8 @@ async def update_scheduled(session: AsyncSession, acting: Acting, announcement_i
                            publish_now: bool = False, live_only: bool = False) -> Announcement:
     """Change a scheduled announcement (its author or an admin); 409 once published or cancelled. Only the
     values given change; ``publish_now`` publishes it at once, when the one acting may still address its audience
-    (a leader who no longer leads the class is refused, as the scheduled run would cancel it). ``live_only`` (the API): a cancelled or withdrawn
-    one is gone (404)."""
+    (a leader who no longer leads the class is refused, as the scheduled run would cancel it). ``live_only`` (the
+    API): a cancelled or withdrawn one is gone (404)."""
     ann = await _managed(session, acting.user, announcement_id, live_only=live_only)
     if ann.status != "scheduled":
         raise AnnouncementError(_("Only a scheduled announcement can be changed."), status=409, field="status")

@@ -17,7 +17,6 @@ import io
 import uuid
 from typing import Any
 
-from babel.dates import format_datetime
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
@@ -26,6 +25,7 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy import Select, Uuid, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect import localtime
 from tajiconnect.db.ids import parse_uuid
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
@@ -52,14 +52,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def local_time(moment: datetime.datetime | None, viewer: Any, fmt: str = "medium") -> str:
     """``moment`` in the viewer's zone and language, with the zone's name."""
-    if moment is None:
-        return ""
-    tz = service.zone(getattr(viewer, "time_zone", None))
-    try:
-        text = format_datetime(moment, format=fmt, tzinfo=tz, locale=getattr(viewer, "locale", None) or "en")
-    except Exception:  # an unknown locale
-        text = moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    return f"{text} ({tz.key})"
+    return localtime.local_time(moment, viewer, fmt, with_zone=True)
 
 
 def _helpers(viewer: Any) -> dict[str, Any]:

@@ -19,10 +19,10 @@ import datetime
 import uuid
 from typing import Any
 
-from babel.dates import format_datetime
 from sqlalchemy import Interval, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from tajiconnect import localtime
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.live import service
@@ -51,12 +51,7 @@ MESSAGES = {
 
 def when_for(moment: datetime.datetime, user: Any) -> str:
     """``moment`` in words, in ``user``'s language and time zone (with the zone's name)."""
-    tz = service.zone(getattr(user, "time_zone", None))
-    try:
-        text = format_datetime(moment, format="medium", tzinfo=tz, locale=getattr(user, "locale", None) or "en")
-    except Exception:  # an unknown locale: the ISO form still says it
-        text = moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    return f"{text} ({tz.key})"
+    return localtime.local_time(moment, user, with_zone=True, locale=getattr(user, "locale", None) or "en")
 
 
 async def tell(session: AsyncSession, live: LiveSession, event: str) -> int:

@@ -28,6 +28,7 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect import i18n, localtime
 from tajiconnect.db.ids import parse_uuid
 from tajiconnect.db.session import DbSession, session_scope
 from tajiconnect.domains.accounts.auth import actor_of
@@ -148,15 +149,18 @@ class MessagePages(Controller):
         return see_other(f"/messages/{conversation.id}")
 
     @get("/stream", name="messages.stream")
-    async def stream(self, request: Request, db_session: DbSession) -> ServerSentEvent:
-        """``message`` events for the member's conversations, from ``Last-Event-ID`` (or now)."""
-        app, tenant, user_id = request.app, require_tenant(), request.scope["user"].id
+    async def stream(self, request: Request, db_session: DbSession, after: FromQuery[str | None] = None
+                     ) -> ServerSentEvent:
+        """``message`` events for the member's conversations, after ``Last-Event-ID`` (a reconnection), else after
+        ``after`` (the last message the page shows, so nothing sent while it loaded is missed), else from now."""
+        app, tenant, viewer, locale = request.app, require_tenant(), request.scope["user"], i18n.current_locale()
+        user_id = viewer.id
         engine, store = app.state.engine, app.state.session_store
         auth = request.scope.get("auth")
         token = getattr(auth, "session_token", None)
-        last = request.headers.get("last-event-id", "")
-        resumed = last.isascii() and last.isdigit() and len(last) < 19  # "²".isdigit(), yet int() refuses it
-        cursor = int(last) if resumed else await service.latest_seq(db_session, user_id)
+        given = [v for v in (request.headers.get("last-event-id", ""), after or "")
+                 if v.isascii() and v.isdigit() and len(v) < 19]  # "²".isdigit(), yet int() refuses it
+        cursor = int(given[0]) if given else await service.latest_seq(db_session, user_id)
         await db_session.rollback()  # release the request's connection while the stream lasts
 
         async def still_signed_in() -> bool:
@@ -168,7 +172,8 @@ class MessagePages(Controller):
         async def events() -> AsyncIterator[ServerSentEventMessage]:
             nonlocal cursor
             deadline = time.monotonic() + STREAM_SECONDS
-            yield ServerSentEventMessage(event="ready", data=str(cursor), retry=3000)
+            # With an id, so that a reconnection before any message still resumes from here (Last-Event-ID).
+            yield ServerSentEventMessage(event="ready", data=str(cursor), id=str(cursor), retry=3000)
             while time.monotonic() < deadline:
                 with tenant_context(tenant):
                     if not await still_signed_in():
@@ -178,8 +183,9 @@ class MessagePages(Controller):
                         found = await service.events_since(session, user_id, cursor)
                 for view in found:
                     cursor = view.message.seq
-                    yield ServerSentEventMessage(data=json.dumps(event_of(view, user_id)), event="message",
-                                                 id=str(cursor))
+                    data = {**event_of(view, user_id),  # with the time as the page writes it, for the reader
+                            "at_label": localtime.local_time(view.message.created_at, viewer, "short", locale=locale)}
+                    yield ServerSentEventMessage(data=json.dumps(data), event="message", id=str(cursor))
                 await asyncio.sleep(STREAM_POLL_SECONDS)
 
         return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

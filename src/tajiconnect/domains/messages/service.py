@@ -59,12 +59,16 @@ def _left(user_id: Any) -> Any:
                           ConversationMember.user_id == user_id, ConversationMember.left_at.is_not(None))
 
 
+#: An explicit member of a class conversation (an admin who joined it) stays one while they are an admin.
+_STILL_ADMIN = exists().where(User.id == ConversationMember.user_id, User.roles.overlap(["org_admin"]))
+
+
 def my_conversation_ids(user_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
     """Ids of the conversations ``user_id`` is a member of: direct ones they are in, and those of the groups they
-    currently lead or belong to (unless they left it)."""
+    currently lead or belong to (unless they left it), or joined as an admin while they still are one."""
     direct = select(ConversationMember.conversation_id).where(ConversationMember.user_id == user_id)
     explicit = select(ConversationMember.conversation_id).where(
-        ConversationMember.user_id == user_id, ConversationMember.explicit.is_(True))
+        ConversationMember.user_id == user_id, ConversationMember.explicit.is_(True), _STILL_ADMIN)
     my_groups = select(GroupMembership.group_id).where(
         GroupMembership.user_id == user_id, GroupMembership.ended_at.is_(None))
     return select(Conversation.id).where(or_(
@@ -81,7 +85,7 @@ def member_ids(conversation: Conversation) -> Select[tuple[uuid.UUID]]:
     left = select(ConversationMember.user_id).where(ConversationMember.conversation_id == conversation.id,
                                                     ConversationMember.left_at.is_not(None))
     explicit = select(ConversationMember.user_id).where(ConversationMember.conversation_id == conversation.id,
-                                                        ConversationMember.explicit.is_(True))
+                                                        ConversationMember.explicit.is_(True), _STILL_ADMIN)
     assert conversation.group_id is not None
     members = access.group_member_ids(conversation.group_id).union(explicit).subquery()
     return select(members.c.user_id).where(members.c.user_id.not_in(left))
@@ -289,6 +293,8 @@ async def may_send(session: AsyncSession, sender: User, view: ConversationView) 
     if conversation.kind == "direct":
         return view.other is not None and await access.may_write(session, sender, view.other)
     assert conversation.group_id is not None
+    if view.group is None or view.group.archived_at is not None:  # an archived class: its history, read-only
+        return False
     role = await access.group_role(session, conversation.group_id, sender.id)
     if role == "leader":
         return True

@@ -32,11 +32,28 @@ def events(body: bytes) -> dict[str, icalendar.Event]:
     return {str(e["summary"]): e for e in calendar.walk("VEVENT")}
 
 
+async def test_a_busy_calendar_keeps_what_comes_before_what_went(engine, new_org, make_user, signed_in, browser,
+                                                                  monkeypatch):
+    from tajiconnect.domains.live import feed
+
+    monkeypatch.setattr(feed, "EVENTS_MAX", 2)
+    monkeypatch.setattr(feed, "PAST_MAX", 1)
+    s = await build_school(engine, new_org, make_user, "livb")
+    for days in (-20, -10, -2, 1, 5, 9):
+        await create_session(engine, s.tenant, title=f"Day {days}", group_id=s.group_id, starts_at=soon(days=days))
+    async with signed_in(s.learner) as client:
+        token = await new_feed(client)
+    async with browser(s.tenant) as anonymous:
+        found = events((await anonymous.get(f"/calendar/{token}.ics")).content)
+    assert set(found) == {"Day 1", "Day 5", "Day -2"}  # the next two, the last one
+
+
 async def test_the_feed_carries_sessions_and_due_dates(engine, new_org, make_user, signed_in, browser):
     s = await build_school(engine, new_org, make_user, "livc")
     start = soon(days=2).replace(second=0)
-    await create_session(engine, s.tenant, title="Algebra live", group_id=s.group_id, starts_at=start,
-                         duration_minutes=50, include_parents=True, meeting_url="https://meet.jit.si/Algebra")
+    algebra_id = await create_session(engine, s.tenant, title="Algebra live", group_id=s.group_id, starts_at=start,
+                                      duration_minutes=50, include_parents=True,
+                                      meeting_url="https://meet.jit.si/Algebra")
     await create_session(engine, s.tenant, title="Called off", course_id=s.course_id, starts_at=soon(days=3),
                          status="cancelled", cancelled_at=soon(), include_parents=True)
     await create_session(engine, s.tenant, title="Staff only", course_id=s.course_id, starts_at=soon(days=3))
@@ -61,7 +78,9 @@ async def test_the_feed_carries_sessions_and_due_dates(engine, new_org, make_use
     algebra = found["Algebra live"]
     assert algebra.decoded("dtstart") == start and algebra.decoded("dtstart").utcoffset() == datetime.timedelta(0)
     assert algebra.decoded("dtend") == start + datetime.timedelta(minutes=50)
-    assert "https://meet.jit.si/Algebra" in str(algebra["description"])
+    page = f"/live/{algebra_id}"  # the page shows the link when it is time; the feed never carries it
+    assert page in str(algebra["description"]) and str(algebra["url"]).endswith(page)
+    assert "meet.jit.si" not in response.text
     assert re.search(rb"DTSTART:\d{8}T\d{6}Z", response.content)  # written in UTC
     assert str(found["Called off"]["status"]) == "CANCELLED"
     assert found["Due: Chemistry"].decoded("dtstart") == course_due

@@ -10,6 +10,10 @@
   with ``STATUS:CANCELLED`` so calendars drop them) and the due dates of their enrollments and of the quizzes and
   assignments of the courses they are enrolled in; for a parent, those of each linked child too, labelled with
   the child's name. Times are UTC. It is made with the maintained ``icalendar`` library.
+* What comes matters more than what went: up to :data:`EVENTS_MAX` upcoming items of each kind (soonest first),
+  and up to :data:`PAST_MAX` past ones (latest first), so a busy calendar never loses next week to last month.
+* A live class carries the address of its page (``/live/<id>``), never the meeting link: the page shows the link
+  when it is time to join (to the class's staff always), and a cancelled class's link is of no use.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import icalendar
 from sqlalchemy import case, delete, func, select, update
@@ -45,6 +50,7 @@ FETCHES_PER_WINDOW = 30
 PAST = datetime.timedelta(days=60)
 AHEAD = datetime.timedelta(days=400)
 EVENTS_MAX = 500
+PAST_MAX = 100
 
 
 def token_hash(token: str) -> str:
@@ -111,27 +117,37 @@ class Due:
     link: str
 
 
-async def _sessions(session: AsyncSession, user: User, since: datetime.datetime, until: datetime.datetime
-                    ) -> list[tuple[LiveSession, str]]:
+def _window(column: Any, moment: datetime.datetime, since: datetime.datetime, until: datetime.datetime,
+            upcoming: bool) -> tuple[tuple[Any, ...], Any, int]:
+    """(the conditions, the order, the limit) of one side of :func:`build`'s window on ``column``."""
+    if upcoming:
+        return (column >= moment, column <= until), column.asc(), EVENTS_MAX
+    return (column >= since, column < moment), column.desc(), PAST_MAX
+
+
+async def _sessions(session: AsyncSession, user: User, moment: datetime.datetime, since: datetime.datetime,
+                    until: datetime.datetime, upcoming: bool) -> list[tuple[LiveSession, str]]:
+    where, order, limit = _window(LiveSession.starts_at, moment, since, until, upcoming)
     rows = (await session.execute(
         select(LiveSession, func.coalesce(Group.name, Course.title, ""))
         .outerjoin(Group, Group.id == LiveSession.group_id).outerjoin(Course, Course.id == LiveSession.course_id)
-        .where(service.visible_to(user), LiveSession.starts_at >= since, LiveSession.starts_at <= until)
-        .order_by(LiveSession.starts_at).limit(EVENTS_MAX)
+        .where(service.visible_to(user), *where).order_by(order).limit(limit)
     )).tuples().all()
     return [(live, name) for live, name in rows]
 
 
-async def _dues(session: AsyncSession, user: User, since: datetime.datetime, until: datetime.datetime) -> list[Due]:
+async def _dues(session: AsyncSession, user: User, moment: datetime.datetime, since: datetime.datetime,
+                until: datetime.datetime, upcoming: bool) -> list[Due]:
     """Due dates of the member's (and their children's) enrollments and of their courses' quizzes and assignments."""
     learners = select(User.id).where(
         (User.id == user.id) | User.id.in_(relations.children_of(user.id))).subquery()
     active = (Enrollment.user_id.in_(select(learners.c.id)), Enrollment.withdrawn_at.is_(None))
+    enrolled_where, enrolled_order, limit = _window(Enrollment.due_at, moment, since, until, upcoming)
+    work_where, work_order, _limit = _window(Assessment.due_at, moment, since, until, upcoming)
     courses = (await session.execute(
         select(Enrollment.id, Enrollment.user_id, User.name, Enrollment.due_at, Course.title, Course.id)
         .join(Course, Course.id == Enrollment.course_id).join(User, User.id == Enrollment.user_id)
-        .where(*active, Enrollment.due_at >= since, Enrollment.due_at <= until)
-        .order_by(Enrollment.due_at).limit(EVENTS_MAX)
+        .where(*active, *enrolled_where).order_by(enrolled_order).limit(limit)
     )).tuples().all()
     work = (await session.execute(
         select(Assessment.id, Enrollment.user_id, User.name, Assessment.due_at, Lesson.title, Course.title,
@@ -139,8 +155,7 @@ async def _dues(session: AsyncSession, user: User, since: datetime.datetime, unt
         .join(Enrollment, Enrollment.course_id == Assessment.course_id)
         .join(Lesson, Lesson.id == Assessment.lesson_id).join(Course, Course.id == Assessment.course_id)
         .join(User, User.id == Enrollment.user_id)
-        .where(*active, Assessment.due_at >= since, Assessment.due_at <= until)
-        .order_by(Assessment.due_at).limit(EVENTS_MAX)
+        .where(*active, *work_where).order_by(work_order).limit(limit)
     )).tuples().all()
 
     def label(learner_id: uuid.UUID, name: str, text: str) -> str:
@@ -166,8 +181,10 @@ async def build(session: AsyncSession, user: User, *, host: str, base_url: str) 
     """The member's calendar as iCalendar bytes (see the module)."""
     moment = service.now()
     since, until = moment - PAST, moment + AHEAD
-    sessions = await _sessions(session, user, since, until)
-    dues = await _dues(session, user, since, until)
+    sessions = [*await _sessions(session, user, moment, since, until, upcoming=True),
+                *await _sessions(session, user, moment, since, until, upcoming=False)]
+    dues = [*await _dues(session, user, moment, since, until, upcoming=True),
+            *await _dues(session, user, moment, since, until, upcoming=False)]
     with i18n.locale_context(user.locale):
         cal = icalendar.Calendar()
         cal.add("prodid", "-//TajiConnect//Live classes and due dates//EN")
@@ -183,12 +200,13 @@ async def build(session: AsyncSession, user: User, *, host: str, base_url: str) 
             event.add("dtstart", _utc(live.starts_at))
             event.add("dtend", _utc(live.ends_at))
             event.add("summary", live.title)
-            lines = [f"{audience}", f"{_(label_of(live.provider))}: {live.meeting_url}"]
+            page = f"{base_url}/live/{live.id}"
+            lines = [f"{audience}", f"{_(label_of(live.provider))}: {page}"]
             if live.description:
                 lines.append(live.description)
             event.add("description", "\n".join(lines))
-            event.add("location", live.meeting_url)
-            event.add("url", f"{base_url}/live/{live.id}")
+            event.add("location", page)
+            event.add("url", page)
             event.add("status", "CANCELLED" if live.status == "cancelled" else "CONFIRMED")
             cal.add_component(event)
         for due in dues:

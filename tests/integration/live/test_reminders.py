@@ -59,3 +59,25 @@ async def test_cancelled_and_past_sessions_are_not_reminded(engine, new_org, mak
     with tenant_context(s.tenant):
         assert await run_reminders(engine) == {"24h": 0, "15m": 0}
     assert await live_notifications(engine, s.tenant, s.learner.id) == []
+
+
+async def test_a_large_audience_is_told_in_batches_once_each(engine, new_org, make_user, monkeypatch):
+    """Batches of two (here) each commit: everyone is told once, and a rerun tells nobody again."""
+    from tajiconnect.domains.live import tasks
+    from tests.integration.progress.conftest import add_group
+
+    monkeypatch.setattr(tasks, "RECIPIENTS_BATCH", 2)
+    org = await new_org("livbt")
+    pupils = [await make_user(org.tenant, ["student"]) for _ in range(5)]
+    teacher = await make_user(org.tenant, ["teacher"])
+    group_id = await add_group(engine, org.tenant, members=[p.id for p in pupils], leaders=[teacher.id])
+    session_id = await create_session(engine, org.tenant, title="Big class", group_id=group_id,
+                                      starts_at=soon(hours=20), announced_at=soon(days=-2))
+    with tenant_context(org.tenant):
+        assert (await run_reminders(engine))["24h"] == 5
+        assert await run_announce(engine, str(session_id), "cancelled", "") == {"notified": 5}
+        assert await run_announce(engine, str(session_id), "cancelled", "") == {"notified": 0}
+    for pupil in pupils:
+        titles = [n.title for n in await live_notifications(engine, org.tenant, pupil.id)]
+        assert titles == ["Live class tomorrow: Big class", "Live class cancelled: Big class"] or sorted(titles) == [
+            "Live class cancelled: Big class", "Live class tomorrow: Big class"]

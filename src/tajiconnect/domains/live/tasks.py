@@ -6,10 +6,11 @@
   cancellation), whatever repeats.
 * ``remind_live_sessions`` (every minute, every tenant) reminds 24 hours before the start (only for a session
   announced more than 24 hours ahead: otherwise the announcement was the reminder) and 15 minutes before. Each
-  reminder is keyed ``live:<id>:24h:<start>`` / ``live:<id>:15m:<start>`` per recipient, and the session records
-  the start it was sent for (``reminded_*_for``) in the same transaction, so the next tick skips it without
-  touching its recipients again; a moved session is reminded of its new time.
+  reminder is keyed ``live:<id>:24h:<start>`` / ``live:<id>:15m:<start>`` per recipient, and the session then
+  records the start it was sent for (``reminded_*_for``), so the next tick skips it without touching its
+  recipients again; a moved session is reminded of its new time.
 
+Recipients are told in batches of :data:`RECIPIENTS_BATCH`, each committed (:func:`tell`).
 Times are written in each recipient's own time zone and language.
 """
 
@@ -39,6 +40,7 @@ LIVE = TaskPolicy(queue="notifications", timeout=600)
 DAY = datetime.timedelta(hours=24)
 SOON = datetime.timedelta(minutes=15)
 BATCH = 100
+RECIPIENTS_BATCH = 500
 
 MESSAGES = {
     "scheduled": (N_("New live class: %(title)s"), N_("%(when)s (%(minutes)s minutes), %(audience)s.")),
@@ -54,22 +56,35 @@ def when_for(moment: datetime.datetime, user: Any) -> str:
     return localtime.local_time(moment, user, with_zone=True, locale=getattr(user, "locale", None) or "en")
 
 
-async def tell(session: AsyncSession, live: LiveSession, event: str) -> int:
-    """Notify the session's recipients of ``event`` (see the module); how many were notified now."""
+async def tell(engine: AsyncEngine, live_id: uuid.UUID, event: str) -> int:
+    """Notify the session's recipients of ``event`` (see the module); how many were notified now. In batches of
+    :data:`RECIPIENTS_BATCH`, each in a transaction of its own: a large course's audience never outlasts the
+    task's time, and a rerun after a timeout skips who was told (the keys)."""
+    async with session_scope(engine) as session:
+        live = await session.get(LiveSession, live_id)
+        if live is None:
+            return 0
+        name = await service.audience_name(session, live)
     title, body = MESSAGES[event]
     # A move is told once per change (keyed on the change's time: A->B->A->B is told three times); the other
     # events once per start time (a reminder again after a move), a cancellation once.
     moment = live.updated_at if event == "moved" else live.starts_at
     key = f"live:{live.id}:{event}" + ("" if event == "cancelled" else f":{int(moment.timestamp() * 1000)}")
-    name = await service.audience_name(session, live)
-    people = (await session.scalars(select(User).where(User.id.in_(service.recipients(live))))).all()
-    made = 0
-    for person in people:
-        params = {"title": live.title, "when": when_for(live.starts_at, person), "minutes": live.duration_minutes,
-                  "audience": name}
-        made += await notify(session, person, "live_class", key=key, title=title, body=body, params=params,
-                             link=f"/live/{live.id}", data={"live_session_id": str(live.id)}) is not None
-    return made
+    recipients = select(User).where(User.id.in_(service.recipients(live))).order_by(User.id)
+    made, after = 0, None
+    while True:
+        async with session_scope(engine) as session:
+            people = (await session.scalars((recipients.where(User.id > after) if after else recipients)
+                                            .limit(RECIPIENTS_BATCH))).all()
+            for person in people:
+                params = {"title": live.title, "when": when_for(live.starts_at, person),
+                          "minutes": live.duration_minutes, "audience": name}
+                made += await notify(session, person, "live_class", key=key, title=title, body=body,
+                                     params=params, link=f"/live/{live.id}",
+                                     data={"live_session_id": str(live.id)}) is not None
+        if len(people) < RECIPIENTS_BATCH:
+            return made
+        after = people[-1].id
 
 
 async def run_announce(engine: AsyncEngine, session_id: str, event: str, stamp: str) -> dict[str, Any]:
@@ -79,7 +94,7 @@ async def run_announce(engine: AsyncEngine, session_id: str, event: str, stamp: 
             return {"skipped": "gone"}
         if event != "cancelled" and (live.status != "scheduled" or live.starts_at.isoformat() != stamp):
             return {"skipped": "superseded"}  # moved again or cancelled since: that change tells its own news
-        return {"notified": await tell(session, live, event)}
+    return {"notified": await tell(engine, live.id, event)}
 
 
 @tenant_task(policy=LIVE)
@@ -112,17 +127,19 @@ async def run_reminders(engine: AsyncEngine, at: datetime.datetime | None = None
         due = await due_reminders(session, at)
     counts = {"24h": 0, "15m": 0}
     for key, which in due:
-        async with session_scope(engine) as session:  # one session's reminders commit with its mark
+        mark = "reminded_15m_for" if which == "15m" else "reminded_24h_for"
+        async with session_scope(engine) as session:
+            live = await session.get(LiveSession, key)
+            if live is None or live.status != "scheduled" or getattr(live, mark) == live.starts_at:
+                continue  # gone, cancelled, or another run did it
+            start = live.starts_at
+        counts[which] += await tell(engine, key, which)  # keyed per start: told once, whoever runs it
+        async with session_scope(engine) as session:  # then marked, unless it moved meanwhile
             live = await session.get(LiveSession, key, with_for_update=True)
-            if live is None or live.status != "scheduled":
-                continue
-            mark = "reminded_15m_for" if which == "15m" else "reminded_24h_for"
-            if getattr(live, mark) == live.starts_at:
-                continue  # another run did it
-            counts[which] += await tell(session, live, which)
-            setattr(live, mark, live.starts_at)
-            if which == "15m":  # a 24 h reminder still due is not worth sending now
-                live.reminded_24h_for = live.starts_at
+            if live is not None and live.starts_at == start:
+                setattr(live, mark, start)
+                if which == "15m":  # a 24 h reminder still due is not worth sending now
+                    live.reminded_24h_for = start
     return counts
 
 

@@ -65,6 +65,11 @@ async def test_attendance_through_the_api(engine, live_school, client_for):
                                   headers=teacher)
         assert marked.status_code == 200, marked.text
         assert [(i["name"], i["status"]) for i in marked.json()["items"]] == [("Lena Learner", "excused")]
+        listed = await client.get(path + "?per_page=1", headers=teacher)  # the staff's list, a page at a time
+        assert listed.status_code == 200 and listed.json()["per_page"] == 1 and len(listed.json()["items"]) <= 1
+        assert listed.json()["total"] >= 1
+        for bad in ("per_page=0", "per_page=201", "page=0"):
+            problem_of(await client.get(f"{path}?{bad}", headers=teacher), 400)
         refused = await client.put(path, json={"marks": [{"user_id": str(s.classmate.id), "status": "present"}]},
                                    headers=teacher)  # in the class, not in the course
         assert problem_of(refused, 409)["field"] == "user_id"

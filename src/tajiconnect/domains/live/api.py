@@ -4,8 +4,9 @@
 * ``POST /live-sessions``: schedule one for a class (``group_id``) or a course (``course_id``).
 * ``GET /live-sessions/{id}``: one; ``join_url`` is set from 15 minutes before the start until the end (always for
   its staff). ``PATCH`` changes it (not its audience); ``DELETE`` cancels it (the audience is told).
-* ``GET /live-sessions/{id}/attendance``: every learner's mark for its staff; a learner's own, a parent's
-  children's. ``PUT`` marks learners (staff, from 15 minutes before the start).
+* ``GET /live-sessions/{id}/attendance?page=&per_page=``: every learner's mark for its staff (by name, a page at
+  a time); a learner's own, a parent's children's. ``PUT`` marks learners (staff, from 15 minutes before the
+  start) and answers with their marks.
 
 A request that does not validate is a 400; a valid one whose value the service refuses (a start in the past, an
 unknown time zone...) or a change the session's state does not allow is a 409 naming the ``field``.
@@ -39,6 +40,7 @@ from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, S
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Sessions per page.")]
+LearnersPerPage = Annotated[int, Parameter(ge=1, le=200, description="Learners per page.")]
 Title = Annotated[str, Meta(min_length=1, max_length=service.TITLE_MAX, pattern=NOT_BLANK)]
 Description = Annotated[str, Meta(max_length=service.DESCRIPTION_MAX)]
 Duration = Annotated[int, Meta(ge=service.DURATION_MIN, le=service.DURATION_MAX, description="Minutes.")]
@@ -117,6 +119,8 @@ class AttendanceOut(msgspec.Struct):
 class AttendancePage(msgspec.Struct):
     items: list[AttendanceOut]
     total: int
+    page: int
+    per_page: int
 
 
 class AttendanceMark(msgspec.Struct, forbid_unknown_fields=True):
@@ -233,21 +237,21 @@ class LiveSessionsApi(Controller):
     @get_route("/{session_id:str}/attendance", name="api.live.attendance",
                summary="Attendance: every learner's for the staff, a learner's own, a parent's children's",
                **problems(*GUARDED, 404, notes={404: NOT_FOUND}))
-    async def attendance(self, request: Request, db_session: DbSession, session_id: FromPath[str]
-                         ) -> AttendancePage:
+    async def attendance(self, request: Request, db_session: DbSession, session_id: FromPath[str],
+                         page: PageParam = 1, per_page: LearnersPerPage = 50) -> AttendancePage:
         user = request.scope["user"]
         try:
             live, role = await service.get_visible(db_session, user, session_id)
         except LiveError as exc:
             raise _refused(exc) from exc
         if role in ("admin", "staff"):
-            rows, total = await service.attendance(db_session, live, page=None)
-            return AttendancePage(items=attendance_json(rows), total=total)
+            rows, total = await service.attendance(db_session, live, page=page, per_page=per_page)
+            return AttendancePage(items=attendance_json(rows), total=total, page=page, per_page=per_page)
         from sqlalchemy import Uuid, literal, select
 
         who = relations.children_of(user.id) if role == "parent" else select(literal(user.id, Uuid))
-        mine = await service.attendance_of(db_session, live, who)
-        return AttendancePage(items=attendance_json(mine), total=len(mine))
+        mine = await service.attendance_of(db_session, live, who)  # one, or a parent's children
+        return AttendancePage(items=attendance_json(mine), total=len(mine), page=1, per_page=max(len(mine), 1))
 
     @put("/{session_id:str}/attendance", name="api.live.mark", guards=[requires_role(*STAFF_ROLES)],
          summary="Mark learners present, late, absent or excused (the session's staff)",
@@ -263,5 +267,8 @@ class LiveSessionsApi(Controller):
                                     [(m.user_id, m.status) for m in data.marks])
         except LiveError as exc:
             raise _refused(exc) from exc
-        rows, total = await service.attendance(db_session, live, page=None)
-        return AttendancePage(items=attendance_json(rows), total=total)
+        from sqlalchemy import Uuid, literal, select, union_all
+
+        marked = union_all(*(select(literal(m.user_id, Uuid)) for m in data.marks))
+        rows = await service.attendance_of(db_session, live, marked)  # the learners just marked
+        return AttendancePage(items=attendance_json(rows), total=len(rows), page=1, per_page=max(len(rows), 1))

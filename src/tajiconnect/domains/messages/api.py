@@ -33,6 +33,7 @@ from tajiconnect.domains.messages import service
 from tajiconnect.domains.messages.models import Conversation
 from tajiconnect.domains.messages.pages import event_of
 from tajiconnect.domains.messages.service import ConversationView, MessageError
+from tajiconnect.i18n import gettext as _
 from tajiconnect.web.openapi import BODY, GUARDED, REQUIRES_BEARER, SUSPENDED, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
@@ -184,7 +185,7 @@ class ConversationsApi(Controller):
         me = await _me(request, db_session)
         has_to, has_group = data.to is not UNSET, data.group_id is not UNSET
         if has_to == has_group:
-            raise HTTPException(status_code=409, detail="Give exactly one of `to` and `group_id`.")
+            raise HTTPException(status_code=409, detail=_("Give exactly one of `to` and `group_id`."))
         existed_before = await service.conversation_exists(
             db_session, me, data.to if has_to else None, data.group_id if has_group else None)
         try:

@@ -41,6 +41,8 @@ from tajiconnect.domains.parents.access import (
 )
 from tajiconnect.domains.parents.codes import PairingCodeError
 from tajiconnect.domains.parents.service import ChildView, LinkError
+from tajiconnect.i18n import N_
+from tajiconnect.i18n import gettext as _
 from tajiconnect.web.openapi import (
     BODY,
     GUARDED,
@@ -163,16 +165,20 @@ def _readable_parent_id(request: Request, parent_id: str) -> uuid.UUID:
     key = _uuid(parent_id)
     if not is_admin(caller):
         if key is None or not may_read_children_of(caller, key):
-            raise PermissionDeniedException(detail="only admins and the parent themselves may read these")
+            raise PermissionDeniedException(detail=_("Only admins and the parent themselves may read these."))
     if key is None:
-        raise NotFoundException(detail="no such parent")
+        raise NotFoundException(detail=_("No such parent."))
     return key
+
+
+#: What a missing member is called in the answer.
+MISSING = {"parent": N_("No such parent."), "learner": N_("No such learner."), "member": N_("No such member.")}
 
 
 async def _member(db_session: AsyncSession, user_id: str | uuid.UUID, what: str) -> User:
     user = await get_user(db_session, user_id)
     if user is None:
-        raise NotFoundException(detail=f"no such {what}")
+        raise NotFoundException(detail=_(MISSING[what]))
     return user
 
 
@@ -240,7 +246,7 @@ class ParentsApi(Controller):
         found = await service.child_of(db_session, key, learner_key, active_only=not is_admin(request.scope["user"])
                                        ) if learner_key else None
         if found is None:
-            raise NotFoundException(detail="this learner is not linked to this parent")
+            raise NotFoundException(detail=_("This learner is not linked to this parent."))
         return child_json(found)
 
     @post(
@@ -255,7 +261,7 @@ class ParentsApi(Controller):
         self, request: Request, db_session: DbSession, parent_id: FromPath[str], data: JSONBody[LinkRequest]
     ) -> Response[Child]:
         if not is_admin(request.scope["user"]):
-            raise PermissionDeniedException(detail="only admins link learners to parents")
+            raise PermissionDeniedException(detail=_("Only admins link learners to parents."))
         parent = await _member(db_session, parent_id, "parent")
         learner = await _member(db_session, data.learner_id, "learner")
         try:
@@ -284,11 +290,11 @@ class ParentsApi(Controller):
         self, request: Request, db_session: DbSession, parent_id: FromPath[str], learner_id: FromPath[str]
     ) -> None:
         if not is_admin(request.scope["user"]):
-            raise PermissionDeniedException(detail="only admins unlink learners from parents")
+            raise PermissionDeniedException(detail=_("Only admins unlink learners from parents."))
         parent = await _member(db_session, parent_id, "parent")
         learner = await _member(db_session, learner_id, "learner")
         if not await service.unlink(db_session, parent, learner, actor=actor_of(request)):
-            raise NotFoundException(detail="this learner is not linked to this parent")
+            raise NotFoundException(detail=_("This learner is not linked to this parent."))
 
 
 CODE_404 = "No such code in this organization (`reason`: `invalid`, also for a learner who left since)."
@@ -347,7 +353,7 @@ class PairingCodesApi(Controller):
             if learner is None or not await may_issue_code_for(session, me, learner):
                 if learner is not None and learner.id == me.id:
                     raise HTTPException(status_code=409, detail=PairingCodeError("not_learner").message)
-                raise NotFoundException(detail="no such learner among yours")
+                raise NotFoundException(detail=_("No such learner among yours."))
             try:
                 issued = await codes.issue(session, learner, actor, secret=request.app.state.settings.secret_key.get())
             except PairingCodeError as exc:
@@ -563,7 +569,7 @@ class ChildrenApi(Controller):
         key = _uuid(learner_id)
         found = await service.child_of(db_session, me.id, key, active_only=True) if key else None
         if found is None:
-            raise NotFoundException(detail="no such learner linked to you")
+            raise NotFoundException(detail=_("No such learner linked to you."))
         now = overview.now_utc()
         (view,) = await overview.overviews(db_session, me.id, [found], now=now, limits=overview.DETAIL)
         return details_json(view, now)

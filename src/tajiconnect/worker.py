@@ -213,6 +213,28 @@ class TajiWorker(Worker):
                 task.cancel()
             self._shutdown_grace_period_s = 1  # the cancelled loops end within a turn of the event loop
         await super().stop()
+        try:
+            await self.return_unstarted()
+        except Exception as exc:  # the sweep or another worker's orphan check takes them over instead
+            log.warning("could not return unstarted jobs", error=type(exc).__name__)
+
+    async def return_unstarted(self) -> list[str]:
+        """Put back in the queue the jobs fetched for this worker that no loop started; their keys.
+
+        SAQ's PostgreSQL queue marks jobs active when it fetches them into a local buffer, and its scheduler tick
+        fetches too: a job fetched by the tick just as a burst run's last wait timed out was left "active" in the
+        buffer when the run ended (until a sweep, a minute later, took it for a stuck one). The same at any stop.
+        """
+        buffered = getattr(self.queue, "_job_queue", None)  # only the PostgreSQL queue buffers
+        returned: list[str] = []
+        while buffered is not None and not buffered.empty():
+            job = buffered.get_nowait()
+            buffered.task_done()
+            await self.queue.update(job, status=Status.QUEUED, started=0)
+            returned.append(job.key)
+        if returned:
+            log.info("returned unstarted jobs to the queue", jobs=len(returned))
+        return returned
 
 
 def run_worker(settings: Settings | None = None, *, concurrency: int = 10, burst: bool = False,

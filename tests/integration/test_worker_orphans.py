@@ -69,3 +69,26 @@ async def test_only_the_live_worker_with_the_lowest_id_requeues(worker):
     assert await worker.requeue_orphans(quiet_for=0) == []
     await orphan.refresh()
     assert orphan.status == Status.ACTIVE
+
+
+async def test_a_job_fetched_but_never_started_goes_back_to_the_queue(worker):
+    """SAQ's PostgreSQL queue fetches jobs into a local buffer (its scheduler tick does too) and marks them active;
+    a worker that stops with one there returns it, instead of leaving it "active" until a sweep."""
+    queue = worker.queue
+    job = await queue.enqueue(Job(function="count_users"))
+    assert job is not None
+    if not hasattr(queue, "_job_queue"):  # Redis: a job is taken by the loop that runs it, nothing buffers
+        assert await worker.return_unstarted() == []
+        return
+    queue._waiting += 1  # a loop waits for work, and the scheduler's tick fetches for it
+    try:
+        await queue.schedule()
+    finally:
+        queue._waiting -= 1
+    await job.refresh()
+    assert job.status == Status.ACTIVE and not queue._job_queue.empty()
+    assert await worker.return_unstarted() == [job.key]
+    await job.refresh()
+    assert job.status == Status.QUEUED and queue._job_queue.empty()
+    again = await queue.dequeue(timeout=1)  # and a loop takes it as any other
+    assert again is not None and again.key == job.key

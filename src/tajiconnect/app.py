@@ -77,6 +77,7 @@ from tajiconnect.domains.reports.pages import ReportPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.domains.signup.pages import SignupPages
+from tajiconnect.domains.skills.api import CourseSkillsApi, SkillsApi
 from tajiconnect.domains.storage.api import UploadPages, UploadsApi
 from tajiconnect.domains.storage.pages import serve_file
 from tajiconnect.domains.storage.service import Storage
@@ -241,6 +242,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LivePages,
             CalendarPages,
             LiveSessionsApi,
+            SkillsApi,
+            CourseSkillsApi,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -45,6 +45,7 @@ from tajiconnect.domains.questions.models import Question, QuestionBank
 from tajiconnect.domains.reports.models import Report, ReportSchedule
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
 from tajiconnect.domains.signup.models import Signup
+from tajiconnect.domains.skills.models import Skill, SkillEvidence, SkillTarget
 from tajiconnect.domains.storage.models import StoredFile
 from tajiconnect.mail.models import SentEmail
 from tajiconnect.platform.models import OperatorRecoveryCode, OperatorSession, PlatformOperator, TenantExport
@@ -124,6 +125,9 @@ __all__ = [
     "SentEmail",
     "Signup",
     "SimilarityMatch",
+    "Skill",
+    "SkillEvidence",
+    "SkillTarget",
     "StoredFile",
     "Submission",
     "Tenant",

@@ -47,6 +47,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.parents.tasks",
     "tajiconnect.domains.messages.tasks",
     "tajiconnect.domains.discussions.tasks",
+    "tajiconnect.domains.skills.tasks",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all

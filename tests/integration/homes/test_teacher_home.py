@@ -134,7 +134,7 @@ async def test_a_course_teacher_judges_by_their_courses_a_class_teacher_by_all(e
     learner = await make_user(t, ["student"])
     await group(engine, t, members=[learner.id], leaders=[homeroom.id])
     my_course, _ = await course(engine, t, mine.id)
-    their_course, their_work = await course(engine, t, theirs.id, due_at=now() - DAY)
+    their_course, _ = await course(engine, t, theirs.id, due_at=now() - DAY)
     await enroll(engine, t, learner.id, my_course, last_activity_at=now())
     await enroll(engine, t, learner.id, their_course, last_activity_at=now() - 30 * DAY)  # overdue, idle there
     await grades_over_time(engine, t, theirs.id, learner.id, [90, 85, 80, 60, 55, 50])  # falling, in their courses

@@ -28,7 +28,8 @@ class Stream:
             headers.append((b"last-event-id", last_event_id.encode()))
         self.scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "https",
-            "path": "/messages/stream", "raw_path": b"/messages/stream", "query_string": f"after={after}".encode() if after is not None else b"", "root_path": "",
+            "path": "/messages/stream", "raw_path": b"/messages/stream", "root_path": "",
+            "query_string": f"after={after}".encode() if after is not None else b"",
             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 443), "state": {},
         }
         self.app = app

@@ -161,17 +161,13 @@ class ThreadRow:
     author_name: str | None
 
 
-def _like(q: str) -> str:
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 async def list_threads(session: AsyncSession, course: Course, *, q: str = "", page: int = 1,
                        per_page: int = PER_PAGE) -> tuple[list[ThreadRow], int]:
     """The course's threads, pinned first, then by latest activity; ``q`` searches titles. Two statements."""
     where = [DiscussionThread.course_id == course.id]
     q = (q or "").strip()[:SEARCH_MAX]
     if q:  # hidden threads are not searched (their titles are not shown to readers either)
-        where += [DiscussionThread.title.ilike(_like(q), escape="\\"), DiscussionThread.hidden_at.is_(None)]
+        where += [DiscussionThread.title.icontains(q, autoescape=True), DiscussionThread.hidden_at.is_(None)]
     total = int(await session.scalar(select(func.count()).select_from(DiscussionThread).where(*where)) or 0)
     rows = await session.execute(
         select(DiscussionThread, User.name).outerjoin(User, User.id == DiscussionThread.author_id).where(*where)

@@ -140,6 +140,7 @@ async def grade(
         await _tell_released(session, assessment, [grade_row])
     elif was_released:
         await _complete_lessons(session, assessment, [grade_row])  # a regrade may now pass
+        await _record_skills(session, assessment, [grade_row])
     return grade_row
 
 
@@ -159,13 +160,24 @@ async def release(session: AsyncSession, assessment: Assessment, grades: Sequenc
 
 
 async def _tell_released(session: AsyncSession, assessment: Assessment, grades: Sequence[Grade]) -> None:
-    """Notify each learner of their released grade (once per grade: domains/notifications/events.py)."""
+    """Notify each learner of their released grade (once per grade: domains/notifications/events.py), and record
+    the skills the assessment builds (docs/skills.md)."""
     from tajiconnect.domains.courses.models import Lesson
     from tajiconnect.domains.notifications import events
 
     if grades:
         lesson = await session.get(Lesson, assessment.lesson_id)
         await events.graded(session, grades, lesson.title if lesson else "")
+        await _record_skills(session, assessment, grades)
+
+
+async def _record_skills(session: AsyncSession, assessment: Assessment, grades: Sequence[Grade]) -> None:
+    """Defer the skill evidence of the passing released grades, when the assessment builds a skill."""
+    from tajiconnect.domains.skills import evidence
+
+    passing = [g.user_id for g in grades if g.status == "released" and passes(g, assessment)]
+    if passing and await evidence.builds_skills(session, assessment_id=assessment.id):
+        await evidence.defer_for(session, passing)
 
 
 async def _complete_lessons(session: AsyncSession, assessment: Assessment, grades: Sequence[Grade]) -> None:

@@ -269,6 +269,7 @@ class LiveSessionsApi(Controller):
             raise _refused(exc) from exc
         from sqlalchemy import Uuid, literal, select, union_all
 
-        marked = union_all(*(select(literal(m.user_id, Uuid)) for m in data.marks))
+        marked = select(union_all(*(select(literal(m.user_id, Uuid).label("id")) for m in data.marks))
+                        .subquery().c.id)
         rows = await service.attendance_of(db_session, live, marked)  # the learners just marked
         return AttendancePage(items=attendance_json(rows), total=len(rows), page=1, per_page=max(len(rows), 1))

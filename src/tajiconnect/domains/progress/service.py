@@ -535,8 +535,10 @@ async def _record_completion(
     path_id: uuid.UUID | None = None,
 ) -> None:
     """One outbox row per learner and course (or path), whatever repeats: ``ON CONFLICT DO NOTHING``. When the
-    row is new, its certificate is issued in the background (deferred in this transaction)."""
+    row is new, its certificate is issued and, if the course or path builds skills, their evidence recorded, in
+    the background (deferred in this transaction)."""
     from tajiconnect.domains.certificates.tasks import issue_certificate  # registers the task; avoids a cycle
+    from tajiconnect.domains.skills import evidence
     from tajiconnect.tasks.outbox import defer
 
     column = "course_id" if course_id is not None else "path_id"
@@ -548,6 +550,8 @@ async def _record_completion(
     )
     if inserted is not None:
         await defer(session, issue_certificate, completion_id=str(inserted))
+        if await evidence.builds_skills(session, course_id=course_id, path_id=path_id):
+            await evidence.defer_for(session, [user_id])
 
 
 _PATH_TOTALS = text(

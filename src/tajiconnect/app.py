@@ -78,6 +78,7 @@ from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.domains.signup.pages import SignupPages
 from tajiconnect.domains.skills.api import CourseSkillsApi, SkillsApi
+from tajiconnect.domains.skills.pages import SkillPages
 from tajiconnect.domains.storage.api import UploadPages, UploadsApi
 from tajiconnect.domains.storage.pages import serve_file
 from tajiconnect.domains.storage.service import Storage
@@ -244,6 +245,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LiveSessionsApi,
             SkillsApi,
             CourseSkillsApi,
+            SkillPages,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -112,3 +112,11 @@ async def test_another_organization_reaches_nothing(new_org, make_user, client_f
         problem_of(await client.put(f"{API}/me/{skill_id}", json={"level": 2}, headers=admin), 404)
     with tenant_context(other.tenant):
         assert await backfill_skill_target({"engine": engine}, target_id=str(uuid.uuid4())) == {"recorded": 0}
+
+
+async def test_bad_queries_are_400(new_org, client_for):
+    org = await new_org("skbq")
+    async with client_for(org.tenant) as client:
+        me = await bearer_for(client, org.admin)
+        for query in ("q=" + "x" * 101, "category=" + "x" * 81, "page=0", "per_page=101", "q=%00"):
+            problem_of(await client.get(f"{API}/?{query}", headers=me), 400)

@@ -38,8 +38,9 @@ from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, S
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
-Search = Annotated[str, Parameter(max_length=taxonomy.SEARCH_MAX, description="Part of a skill's or category's name.")]
-CategoryParam = Annotated[str, Parameter(max_length=taxonomy.CATEGORY_MAX, description="One category, exactly.")]
+Search = Annotated[str | None, Parameter(max_length=taxonomy.SEARCH_MAX,
+                                         description="Part of a skill's or category's name.")]
+CategoryParam = Annotated[str | None, Parameter(max_length=taxonomy.CATEGORY_MAX, description="One category, exactly.")]
 Name = Annotated[str, Meta(min_length=1, max_length=taxonomy.NAME_MAX, pattern=NOT_BLANK)]
 Category = Annotated[str, Meta(min_length=1, max_length=taxonomy.CATEGORY_MAX, pattern=NOT_BLANK)]
 Description = Annotated[str, Meta(max_length=taxonomy.DESCRIPTION_MAX)]
@@ -153,8 +154,8 @@ class SkillsApi(Controller):
 
     @get("/", name="api.skills.list", summary="The organization's skills taxonomy",
          **problems(*GUARDED, notes={403: SUSPENDED}))
-    async def index(self, request: Request, db_session: DbSession, q: FromQuery[Search | None] = None,
-                    category: FromQuery[CategoryParam | None] = None, page: PageParam = 1,
+    async def index(self, request: Request, db_session: DbSession, q: FromQuery[Search] = None,
+                    category: FromQuery[CategoryParam] = None, page: PageParam = 1,
                     per_page: PerPage = 50) -> SkillPage:
         admin = can(request.scope["user"], Permission.MANAGE_USERS)
         found, total = await taxonomy.search(db_session, q=(q or "").strip(), category=category or "",

@@ -78,7 +78,7 @@ from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.domains.signup.pages import SignupPages
 from tajiconnect.domains.skills.api import CourseSkillsApi, SkillsApi
-from tajiconnect.domains.skills.pages import SkillPages
+from tajiconnect.domains.skills.pages import CourseSkillPages, SkillPages
 from tajiconnect.domains.storage.api import UploadPages, UploadsApi
 from tajiconnect.domains.storage.pages import serve_file
 from tajiconnect.domains.storage.service import Storage
@@ -246,6 +246,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SkillsApi,
             CourseSkillsApi,
             SkillPages,
+            CourseSkillPages,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -56,3 +56,29 @@ async def test_my_skills_page(new_org, make_user, signed_in, engine):
         assert (await post_form(client, "/skills/withdraw", {"skill_id": plumbing.group(1)})).status_code == 303
         assert skill_ids((await client.get("/skills")).text) == [str(wiring)]
         assert (await client.get("/skills?q=" + "x" * 101)).status_code == 400
+
+
+async def test_a_courses_skills_page(new_org, make_user, signed_in, engine):
+    org = await new_org("skcp")
+    teacher, stranger = await make_user(org.tenant, ["teacher"]), await make_user(org.tenant, ["teacher"])
+    course = await build_course(engine, org.tenant, kinds=("text",), owner_id=teacher.id, title="Pipes")
+    path = f"/teach/courses/{course.id}/skills"
+    async with signed_in(stranger) as client:  # not the course's staff
+        assert (await client.get(path)).status_code == 404
+    async with signed_in(teacher) as client:
+        assert f'href="{path}"' in (await client.get(f"/teach/courses/{course.id}")).text
+        page = await client.get(path)
+        assert page.status_code == 200 and "No skill yet" in page.text
+        found = await client.get(path + "?q=plumb", headers={"HX-Request": "true", "HX-Target": "skills-found"})
+        skill = re.search(r'name="skill_id" value="([0-9a-f-]+)"', found.text).group(1)
+        assert (await post_form(client, path + "/add", {"skill_id": skill, "level": "3"})).status_code == 303
+        assert skill_ids((await client.get(path)).text) == [skill]
+        assert (await post_form(client, path + "/add", {"skill_id": skill, "level": "4"})).status_code == 303
+        assert "4 · Advanced" in (await client.get(path)).text  # the level changed, the skill once
+        for bad in ({"skill_id": skill, "level": "7"}, {"skill_id": str(uuid.uuid4()), "level": "2"},
+                    {"skill_id": "nope", "level": "2"}):
+            assert (await post_form(client, path + "/add", bad)).status_code == 422, bad
+        assert (await post_form(client, path + "/remove", {"skill_id": skill})).status_code == 303
+        assert skill_ids((await client.get(path)).text) == []
+    async with signed_in(org.admin) as client:  # admins too
+        assert (await client.get(path)).status_code == 200

@@ -1,4 +1,4 @@
-"""Skills pages: ``/skills``, the member's skills profile.
+"""Skills pages: ``/skills``, the member's skills profile; ``/teach/courses/{id}/skills``, what a course builds.
 
 Each skill with its level (what evidence shows) and the evidence behind it (which course, path or assessment,
 which grade, when); self-declared skills shown as such, with a form to declare one (search the taxonomy, choose a
@@ -10,15 +10,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromQuery, Parameter
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect.db.ids import parse_uuid
 from tajiconnect.db.session import DbSession
+from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import requires_user
-from tajiconnect.domains.skills import profile, taxonomy
+from tajiconnect.domains.audit.service import Acting
+from tajiconnect.domains.courses import access as course_access
+from tajiconnect.domains.courses.models import Course
+from tajiconnect.domains.skills import profile, targets, taxonomy
 from tajiconnect.domains.skills.taxonomy import SkillError
+from tajiconnect.i18n import gettext as _
 from tajiconnect.web.forms import Form, see_other
 from tajiconnect.web.htmx import wants_fragment
 from tajiconnect.web.paging import PageParam, page_info
@@ -75,3 +83,71 @@ class SkillPages(Controller):
             context = await _context(request, db_session, errors={"form": exc.message})
             return Template("skills/mine.html", context=context, status_code=404)
         return see_other("/skills", notice="saved")
+
+
+class CourseSkillPages(Controller):
+    """``/teach/courses/{id}/skills``: the skills a course builds and their levels, for its staff and admins.
+    Adding a skill (or changing its level) and removing one each rewrite the whole declaration (``targets``)."""
+
+    path = "/teach/courses/{course_id:str}/skills"
+    guards = [requires_user]
+    include_in_schema = False
+
+    async def _course(self, request: Request, session: AsyncSession, course_id: str) -> Course:
+        key = parse_uuid(course_id)
+        course = await session.scalar(select(Course).where(
+            Course.id == key, course_access.staff_filter(request.scope["user"]))) if key else None
+        if course is None:
+            raise NotFoundException()
+        return course
+
+    async def _page(self, request: Request, session: AsyncSession, course: Course, *, q: str = "",
+                    errors: dict[str, str] | None = None, status: int = 200) -> Template:
+        declared = await targets.targets_of(session, targets.Thing("course", course.id))
+        found: list[Any] = []
+        if q:
+            found, _total = await taxonomy.search(session, q=q, per_page=FOUND_MAX)
+        return Template("skills/course.html", status_code=status, context={
+            "course": course, "declared": declared, "found": found, "q": q, "errors": errors or {},
+            "limit": targets.TARGETS_MAX})
+
+    @get("/", name="skills.course")
+    async def show(self, request: HTMXRequest, db_session: DbSession, course_id: FromPath[str],
+                   q: FromQuery[Search] = None) -> Template:
+        course = await self._course(request, db_session, course_id)
+        page = await self._page(request, db_session, course, q=(q or "").strip())
+        if wants_fragment(request, "skills-found"):
+            page.template_name = "skills/_course_found.html"
+        return page
+
+    async def _save(self, request: Request, session: AsyncSession, course: Course, pairs: list[tuple[Any, Any]],
+                    q: str) -> Template | Redirect:
+        try:
+            await targets.set_targets(session, Acting(request.scope["user"], actor_of(request)),
+                                      targets.Thing("course", course.id), pairs)
+        except SkillError as exc:
+            return await self._page(request, session, course, q=q, errors={"form": exc.message}, status=422)
+        return see_other(f"/teach/courses/{course.id}/skills", notice="saved")
+
+    @post("/add", name="skills.course.add")
+    async def add(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
+        course = await self._course(request, db_session, course_id)
+        form = await Form.read(request)
+        thing = targets.Thing("course", course.id)
+        current = {d.skill_id: d.level for d in await targets.targets_of(db_session, thing)}
+        skill, level = parse_uuid(form.get("skill_id")), form.get("level")
+        if skill is None:
+            return await self._page(request, db_session, course, q=form.get("q")[:taxonomy.SEARCH_MAX],
+                                    errors={"form": _("Choose a skill from the list.")}, status=422)
+        current[skill] = int(level) if level.isascii() and level.isdigit() and len(level) == 1 else -1
+        return await self._save(request, db_session, course, list(current.items()),
+                                form.get("q")[:taxonomy.SEARCH_MAX])
+
+    @post("/remove", name="skills.course.remove")
+    async def remove(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
+        course = await self._course(request, db_session, course_id)
+        form = await Form.read(request)
+        gone = parse_uuid(form.get("skill_id"))
+        current = await targets.targets_of(db_session, targets.Thing("course", course.id))
+        return await self._save(request, db_session, course,
+                                [(d.skill_id, d.level) for d in current if d.skill_id != gone], "")

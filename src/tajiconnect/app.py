@@ -78,7 +78,7 @@ from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.domains.signup.pages import SignupPages
 from tajiconnect.domains.skills.api import CourseSkillsApi, SkillsApi
-from tajiconnect.domains.skills.pages import CourseSkillPages, SkillPages
+from tajiconnect.domains.skills.pages import AdminSkillPages, CourseSkillPages, SkillPages
 from tajiconnect.domains.storage.api import UploadPages, UploadsApi
 from tajiconnect.domains.storage.pages import serve_file
 from tajiconnect.domains.storage.service import Storage
@@ -247,6 +247,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CourseSkillsApi,
             SkillPages,
             CourseSkillPages,
+            AdminSkillPages,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

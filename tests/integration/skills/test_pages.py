@@ -82,3 +82,36 @@ async def test_a_courses_skills_page(new_org, make_user, signed_in, engine):
         assert skill_ids((await client.get(path)).text) == []
     async with signed_in(org.admin) as client:  # admins too
         assert (await client.get(path)).status_code == 200
+
+
+async def test_admins_keep_the_taxonomy(new_org, make_user, signed_in, engine):
+    from tests.integration.conftest import audit_entries
+
+    org = await new_org("skad")
+    teacher = await make_user(org.tenant, ["teacher"])
+    async with signed_in(teacher) as client:
+        assert (await client.get("/admin/skills")).status_code == 403
+    name = f"Cocoa grading {uuid.uuid4().hex[:4]}"
+    async with signed_in(org.admin) as client:
+        page = await client.get("/admin/skills")
+        assert page.status_code == 200 and len(skill_ids(page.text)) == 50  # a page of the shared set
+        made = await post_form(client, "/admin/skills", {"name": name, "category": "Agriculture"})
+        assert made.status_code == 303
+        listed = (await client.get(made.headers["location"])).text
+        [skill] = skill_ids(listed)
+        assert "Added here" in listed
+        again = await post_form(client, "/admin/skills", {"name": name.lower(), "category": "Other"})
+        assert again.status_code == 409 and "exists already" in again.text
+        blank = await post_form(client, "/admin/skills", {"name": "  ", "category": "Other"})
+        assert blank.status_code == 422 and "cannot be blank" in blank.text
+        saved = await post_form(client, f"/admin/skills/{skill}", {"name": name + " II", "category": "Agriculture",
+                                                                  "archived": "on"})
+        assert saved.status_code == 303
+        edit = (await client.get(f"/admin/skills/{skill}")).text
+        assert f"{name} II" in edit and "checked" in edit
+        assert (await client.get(f"/admin/skills/{uuid.uuid4()}")).status_code == 404
+        assert (await client.get("/admin/skills?category=" + "x" * 81)).status_code == 400
+        fragment = await client.get("/admin/skills?q=plumb", headers={"HX-Request": "true",
+                                                                      "HX-Target": "admin-skills"})
+        assert fragment.status_code == 200 and "<html" not in fragment.text and "Plumbing" in fragment.text
+    assert len(await audit_entries(engine, org.tenant, "skill.updated")) == 1

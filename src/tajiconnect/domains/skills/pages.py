@@ -1,4 +1,5 @@
-"""Skills pages: ``/skills``, the member's skills profile; ``/teach/courses/{id}/skills``, what a course builds.
+"""Skills pages: ``/skills``, the member's skills profile; ``/teach/courses/{id}/skills``, what a course builds;
+``/admin/skills``, the organization's taxonomy.
 
 Each skill with its level (what evidence shows) and the evidence behind it (which course, path or assessment,
 which grade, when); self-declared skills shown as such, with a form to declare one (search the taxonomy, choose a
@@ -8,6 +9,7 @@ level) and to take one back. Works without JavaScript; HTMX swaps the list in pl
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tajiconnect.db.ids import parse_uuid
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
-from tajiconnect.domains.accounts.policies import requires_user
+from tajiconnect.domains.accounts.policies import Permission, requires_permission, requires_user
 from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.courses import access as course_access
 from tajiconnect.domains.courses.models import Course
@@ -33,6 +35,7 @@ from tajiconnect.web.paging import PageParam, page_info
 
 FOUND_MAX = 10
 Search = Annotated[str | None, Parameter(max_length=taxonomy.SEARCH_MAX)]
+CategoryParam = Annotated[str | None, Parameter(max_length=taxonomy.CATEGORY_MAX)]
 
 
 async def _context(request: Request, session: AsyncSession, *, page: int = 1, q: str = "",
@@ -151,3 +154,68 @@ class CourseSkillPages(Controller):
         current = await targets.targets_of(db_session, targets.Thing("course", course.id))
         return await self._save(request, db_session, course,
                                 [(d.skill_id, d.level) for d in current if d.skill_id != gone], "")
+
+
+class AdminSkillPages(Controller):
+    """``/admin/skills``: the organization's taxonomy for admins: search and filter by category, add a skill,
+    rename, move, describe and archive one (audited, as through the API)."""
+
+    path = "/admin/skills"
+    guards = [requires_permission(Permission.MANAGE_USERS)]
+    include_in_schema = False
+
+    async def _list(self, request: Request, session: AsyncSession, *, q: str = "", category: str = "",
+                    page: int = 1, form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                    status: int = 200) -> Template:
+        found, total = await taxonomy.search(session, q=q, category=category, include_archived=True, page=page)
+        return Template("skills/admin.html", status_code=status, context={
+            "skills": found, "paging": page_info(total, page, taxonomy.PER_PAGE), "q": q, "category": category,
+            "categories": await taxonomy.categories(session), "form": form or {}, "errors": errors or {},
+            "base_query": urlencode({"q": q, "category": category})})
+
+    @get("/", name="skills.admin")
+    async def index(self, request: HTMXRequest, db_session: DbSession, q: FromQuery[Search] = None,
+                    category: FromQuery[CategoryParam] = None, page: PageParam = 1) -> Template:
+        listing = await self._list(request, db_session, q=(q or "").strip(), category=category or "", page=page)
+        if wants_fragment(request, "admin-skills"):
+            listing.template_name = "skills/_admin_list.html"
+        return listing
+
+    @post("/", name="skills.admin.create")
+    async def create(self, request: Request, db_session: DbSession) -> Template | Redirect:
+        form = await Form.read(request)
+        values = {k: form.get(k) for k in ("name", "category", "description")}
+        try:
+            await taxonomy.create(db_session, Acting(request.scope["user"], actor_of(request)), **values)
+        except SkillError as exc:
+            await db_session.rollback()  # nothing of it stays
+            return await self._list(request, db_session, form=values, errors={exc.field or "form": exc.message},
+                                    status=409 if exc.status == 409 else 422)
+        return see_other("/admin/skills?" + urlencode({"q": values["name"].strip()[:taxonomy.SEARCH_MAX]}),
+                         notice="saved")
+
+    @get("/{skill_id:str}", name="skills.admin.edit")
+    async def edit(self, request: Request, db_session: DbSession, skill_id: FromPath[str]) -> Template:
+        try:
+            skill = await taxonomy.get(db_session, skill_id)
+        except SkillError as exc:
+            raise NotFoundException() from exc
+        return Template("skills/admin_edit.html", context={"skill": skill, "form": {}, "errors": {},
+                                                           "categories": await taxonomy.categories(db_session)})
+
+    @post("/{skill_id:str}", name="skills.admin.update")
+    async def update(self, request: Request, db_session: DbSession, skill_id: FromPath[str]) -> Template | Redirect:
+        form = await Form.read(request)
+        values = {k: form.get(k) for k in ("name", "category", "description")}
+        try:
+            skill = await taxonomy.update(db_session, Acting(request.scope["user"], actor_of(request)), skill_id,
+                                          archived=form.get("archived") == "on", **values)
+        except SkillError as exc:
+            if exc.status == 404:
+                raise NotFoundException() from exc
+            await db_session.rollback()
+            current = await taxonomy.get(db_session, skill_id)
+            return Template("skills/admin_edit.html", status_code=409 if exc.status == 409 else 422, context={
+                "skill": current, "form": values, "errors": {exc.field or "form": exc.message},
+                "categories": await taxonomy.categories(db_session)})
+        return see_other(f"/admin/skills/{skill.id}", notice="saved")

@@ -46,7 +46,8 @@ async def _context(request: Request, session: AsyncSession, *, page: int = 1, q:
     if q:
         found, _total = await taxonomy.search(session, q=q, per_page=FOUND_MAX)
     return {"levels": levels, "paging": page_info(total, page, profile.PER_PAGE), "q": q, "found": found,
-            "errors": errors or {}}
+            "errors": errors or {}, "add_url": "/skills/declare",
+            "level_prompt": lambda name: _("Your level in %(name)s") % {"name": name}}
 
 
 class SkillPages(Controller):
@@ -112,7 +113,8 @@ class CourseSkillPages(Controller):
             found, _total = await taxonomy.search(session, q=q, per_page=FOUND_MAX)
         return Template("skills/course.html", status_code=status, context={
             "course": course, "declared": declared, "found": found, "q": q, "errors": errors or {},
-            "limit": targets.TARGETS_MAX})
+            "limit": targets.TARGETS_MAX, "add_url": f"/teach/courses/{course.id}/skills/add",
+            "level_prompt": lambda name: _("Level of %(name)s") % {"name": name}})
 
     @get("/", name="skills.course")
     async def show(self, request: HTMXRequest, db_session: DbSession, course_id: FromPath[str],
@@ -120,7 +122,7 @@ class CourseSkillPages(Controller):
         course = await self._course(request, db_session, course_id)
         page = await self._page(request, db_session, course, q=(q or "").strip())
         if wants_fragment(request, "skills-found"):
-            page.template_name = "skills/_course_found.html"
+            page.template_name = "skills/_found.html"
         return page
 
     async def _save(self, request: Request, session: AsyncSession, course: Course, pairs: list[tuple[Any, Any]],

@@ -51,3 +51,12 @@ def test_the_starter_files_hold_together():
         assert all(0 < len(n) <= 60 and n == n.strip() for n in names), language
         assert len({n.lower() for n in names}) == len(names), language
     assert starter_set("xx") == starter_set("en")
+
+
+def test_the_evidence_tasks_are_registered_and_the_backstop_runs_hourly():
+    from tajiconnect.domains.skills import tasks  # noqa: F401 - registers them
+    from tajiconnect.tasks.base import REGISTRY
+    from tajiconnect.tasks.schedule import SCHEDULED
+
+    assert {"record_skill_evidence", "backfill_skill_target", "record_recent_evidence"} <= set(REGISTRY)
+    assert "record_recent_evidence" in SCHEDULED["hourly"]

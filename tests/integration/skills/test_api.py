@@ -120,3 +120,28 @@ async def test_bad_queries_are_400(new_org, client_for):
         me = await bearer_for(client, org.admin)
         for query in ("q=" + "x" * 101, "category=" + "x" * 81, "page=0", "per_page=101", "q=%00"):
             problem_of(await client.get(f"{API}/?{query}", headers=me), 400)
+
+
+async def test_renaming_to_a_taken_name_and_an_archived_skill_in_a_course(new_org, make_user, client_for, engine):
+    org = await new_org("skrn")
+    teacher = await make_user(org.tenant, ["teacher"])
+    course = await build_course(engine, org.tenant, kinds=("text",), owner_id=teacher.id)
+    async with client_for(org.tenant) as client:
+        admin, staff = await bearer_for(client, org.admin), await bearer_for(client, teacher)
+        a, b, c = (await client.get(API + "/?per_page=3", headers=admin)).json()["items"]
+        taken = await client.patch(f"{API}/{a['id']}", json={"name": b["name"].upper()}, headers=admin)
+        assert problem_of(taken, 409)["field"] == "name"
+        path = f"/api/v1/courses/{course.id}/skills"
+        both = {"skills": [{"skill_id": a["id"], "level": 2}, {"skill_id": b["id"], "level": 3}]}
+        assert (await client.put(path, json=both, headers=staff)).status_code == 200
+        await client.patch(f"{API}/{a['id']}", json={"archived": True}, headers=admin)
+        kept = {"skills": [{"skill_id": a["id"], "level": 2}, {"skill_id": c["id"], "level": 1}]}
+        changed = await client.put(path, json=kept, headers=staff)  # the archived one may stay
+        assert changed.status_code == 200, changed.text
+        assert {i["skill_id"] for i in changed.json()["items"]} == {a["id"], c["id"]}
+        refused = await client.put(path, json={"skills": [{"skill_id": c["id"], "level": 1}, {
+            "skill_id": (await client.patch(f"{API}/{b['id']}", json={"archived": True}, headers=admin)).json()[
+                "id"], "level": 2}]}, headers=staff)  # b was dropped, then archived: not added again
+        assert problem_of(refused, 409)["field"] == "skill_id"
+        mine = await client.put(f"{API}/me/{c['id']}", json={"level": 2}, headers=staff)
+        assert mine.json()["declared"] == 2 and mine.json()["level"] is None

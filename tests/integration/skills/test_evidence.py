@@ -174,3 +174,30 @@ async def test_releasing_a_passing_grade_defers_the_evidence_in_its_transaction(
         deferred = (await session.scalars(select(OutboxMessage.kwargs).where(
             OutboxMessage.task == "record_skill_evidence"))).all()
     assert deferred == [{"user_ids": [str(passed.id)]}]  # the failed grade builds nothing
+
+
+async def test_a_regrade_below_the_pass_mark_takes_the_evidence_away(engine, new_org, make_user):
+    from tajiconnect.domains.audit.service import SYSTEM
+    from tajiconnect.domains.grading.records import grade as regrade
+    from tajiconnect.domains.skills.tasks import record_recent_evidence
+
+    org = await new_org("skrg")
+    t = org.tenant
+    learner = await make_user(t, ["student"])
+    course = await build_course(engine, t, kinds=("text",))
+    async with tenant_session(engine, t) as session:
+        quiz = Assessment(course_id=course.id, lesson_id=course.lessons[0], kind="quiz", passing_percent=50)
+        session.add(quiz)
+        await session.flush()
+        quiz_id = quiz.id
+    skill = await a_skill(engine, t)
+    await declare(engine, t, skill, 2, assessment_id=quiz_id)
+    await a_grade(engine, t, quiz_id, course.id, learner.id, 80)
+    with tenant_context(t):  # the hourly backstop finds the recent release
+        assert (await record_recent_evidence({"engine": engine}))["recorded"] == 1
+    assert await evidence_of(engine, t, learner.id) == [(skill, "assessment", 2, Decimal("80.00"))]
+    async with tenant_session(engine, t) as session:
+        quiz = await session.get(Assessment, quiz_id)
+        row = await session.scalar(select(Grade).where(Grade.assessment_id == quiz_id))
+        await regrade(session, quiz, row, points=Decimal(4), actor=SYSTEM, reason="Marked wrongly")  # 20 %
+    assert await evidence_of(engine, t, learner.id) == []

@@ -172,12 +172,15 @@ async def _tell_released(session: AsyncSession, assessment: Assessment, grades: 
 
 
 async def _record_skills(session: AsyncSession, assessment: Assessment, grades: Sequence[Grade]) -> None:
-    """Defer the skill evidence of the passing released grades, when the assessment builds a skill."""
+    """Defer the skill evidence of the passing released grades, when the assessment builds a skill; a released
+    grade that no longer passes (a regrade) takes its evidence away."""
     from tajiconnect.domains.skills import evidence
 
-    passing = [g.user_id for g in grades if g.status == "released" and passes(g, assessment)]
-    if passing and await evidence.builds_skills(session, assessment_id=assessment.id):
-        await evidence.defer_for(session, passing)
+    released = [g for g in grades if g.status == "released"]
+    if not released or not await evidence.builds_skills(session, assessment_id=assessment.id):
+        return
+    await evidence.forget_assessment(session, assessment.id, [g.user_id for g in released if not passes(g, assessment)])
+    await evidence.defer_for(session, [g.user_id for g in released if passes(g, assessment)])
 
 
 async def _complete_lessons(session: AsyncSession, assessment: Assessment, grades: Sequence[Grade]) -> None:

@@ -138,6 +138,14 @@ def skill_json(skill: Skill) -> SkillOut:
                     starter=skill.code is not None, archived=skill.archived_at is not None)
 
 
+def profile_json(s: profile.SkillLevel) -> ProfileSkill:
+    return ProfileSkill(
+        skill_id=s.skill_id, name=s.name, category=s.category, level=s.level, declared=s.declared,
+        evidence=[EvidenceOut(source=e.source, level=e.level, title=e.title,  # type: ignore[arg-type]
+                              grade_percent=e.grade_percent, at=_iso(e.at), course_id=e.course_id,
+                              path_id=e.path_id) for e in s.evidence])
+
+
 def _acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
@@ -196,12 +204,7 @@ class SkillsApi(Controller):
     async def me(self, request: Request, db_session: DbSession, page: PageParam = 1,
                  per_page: PerPage = 30) -> ProfilePage:
         levels, total = await profile.profile(db_session, request.scope["user"].id, page=page, per_page=per_page)
-        return ProfilePage(items=[ProfileSkill(
-            skill_id=s.skill_id, name=s.name, category=s.category, level=s.level, declared=s.declared,
-            evidence=[EvidenceOut(source=e.source, level=e.level, title=e.title,  # type: ignore[arg-type]
-                                  grade_percent=e.grade_percent, at=_iso(e.at), course_id=e.course_id,
-                                  path_id=e.path_id) for e in s.evidence])
-            for s in levels], total=total, page=page, per_page=per_page)
+        return ProfilePage(items=[profile_json(s) for s in levels], total=total, page=page, per_page=per_page)
 
     @put("/me/{skill_id:str}", name="api.skills.declare", summary="Declare a skill of mine (shown as self-declared)",
          **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
@@ -210,11 +213,10 @@ class SkillsApi(Controller):
                       data: JSONBody[Declaration]) -> ProfileSkill:
         try:
             row = await profile.declare(db_session, request.scope["user"], skill_id, data.level)
-            skill = await taxonomy.get(db_session, row.skill_id)
         except SkillError as exc:
             raise refusal(exc, refused_value=True) from exc
-        return ProfileSkill(skill_id=skill.id, name=skill.name, category=skill.category, level=None,
-                            declared=row.level, evidence=[])
+        [level], _total = await profile.profile(db_session, request.scope["user"].id, skill_id=row.skill_id)
+        return profile_json(level)
 
     @delete("/me/{skill_id:str}", name="api.skills.withdraw", status_code=HTTP_204_NO_CONTENT,
             summary="Take back a skill I declared",

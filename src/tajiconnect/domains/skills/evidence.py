@@ -11,8 +11,9 @@ its past completions and grades count too):
   declared, with the grade in percent.
 
 The unique key (learner, skill, source kind, source id) makes a rerun, a retried job or two workers record each
-piece of evidence once. An archived skill gathers no new evidence. Evidence stays when a course is later
-changed: it says what was shown, and when.
+piece of evidence once (a regraded pass updates its percent). An archived skill gathers no new evidence. Evidence
+stays when a course is later changed: it says what was shown, and when; a grade regraded below the pass mark
+takes its evidence away (:func:`forget_assessment`), since it was not shown after all.
 
 Completions and releases defer :func:`tajiconnect.domains.skills.tasks.record_skill_evidence` through the outbox
 in their own transactions (:func:`defer_for`), so the evidence follows exactly the facts that were committed.
@@ -24,10 +25,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tajiconnect.domains.skills.models import SkillTarget
+from tajiconnect.domains.skills.models import SkillEvidence, SkillTarget
 
 _SOURCES = """
     SELECT lc.user_id, t.skill_id, t.level, 'course' AS source, lc.course_id AS source_id, lc.course_id,
@@ -54,7 +55,8 @@ _RECORD = """
     FROM ({sources}) AS e
     JOIN skills s ON s.id = e.skill_id AND s.archived_at IS NULL
     WHERE {where}
-    ON CONFLICT DO NOTHING
+    ON CONFLICT (user_id, skill_id, source, source_id) DO UPDATE SET grade_percent = EXCLUDED.grade_percent
+        WHERE skill_evidence.grade_percent IS DISTINCT FROM EXCLUDED.grade_percent
     RETURNING user_id, skill_id
 """
 
@@ -74,6 +76,17 @@ async def record(session: AsyncSession, *, user_ids: Iterable[uuid.UUID] | None 
         raise ValueError("record() needs user_ids or target_id")
     rows = await session.execute(text(_RECORD.format(sources=_SOURCES, where=where)), params)
     return [(user_id, skill_id) for user_id, skill_id in rows.all()]
+
+
+async def forget_assessment(session: AsyncSession, assessment_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> int:
+    """Remove what an assessment evidenced for learners whose grade no longer passes (a regrade corrected it)."""
+    ids = list(user_ids)
+    if not ids:
+        return 0
+    result = await session.execute(delete(SkillEvidence).where(
+        SkillEvidence.source == "assessment", SkillEvidence.source_id == assessment_id,
+        SkillEvidence.user_id.in_(ids)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def builds_skills(session: AsyncSession, *, course_id: uuid.UUID | None = None,

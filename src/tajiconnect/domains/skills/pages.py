@@ -76,17 +76,17 @@ class SkillPages(Controller):
             context = await _context(request, db_session, q=form.get("q")[:taxonomy.SEARCH_MAX],
                                      errors={"form": exc.message})  # said above the search it came from
             return Template("skills/mine.html", context=context, status_code=404 if exc.status == 404 else 422)
-        return see_other("/skills", notice="saved")
+        return see_other("/skills?" + urlencode({"q": form.get("q")[:taxonomy.SEARCH_MAX]}), notice="saved")
 
     @post("/withdraw", name="skills.withdraw")
     async def withdraw(self, request: Request, db_session: DbSession) -> Template | Redirect:
         form = await Form.read(request)
         try:
-            await profile.withdraw(db_session, request.scope["user"], form.get("skill_id"))
+            withdrawn = await profile.withdraw(db_session, request.scope["user"], form.get("skill_id"))
         except SkillError as exc:
             context = await _context(request, db_session, errors={"form": exc.message})
             return Template("skills/mine.html", context=context, status_code=404)
-        return see_other("/skills", notice="saved")
+        return see_other("/skills", notice="saved" if withdrawn else None)
 
 
 class CourseSkillPages(Controller):
@@ -125,37 +125,28 @@ class CourseSkillPages(Controller):
             page.template_name = "skills/_found.html"
         return page
 
-    async def _save(self, request: Request, session: AsyncSession, course: Course, pairs: list[tuple[Any, Any]],
-                    q: str) -> Template | Redirect:
-        try:
-            await targets.set_targets(session, Acting(request.scope["user"], actor_of(request)),
-                                      targets.Thing("course", course.id), pairs)
-        except SkillError as exc:
-            return await self._page(request, session, course, q=q, errors={"form": exc.message}, status=422)
-        return see_other(f"/teach/courses/{course.id}/skills", notice="saved")
-
     @post("/add", name="skills.course.add")
     async def add(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
         course = await self._course(request, db_session, course_id)
         form = await Form.read(request)
-        thing = targets.Thing("course", course.id)
-        current = {d.skill_id: d.level for d in await targets.targets_of(db_session, thing)}
-        skill, level = parse_uuid(form.get("skill_id")), form.get("level")
-        if skill is None:
-            return await self._page(request, db_session, course, q=form.get("q")[:taxonomy.SEARCH_MAX],
-                                    errors={"form": _("Choose a skill from the list.")}, status=422)
-        current[skill] = int(level) if level.isascii() and level.isdigit() and len(level) == 1 else -1
-        return await self._save(request, db_session, course, list(current.items()),
-                                form.get("q")[:taxonomy.SEARCH_MAX])
+        q, level = form.get("q")[:taxonomy.SEARCH_MAX], form.get("level")
+        try:
+            await targets.add(db_session, Acting(request.scope["user"], actor_of(request)),
+                              targets.Thing("course", course.id), parse_uuid(form.get("skill_id")),
+                              int(level) if level.isascii() and level.isdigit() and len(level) == 1 else None)
+        except SkillError as exc:
+            await db_session.rollback()  # the row lock and nothing else; the course is read again
+            course = await self._course(request, db_session, course_id)
+            return await self._page(request, db_session, course, q=q, errors={"form": exc.message}, status=422)
+        return see_other(f"/teach/courses/{course.id}/skills?" + urlencode({"q": q}), notice="saved")
 
     @post("/remove", name="skills.course.remove")
     async def remove(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
         course = await self._course(request, db_session, course_id)
         form = await Form.read(request)
-        gone = parse_uuid(form.get("skill_id"))
-        current = await targets.targets_of(db_session, targets.Thing("course", course.id))
-        return await self._save(request, db_session, course,
-                                [(d.skill_id, d.level) for d in current if d.skill_id != gone], "")
+        await targets.remove(db_session, Acting(request.scope["user"], actor_of(request)),
+                             targets.Thing("course", course.id), parse_uuid(form.get("skill_id")))
+        return see_other(f"/teach/courses/{course.id}/skills", notice="saved")
 
 
 class AdminSkillPages(Controller):

@@ -57,16 +57,17 @@ def level_of(levels: list[int]) -> int | None:
     return max(levels) if levels else None
 
 
-async def profile(session: AsyncSession, user_id: uuid.UUID, *, page: int = 1, per_page: int = PER_PAGE
-                  ) -> tuple[list[SkillLevel], int]:
-    """One page of the learner's skills (evidenced first, highest level first, then by name) and the total."""
+async def profile(session: AsyncSession, user_id: uuid.UUID, *, page: int = 1, per_page: int = PER_PAGE,
+                  skill_id: uuid.UUID | None = None) -> tuple[list[SkillLevel], int]:
+    """One page of the learner's skills (evidenced first, highest level first, then by name) and the total; only
+    ``skill_id`` when given."""
     evidenced = func.max(SkillEvidence.level).filter(SkillEvidence.source != "self")
     declared = func.max(SkillEvidence.level).filter(SkillEvidence.source == "self")
     rows = (await session.execute(
         select(Skill.id, Skill.name, Skill.category, evidenced, declared, func.max(SkillEvidence.evidenced_at),
                func.count().over())
         .join(SkillEvidence, SkillEvidence.skill_id == Skill.id)
-        .where(SkillEvidence.user_id == user_id)
+        .where(SkillEvidence.user_id == user_id, *([Skill.id == skill_id] if skill_id else []))
         .group_by(Skill.id)
         .order_by(evidenced.desc().nulls_last(), declared.desc().nulls_last(), func.lower(Skill.name), Skill.id)
         .offset((page - 1) * per_page).limit(per_page)

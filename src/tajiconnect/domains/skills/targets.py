@@ -1,10 +1,13 @@
-"""What builds a skill: a course's, an assessment's or a learning path's declared skills and levels.
+"""What builds a skill: a course's declared skills and levels (the model also holds an assessment's and a
+learning path's; their pages and API come with the career pathways).
 
-Who declares: whoever edits the thing (a course's staff and admins for a course and its assessments; a path's
-editors for a path). Declaring replaces the whole set (at most :data:`TARGETS_MAX`, each skill once, levels 1-5,
-skills not archived), audited as ``skill.targets.updated``. A skill newly declared also counts the completions and
-passed grades that happened before (a background job: ``evidence.record`` by target); a changed level applies to
-the evidence recorded from then on (what was shown before stays as it was recorded).
+Who declares: whoever edits the course (its staff and admins). Declaring replaces the whole set (at most
+:data:`TARGETS_MAX`, each skill once, levels 1-5), audited as ``skill.targets.updated``; :func:`add` and
+:func:`remove` change one skill. Each change locks the thing's row first, so two people saving at once apply one
+after the other, each to the set the other left. A skill archived since it was declared may stay (it shows as
+archived); a new one must be in use. A skill newly declared also counts the completions and passed grades that
+happened before (a background job: ``evidence.record`` by target); a changed level applies to the evidence recorded
+from then on (what was shown before stays as it was recorded).
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect.domains.assessments.models import Assessment
 from tajiconnect.domains.audit.service import Acting, record
+from tajiconnect.domains.courses.models import Course
+from tajiconnect.domains.paths.models import LearningPath
 from tajiconnect.domains.skills.models import LEVELS, Skill, SkillTarget
 from tajiconnect.domains.skills.taxonomy import SkillError
 from tajiconnect.i18n import gettext as _
 
 TARGETS_MAX = 30
+_MODELS: dict[str, Any] = {"course": Course, "assessment": Assessment, "path": LearningPath}
 
 
 @dataclass(frozen=True)
@@ -43,11 +50,12 @@ class Declared:
     name: str
     category: str
     level: int
+    archived: bool
 
 
 async def targets_of(session: AsyncSession, thing: Thing) -> list[Declared]:
     rows = (await session.execute(
-        select(Skill.id, Skill.name, Skill.category, SkillTarget.level)
+        select(Skill.id, Skill.name, Skill.category, SkillTarget.level, Skill.archived_at.is_not(None))
         .join(SkillTarget, SkillTarget.skill_id == Skill.id)
         .where(thing.column == thing.id)
         .order_by(SkillTarget.level.desc(), func.lower(Skill.name))
@@ -71,20 +79,25 @@ def check_pairs(pairs: list[tuple[Any, Any]]) -> dict[uuid.UUID, int]:
     return wanted
 
 
-async def set_targets(session: AsyncSession, acting: Acting, thing: Thing, pairs: list[tuple[Any, Any]]
-                      ) -> list[Declared]:
-    """Replace the thing's declared skills (see the module); the new set."""
+async def _lock(session: AsyncSession, thing: Thing) -> dict[uuid.UUID, SkillTarget]:
+    """Lock the thing's row (changes to its skills queue behind each other), then its current declaration."""
+    model = _MODELS[thing.kind]
+    await session.execute(select(model.id).where(model.id == thing.id).with_for_update())
+    return {t.skill_id: t for t in (await session.scalars(
+        select(SkillTarget).where(thing.column == thing.id))).all()}
+
+
+async def _replace(session: AsyncSession, acting: Acting, thing: Thing, existing: dict[uuid.UUID, SkillTarget],
+                   wanted: dict[uuid.UUID, int]) -> list[Declared]:
     from tajiconnect.domains.skills.tasks import backfill_skill_target
     from tajiconnect.tasks.outbox import defer
 
-    wanted = check_pairs(pairs)
-    if wanted:
+    new = [sid for sid in wanted if sid not in existing]
+    if new:
         usable = set((await session.scalars(select(Skill.id).where(
-            Skill.id.in_(list(wanted)), Skill.archived_at.is_(None)))).all())
-        if set(wanted) - usable:
+            Skill.id.in_(new), Skill.archived_at.is_(None)))).all())
+        if set(new) - usable:
             raise SkillError(_("Choose a skill from the list."), status=409, field="skill_id")
-    existing = {t.skill_id: t for t in (await session.scalars(
-        select(SkillTarget).where(thing.column == thing.id).with_for_update())).all()}
     gone = [sid for sid in existing if sid not in wanted]
     if gone:
         await session.execute(delete(SkillTarget).where(thing.column == thing.id, SkillTarget.skill_id.in_(gone)))
@@ -106,3 +119,26 @@ async def set_targets(session: AsyncSession, acting: Acting, thing: Thing, pairs
         await record(session, acting.actor, "skill.targets.updated", target_type=thing.kind, target_id=thing.id,
                      before=before, after=after)
     return await targets_of(session, thing)
+
+
+async def set_targets(session: AsyncSession, acting: Acting, thing: Thing, pairs: list[tuple[Any, Any]]
+                      ) -> list[Declared]:
+    """Replace the thing's declared skills (see the module); the new set."""
+    wanted = check_pairs(pairs)
+    existing = await _lock(session, thing)
+    return await _replace(session, acting, thing, existing, wanted)
+
+
+async def add(session: AsyncSession, acting: Acting, thing: Thing, skill_id: Any, level: Any) -> list[Declared]:
+    """Declare one more skill, or change its level."""
+    existing = await _lock(session, thing)
+    wanted = {sid: t.level for sid, t in existing.items() if sid != skill_id}  # its level is the new one
+    return await _replace(session, acting, thing, existing,
+                          check_pairs([*wanted.items(), (skill_id, level)]))
+
+
+async def remove(session: AsyncSession, acting: Acting, thing: Thing, skill_id: Any) -> list[Declared]:
+    """Stop declaring a skill (nothing happens when it was not declared)."""
+    existing = await _lock(session, thing)
+    return await _replace(session, acting, thing, existing,
+                          {sid: t.level for sid, t in existing.items() if sid != skill_id})

@@ -5,7 +5,8 @@
   language, once: the first time anyone reads the taxonomy (provisioning stays fast). One statement; a second
   loader at the same moment adds nothing (the codes are unique).
 * Admins add skills (``code`` none), rename them, move them to another category and archive them (audited). An
-  archived skill stays on the profiles that show it and gathers no new evidence; it is offered to nobody.
+  archived skill stays on the profiles that show it and gathers no new evidence; it is offered to nobody. Restored,
+  it counts what was completed and passed meanwhile (a backfill per declaration).
 """
 
 from __future__ import annotations
@@ -153,19 +154,28 @@ async def update(session: AsyncSession, acting: Acting, skill_id: Any, *, name: 
     skill = await get(session, skill_id)
     before = {"name": skill.name, "category": skill.category, "archived": skill.archived_at is not None}
     if name is not None:
-        skill.name = _clean(name, NAME_MAX, "name")
-        if await _name_taken(session, skill.name, but=skill.id):
+        cleaned = _clean(name, NAME_MAX, "name")
+        if await _name_taken(session, cleaned, but=skill.id):  # checked before the change is pending
             raise SkillError(_("A skill with this name exists already."), status=409, field="name")
+        skill.name = cleaned
     if category is not None:
         skill.category = _clean(category, CATEGORY_MAX, "category")
     if description is not None:
         skill.description = _clean(description, DESCRIPTION_MAX, "description", required=False)
+    restored = archived is False and skill.archived_at is not None
     if archived is not None:
         skill.archived_at = (skill.archived_at or datetime.datetime.now(datetime.UTC)) if archived else None
     try:
         await session.flush()
     except IntegrityError as exc:
         raise SkillError(_("A skill with this name exists already."), status=409, field="name") from exc
+    if restored:  # what was completed while it was archived counts now
+        from tajiconnect.domains.skills.models import SkillTarget
+        from tajiconnect.domains.skills.tasks import backfill_skill_target
+        from tajiconnect.tasks.outbox import defer
+
+        for target_id in (await session.scalars(select(SkillTarget.id).where(SkillTarget.skill_id == skill.id))):
+            await defer(session, backfill_skill_target, target_id=str(target_id))
     after = {"name": skill.name, "category": skill.category, "archived": skill.archived_at is not None}
     if after != before:
         await record(session, acting.actor, "skill.updated", target_type="skill", target_id=skill.id,

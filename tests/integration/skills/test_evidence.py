@@ -49,6 +49,17 @@ async def evidence_of(engine, tenant, user_id) -> list[tuple[uuid.UUID, str, int
         return [tuple(r) for r in rows.all()]
 
 
+async def a_quiz(engine, tenant, passing_percent: int = 50):
+    """A course with one lesson and its quiz; (the course, the quiz's id)."""
+    course = await build_course(engine, tenant, kinds=("text",))
+    async with tenant_session(engine, tenant) as session:
+        quiz = Assessment(course_id=course.id, lesson_id=course.lessons[0], kind="quiz",
+                          passing_percent=passing_percent)
+        session.add(quiz)
+        await session.flush()
+        return course, quiz.id
+
+
 async def a_grade(engine, tenant, assessment_id, course_id, user_id, percent: int, *, status: str = "released"
                   ) -> None:
     async with tenant_session(engine, tenant) as session:
@@ -157,12 +168,7 @@ async def test_releasing_a_passing_grade_defers_the_evidence_in_its_transaction(
     org = await new_org("skrl")
     t = org.tenant
     passed, failed = await make_user(t, ["student"]), await make_user(t, ["student"])
-    course = await build_course(engine, t, kinds=("text",))
-    async with tenant_session(engine, t) as session:
-        quiz = Assessment(course_id=course.id, lesson_id=course.lessons[0], kind="quiz", passing_percent=50)
-        session.add(quiz)
-        await session.flush()
-        quiz_id = quiz.id
+    course, quiz_id = await a_quiz(engine, t)
     await declare(engine, t, await a_skill(engine, t), 2, assessment_id=quiz_id)
     await a_grade(engine, t, quiz_id, course.id, passed.id, 80, status="draft")
     await a_grade(engine, t, quiz_id, course.id, failed.id, 20, status="draft")
@@ -184,12 +190,7 @@ async def test_a_regrade_below_the_pass_mark_takes_the_evidence_away(engine, new
     org = await new_org("skrg")
     t = org.tenant
     learner = await make_user(t, ["student"])
-    course = await build_course(engine, t, kinds=("text",))
-    async with tenant_session(engine, t) as session:
-        quiz = Assessment(course_id=course.id, lesson_id=course.lessons[0], kind="quiz", passing_percent=50)
-        session.add(quiz)
-        await session.flush()
-        quiz_id = quiz.id
+    course, quiz_id = await a_quiz(engine, t)
     skill = await a_skill(engine, t)
     await declare(engine, t, skill, 2, assessment_id=quiz_id)
     await a_grade(engine, t, quiz_id, course.id, learner.id, 80)

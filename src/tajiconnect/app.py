@@ -38,6 +38,8 @@ from tajiconnect.domains.audit.controllers import AuditApi, AuditPages
 from tajiconnect.domains.billing.pages import BillingPages
 from tajiconnect.domains.billing.read_only import ReadOnlyMiddleware
 from tajiconnect.domains.billing.webhooks import StripeWebhooks
+from tajiconnect.domains.careers.api import PathwaysApi
+from tajiconnect.domains.careers.pages import AdminPathwayPages, PathwayPages, RequestPages
 from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.certificates.api import CertificatesApi
 from tajiconnect.domains.certificates.pages import AdminCertificatePages, CertificatePages, verify_page
@@ -248,6 +250,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SkillPages,
             CourseSkillPages,
             AdminSkillPages,
+            PathwaysApi,
+            PathwayPages,
+            RequestPages,
+            AdminPathwayPages,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -13,6 +13,7 @@ from tajiconnect.domains.announcements.models import Announcement, AnnouncementR
 from tajiconnect.domains.assessments.models import Assessment, Attempt, AttemptAnswer, QuizSlot, Submission
 from tajiconnect.domains.audit.models import AuditEntry, PlatformAuditEntry
 from tajiconnect.domains.billing.models import BillingEvent
+from tajiconnect.domains.careers.models import CareerPathway, PathwaySkill
 from tajiconnect.domains.certificates.models import Certificate
 from tajiconnect.domains.courses.models import Course, CourseModule, CourseReview, Lesson
 from tajiconnect.domains.discussions.models import (
@@ -21,7 +22,7 @@ from tajiconnect.domains.discussions.models import (
     DiscussionSubscription,
     DiscussionThread,
 )
-from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment
+from tajiconnect.domains.enrollments.models import Enrollment, LearningAssignment, LearningRequest
 from tajiconnect.domains.grading.models import (
     CommentBankEntry,
     Grade,
@@ -62,6 +63,7 @@ __all__ = [
     "AuditEntry",
     "BillingEvent",
     "CalendarFeed",
+    "CareerPathway",
     "Certificate",
     "CommentBankEntry",
     "Conversation",
@@ -89,6 +91,7 @@ __all__ = [
     "LearningCompletion",
     "LearningDay",
     "LearningPath",
+    "LearningRequest",
     "Lesson",
     "LessonProgress",
     "License",
@@ -108,6 +111,7 @@ __all__ = [
     "ParentLink",
     "PathEnrollment",
     "PathStage",
+    "PathwaySkill",
     "Plan",
     "PlatformAuditEntry",
     "PlatformOperator",

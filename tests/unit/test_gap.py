@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from tajiconnect.domains.skills.gap import MIN_HOURS, Offer, closes, gaps, met_share, rank
+from tajiconnect.domains.careers.gap import MIN_HOURS, Offer, closes, gaps, met_share, rank
 
 WIRING, SAFETY, METERS, SOLAR = (uuid.uuid4() for _ in range(4))
 

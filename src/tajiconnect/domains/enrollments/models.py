@@ -98,3 +98,37 @@ class Enrollment(TenantModel):
     completed_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
     withdrawn_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
     withdrawn_by_email: Mapped[str | None] = mapped_column(String(320), default=None)
+
+
+LearningRequestStatus = Literal["open", "approved", "declined", "withdrawn"]
+LEARNING_REQUEST_STATUSES: tuple[str, ...] = get_args(LearningRequestStatus)
+
+
+class LearningRequest(TenantModel):
+    """A learner asks to be given a course or a path that is by assignment only (from a career pathway's gap, or
+    the catalog). Their managers (the leaders of their groups who may assign learning; admins when there are none)
+    are told; one of them approves (the learner is assigned and enrolled) or declines with a reason. At most one
+    open request per learner and course or path."""
+
+    __tablename__ = "learning_requests"
+    __table_args__ = (
+        CheckConstraint("num_nonnulls(course_id, path_id) = 1", name="one_subject"),
+        CheckConstraint("status IN ('open', 'approved', 'declined', 'withdrawn')", name="status"),
+        Index("uq_learning_requests_open", "user_id", func.coalesce(text("course_id"), text("path_id")),
+              unique=True, postgresql_where=text("status = 'open'")),
+        Index("ix_learning_requests_status", "status", "created_at"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), default=None)
+    path_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("learning_paths.id", ondelete="CASCADE"), default=None)
+    #: The career pathway the learner asked from, if any (shown to the manager as the reason).
+    pathway_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("career_pathways.id", ondelete="SET NULL"), default=None)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    decided_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    reason: Mapped[str] = mapped_column(String(500), default="")

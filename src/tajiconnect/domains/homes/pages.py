@@ -77,6 +77,10 @@ async def manager_page(request: Request, session: Any, page: int = 1, *, error: 
                    nudged=request.query_params.get("nudged") == "1", here=here or request.scope["path"],
                    also_teacher=is_teacher(user))
     template = "homes/_overdue.html" if _fragment(request, "team-overdue") else "homes/manager.html"
+    if template == "homes/manager.html":
+        from tajiconnect.domains.enrollments.requests import count_open
+
+        context["open_requests"] = await count_open(session, user)
     return Template(template, context=context, headers={"vary": VARY}, status_code=status_code)
 
 

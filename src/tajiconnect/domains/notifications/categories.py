@@ -38,5 +38,7 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
              email_template="weekly_digest"),
     Category("message", N_("New messages"), ("app", "email")),
     Category("discussion", N_("Course discussions: replies and mentions"), ("app", "email")),
+    Category("learning_request", N_("Requests to take a course or learning path, and the answers"),
+             ("app", "email")),
     Category("live_class", N_("Live classes: scheduled, changed, cancelled, starting soon"), ("app", "email")),
 )}

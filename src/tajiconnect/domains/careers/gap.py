@@ -18,7 +18,7 @@ from dataclasses import dataclass
 MIN_HOURS = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass
 class Gap:
     skill_id: uuid.UUID
     required: int

@@ -79,8 +79,14 @@ from tajiconnect.domains.reports.pages import ReportPages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.domains.signup.pages import SignupPages
-from tajiconnect.domains.skills.api import CourseSkillsApi, SkillsApi
-from tajiconnect.domains.skills.pages import AdminSkillPages, CourseSkillPages, SkillPages
+from tajiconnect.domains.skills.api import AssessmentSkillsApi, CourseSkillsApi, PathSkillsApi, SkillsApi
+from tajiconnect.domains.skills.pages import (
+    AdminSkillPages,
+    AssessmentSkillPages,
+    CourseSkillPages,
+    PathSkillPages,
+    SkillPages,
+)
 from tajiconnect.domains.storage.api import UploadPages, UploadsApi
 from tajiconnect.domains.storage.pages import serve_file
 from tajiconnect.domains.storage.service import Storage
@@ -247,8 +253,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LiveSessionsApi,
             SkillsApi,
             CourseSkillsApi,
+            PathSkillsApi,
+            AssessmentSkillsApi,
             SkillPages,
             CourseSkillPages,
+            PathSkillPages,
+            AssessmentSkillPages,
             AdminSkillPages,
             PathwaysApi,
             PathwayPages,

@@ -5,8 +5,9 @@
 * ``GET /api/v1/skills/me``: the caller's skills profile, each skill with its level and evidence (paginated);
   ``PUT /api/v1/skills/me/{skill_id}`` ``{"level": 1-5}`` declares a skill (self-declared, shown as such),
   ``DELETE`` takes the declaration back (204).
-* ``GET /api/v1/courses/{course_id}/skills``: the skills a course builds (anyone who may open it);
-  ``PUT`` replaces them (its staff and admins): ``{"skills": [{"skill_id", "level"}]}``.
+* ``GET /api/v1/courses/{id}/skills``, ``/api/v1/paths/{id}/skills``, ``/api/v1/assessments/{id}/skills``: the
+  skills a course, a learning path or an assessment builds (anyone who may open it); ``PUT`` replaces them (whoever
+  edits it: ``owners.find``): ``{"skills": [{"skill_id", "level"}]}``.
 
 A request that does not validate is a 400; a valid value the service refuses a 409 naming its ``field``.
 """
@@ -28,9 +29,7 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import Permission, can, requires_permission, requires_user
 from tajiconnect.domains.audit.service import Acting
-from tajiconnect.domains.courses import access as course_access
-from tajiconnect.domains.courses.models import Course
-from tajiconnect.domains.skills import profile, targets, taxonomy
+from tajiconnect.domains.skills import owners, profile, targets, taxonomy
 from tajiconnect.domains.skills.models import Skill
 from tajiconnect.domains.skills.taxonomy import SkillError
 from tajiconnect.i18n import gettext as _
@@ -46,7 +45,6 @@ Category = Annotated[str, Meta(min_length=1, max_length=taxonomy.CATEGORY_MAX, p
 Description = Annotated[str, Meta(max_length=taxonomy.DESCRIPTION_MAX)]
 Level = Annotated[int, Meta(ge=1, le=5, description="1 basic awareness ... 3 works independently ... 5 expert.")]
 NOT_FOUND = "No such skill here (another organization's ids never are)."
-COURSE_NOT_FOUND = "No such course here, or not one the caller may open."
 ADMINS = f"Only admins change the taxonomy. {SUSPENDED}"
 
 
@@ -231,44 +229,57 @@ class SkillsApi(Controller):
             raise refusal(SkillError(_("You have not declared this skill."), status=404))
 
 
-class CourseSkillsApi(Controller):
-    path = "/api/v1/courses/{course_id:str}/skills"
-    tags = ["skills"]
-    guards = [requires_user]
-    security = REQUIRES_BEARER
+THINGS = {"course": ("courses", "a course"), "path": ("paths", "a learning path"),
+          "assessment": ("assessments", "an assessment")}
 
-    async def _course(self, request: Request, db_session: DbSession, course_id: str, *, edit: bool) -> Course:
-        from sqlalchemy import select
 
-        from tajiconnect.db.ids import parse_uuid
+def thing_skills_api(kind: str) -> type[Controller]:
+    """``/api/v1/{courses|paths|assessments}/{id}/skills``: GET (whoever may open it), PUT (whoever edits it)."""
+    plural, named = THINGS[kind]
 
-        key = parse_uuid(course_id)
-        user = request.scope["user"]
-        rule = course_access.staff_filter(user) if edit else course_access.open_filter(user)
-        course = await db_session.scalar(select(Course).where(Course.id == key, rule)) if key else None
-        if course is None:
-            raise refusal(SkillError(_("No such course here."), status=404))
-        return course
+    async def owner(request: Request, db_session: DbSession, thing_id: str, *, edit: bool) -> owners.Owner:
+        found = await owners.find(db_session, request.scope["user"], kind, thing_id, edit=edit)
+        if found is None:
+            message = {"course": _("No such course here."), "path": _("No such learning path here."),
+                       "assessment": _("No such assessment here.")}[kind]
+            raise refusal(SkillError(message, status=404))
+        return found
 
-    @get("/", name="api.course_skills.list", summary="The skills a course builds, and to which level",
-         **problems(*GUARDED, 404, notes={403: SUSPENDED, 404: COURSE_NOT_FOUND}))
-    async def index(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> TargetsOut:
-        course = await self._course(request, db_session, course_id, edit=False)
-        found = await targets.targets_of(db_session, targets.Thing("course", course.id))
+    def listing(found: list[targets.Declared]) -> TargetsOut:
         return TargetsOut(items=[TargetOut(skill_id=d.skill_id, name=d.name, category=d.category, level=d.level)
                                  for d in found])
 
-    @put("/", name="api.course_skills.set", summary="Replace the skills a course builds (its staff and admins)",
-         **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
-             403: SUSPENDED, 404: "No such course here, or not one the caller edits.",
-             409: "A skill that is not in the taxonomy or is archived, or one given twice (`field`)."}))
-    async def replace(self, request: Request, db_session: DbSession, course_id: FromPath[str],
-                      data: JSONBody[TargetsIn]) -> TargetsOut:
-        course = await self._course(request, db_session, course_id, edit=True)
-        try:
-            found = await targets.set_targets(db_session, _acting(request), targets.Thing("course", course.id),
-                                              [(t.skill_id, t.level) for t in data.skills])
-        except SkillError as exc:
-            raise refusal(exc, refused_value=True) from exc
-        return TargetsOut(items=[TargetOut(skill_id=d.skill_id, name=d.name, category=d.category, level=d.level)
-                                 for d in found])
+    class ThingSkillsApi(Controller):
+        path = f"/api/v1/{plural}/{{thing_id:str}}/skills"
+        tags = ["skills"]
+        guards = [requires_user]
+        security = REQUIRES_BEARER
+
+        @get("/", name=f"api.{kind}_skills.list", summary=f"The skills {named} builds, and to which level",
+             **problems(*GUARDED, 404, notes={
+                 403: SUSPENDED, 404: f"No such {kind} here, or not one the caller may open."}))
+        async def index(self, request: Request, db_session: DbSession, thing_id: FromPath[str]) -> TargetsOut:
+            found = await owner(request, db_session, thing_id, edit=False)
+            return listing(await targets.targets_of(db_session, found.thing))
+
+        @put("/", name=f"api.{kind}_skills.set", summary=f"Replace the skills {named} builds (whoever edits it)",
+             **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
+                 403: SUSPENDED, 404: f"No such {kind} here, or not one the caller edits.",
+                 409: "A skill that is not in the taxonomy or is archived, or one given twice (`field`)."}))
+        async def replace(self, request: Request, db_session: DbSession, thing_id: FromPath[str],
+                          data: JSONBody[TargetsIn]) -> TargetsOut:
+            found = await owner(request, db_session, thing_id, edit=True)
+            try:
+                declared = await targets.set_targets(db_session, _acting(request), found.thing,
+                                                     [(t.skill_id, t.level) for t in data.skills])
+            except SkillError as exc:
+                raise refusal(exc, refused_value=True) from exc
+            return listing(declared)
+
+    ThingSkillsApi.__name__ = ThingSkillsApi.__qualname__ = f"{kind.title()}SkillsApi"
+    return ThingSkillsApi
+
+
+CourseSkillsApi = thing_skills_api("course")
+PathSkillsApi = thing_skills_api("path")
+AssessmentSkillsApi = thing_skills_api("assessment")

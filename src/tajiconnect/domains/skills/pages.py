@@ -16,7 +16,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.ids import parse_uuid
@@ -24,9 +23,7 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import Permission, requires_permission, requires_user
 from tajiconnect.domains.audit.service import Acting
-from tajiconnect.domains.courses import access as course_access
-from tajiconnect.domains.courses.models import Course
-from tajiconnect.domains.skills import profile, targets, taxonomy
+from tajiconnect.domains.skills import owners, profile, targets, taxonomy
 from tajiconnect.domains.skills.taxonomy import SkillError
 from tajiconnect.i18n import gettext as _
 from tajiconnect.web.forms import Form, see_other
@@ -89,64 +86,71 @@ class SkillPages(Controller):
         return see_other("/skills", notice="saved" if withdrawn else None)
 
 
-class CourseSkillPages(Controller):
-    """``/teach/courses/{id}/skills``: the skills a course builds and their levels, for its staff and admins.
-    Adding a skill (or changing its level) and removing one each rewrite the whole declaration (``targets``)."""
+def thing_skill_pages(kind: str) -> type[Controller]:
+    """``/teach/{kind}s/{id}/skills``: the skills a course, a learning path or an assessment builds and their
+    levels, for whoever edits it (``owners.find``). Adding a skill (or changing its level) and removing one each
+    rewrite the whole declaration (``targets``)."""
 
-    path = "/teach/courses/{course_id:str}/skills"
-    guards = [requires_user]
-    include_in_schema = False
-
-    async def _course(self, request: Request, session: AsyncSession, course_id: str) -> Course:
-        key = parse_uuid(course_id)
-        course = await session.scalar(select(Course).where(
-            Course.id == key, course_access.staff_filter(request.scope["user"]))) if key else None
-        if course is None:
+    async def owner(request: Request, session: AsyncSession, thing_id: str) -> owners.Owner:
+        found = await owners.find(session, request.scope["user"], kind, thing_id, edit=True)
+        if found is None:
             raise NotFoundException()
-        return course
+        return found
 
-    async def _page(self, request: Request, session: AsyncSession, course: Course, *, q: str = "",
-                    errors: dict[str, str] | None = None, status: int = 200) -> Template:
-        declared = await targets.targets_of(session, targets.Thing("course", course.id))
-        found: list[Any] = []
+    async def page(request: Request, session: AsyncSession, found: owners.Owner, *, q: str = "",
+                   errors: dict[str, str] | None = None, status: int = 200) -> Template:
+        declared = await targets.targets_of(session, found.thing)
+        matches: list[Any] = []
         if q:
-            found, _total = await taxonomy.search(session, q=q, per_page=FOUND_MAX)
-        return Template("skills/course.html", status_code=status, context={
-            "course": course, "declared": declared, "found": found, "q": q, "errors": errors or {},
-            "limit": targets.TARGETS_MAX, "add_url": f"/teach/courses/{course.id}/skills/add",
+            matches, _total = await taxonomy.search(session, q=q, per_page=FOUND_MAX)
+        return Template("skills/thing.html", status_code=status, context={
+            "owner": found, "declared": declared, "found": matches, "q": q, "errors": errors or {},
+            "limit": targets.TARGETS_MAX, "add_url": f"{found.base}/add",
             "level_prompt": lambda name: _("Level of %(name)s") % {"name": name}})
 
-    @get("/", name="skills.course")
-    async def show(self, request: HTMXRequest, db_session: DbSession, course_id: FromPath[str],
-                   q: FromQuery[Search] = None) -> Template:
-        course = await self._course(request, db_session, course_id)
-        page = await self._page(request, db_session, course, q=(q or "").strip())
-        if wants_fragment(request, "skills-found"):
-            page.template_name = "skills/_found.html"
-        return page
+    class ThingSkillPages(Controller):
+        path = f"/teach/{kind}s/{{thing_id:str}}/skills"
+        guards = [requires_user]
+        include_in_schema = False
 
-    @post("/add", name="skills.course.add")
-    async def add(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
-        course = await self._course(request, db_session, course_id)
-        form = await Form.read(request)
-        q, level = form.get("q")[:taxonomy.SEARCH_MAX], form.get("level")
-        try:
-            await targets.add(db_session, Acting(request.scope["user"], actor_of(request)),
-                              targets.Thing("course", course.id), parse_uuid(form.get("skill_id")),
-                              int(level) if level.isascii() and level.isdigit() and len(level) == 1 else None)
-        except SkillError as exc:
-            await db_session.rollback()  # the row lock and nothing else; the course is read again
-            course = await self._course(request, db_session, course_id)
-            return await self._page(request, db_session, course, q=q, errors={"form": exc.message}, status=422)
-        return see_other(f"/teach/courses/{course.id}/skills?" + urlencode({"q": q}), notice="saved")
+        @get("/", name=f"skills.{kind}")
+        async def show(self, request: HTMXRequest, db_session: DbSession, thing_id: FromPath[str],
+                       q: FromQuery[Search] = None) -> Template:
+            shown = await page(request, db_session, await owner(request, db_session, thing_id), q=(q or "").strip())
+            if wants_fragment(request, "skills-found"):
+                shown.template_name = "skills/_found.html"
+            return shown
 
-    @post("/remove", name="skills.course.remove")
-    async def remove(self, request: Request, db_session: DbSession, course_id: FromPath[str]) -> Template | Redirect:
-        course = await self._course(request, db_session, course_id)
-        form = await Form.read(request)
-        await targets.remove(db_session, Acting(request.scope["user"], actor_of(request)),
-                             targets.Thing("course", course.id), parse_uuid(form.get("skill_id")))
-        return see_other(f"/teach/courses/{course.id}/skills", notice="saved")
+        @post("/add", name=f"skills.{kind}.add")
+        async def add(self, request: Request, db_session: DbSession, thing_id: FromPath[str]) -> Template | Redirect:
+            found = await owner(request, db_session, thing_id)
+            form = await Form.read(request)
+            q, level = form.get("q")[:taxonomy.SEARCH_MAX], form.get("level")
+            try:
+                await targets.add(db_session, Acting(request.scope["user"], actor_of(request)), found.thing,
+                                  parse_uuid(form.get("skill_id")),
+                                  int(level) if level.isascii() and level.isdigit() and len(level) == 1 else None)
+            except SkillError as exc:
+                await db_session.rollback()  # the row lock and nothing else
+                return await page(request, db_session, found, q=q, errors={"form": exc.message}, status=422)
+            return see_other(f"{found.base}?" + urlencode({"q": q}), notice="saved")
+
+        @post("/remove", name=f"skills.{kind}.remove")
+        async def remove(self, request: Request, db_session: DbSession,
+                         thing_id: FromPath[str]) -> Template | Redirect:
+            found = await owner(request, db_session, thing_id)
+            form = await Form.read(request)
+            await targets.remove(db_session, Acting(request.scope["user"], actor_of(request)), found.thing,
+                                 parse_uuid(form.get("skill_id")))
+            return see_other(found.base, notice="saved")
+
+    ThingSkillPages.__name__ = ThingSkillPages.__qualname__ = f"{kind.title()}SkillPages"
+    return ThingSkillPages
+
+
+CourseSkillPages = thing_skill_pages("course")
+PathSkillPages = thing_skill_pages("path")
+AssessmentSkillPages = thing_skill_pages("assessment")
 
 
 class AdminSkillPages(Controller):

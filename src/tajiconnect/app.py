@@ -76,6 +76,8 @@ from tajiconnect.domains.questions.api import CONTROLLERS as QUESTION_API
 from tajiconnect.domains.questions.pages import BankPages, CourseBankPages
 from tajiconnect.domains.reports.api import ReportsApi
 from tajiconnect.domains.reports.pages import ReportPages
+from tajiconnect.domains.resumes.api import ResumesApi
+from tajiconnect.domains.resumes.pages import ResumePages, ReviewPages, SharedResumePages
 from tajiconnect.domains.roster.api import ImportsApi, RosterApi
 from tajiconnect.domains.roster.pages import ImportPages, export_roster
 from tajiconnect.domains.signup.pages import SignupPages
@@ -261,9 +263,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AssessmentSkillPages,
             AdminSkillPages,
             PathwaysApi,
+            ResumesApi,
             PathwayPages,
             RequestPages,
             AdminPathwayPages,
+            ResumePages,
+            ReviewPages,
+            SharedResumePages,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

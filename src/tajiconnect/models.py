@@ -44,6 +44,7 @@ from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathS
 from tajiconnect.domains.progress.models import LearnerStats, LearningCompletion, LearningDay, LessonProgress
 from tajiconnect.domains.questions.models import Question, QuestionBank
 from tajiconnect.domains.reports.models import Report, ReportSchedule
+from tajiconnect.domains.resumes.models import Resume, ResumeComment, ResumeEntry, ResumeReview
 from tajiconnect.domains.roster.models import RosterImport, RosterImportRow
 from tajiconnect.domains.signup.models import Signup
 from tajiconnect.domains.skills.models import Skill, SkillEvidence, SkillTarget
@@ -122,6 +123,10 @@ __all__ = [
     "RefreshToken",
     "Report",
     "ReportSchedule",
+    "Resume",
+    "ResumeComment",
+    "ResumeEntry",
+    "ResumeReview",
     "RosterImport",
     "RosterImportRow",
     "Rubric",

@@ -40,5 +40,6 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
     Category("discussion", N_("Course discussions: replies and mentions"), ("app", "email")),
     Category("learning_request", N_("Requests to take a course or learning path, and the answers"),
              ("app", "email")),
+    Category("resume_review", N_("Résumé reviews: requests and comments"), ("app", "email")),
     Category("live_class", N_("Live classes: scheduled, changed, cancelled, starting soon"), ("app", "email")),
 )}

@@ -39,7 +39,7 @@ from tajiconnect.domains.billing.pages import BillingPages
 from tajiconnect.domains.billing.read_only import ReadOnlyMiddleware
 from tajiconnect.domains.billing.webhooks import StripeWebhooks
 from tajiconnect.domains.careers.api import PathwaysApi
-from tajiconnect.domains.careers.pages import AdminPathwayPages, PathwayPages, RequestPages
+from tajiconnect.domains.careers.pages import AdminPathwayPages, CareerHomePage, PathwayPages, RequestPages
 from tajiconnect.domains.catalog.pages import CatalogPages
 from tajiconnect.domains.certificates.api import CertificatesApi
 from tajiconnect.domains.certificates.pages import AdminCertificatePages, CertificatePages, verify_page
@@ -58,6 +58,7 @@ from tajiconnect.domains.grading.similarity_pages import SimilarityPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.homes.pages import AtRiskSettingsPages, HomePages
+from tajiconnect.domains.jobs.pages import AdminJobSettings, EmployerPages, JobPages, PlatformJobPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
 from tajiconnect.domains.live.api import LiveSessionsApi
@@ -264,12 +265,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminSkillPages,
             PathwaysApi,
             ResumesApi,
+            CareerHomePage,
             PathwayPages,
             RequestPages,
             AdminPathwayPages,
             ResumePages,
             ReviewPages,
             SharedResumePages,
+            JobPages,
+            EmployerPages,
+            PlatformJobPages,
+            AdminJobSettings,
             GradebookApi,
             GradebookCategoriesApi,
             AssessmentInsightsApi,

@@ -35,6 +35,14 @@ from tajiconnect.domains.grading.models import (
 )
 from tajiconnect.domains.groups.models import Group, GroupMembership
 from tajiconnect.domains.homes.models import Nudge
+from tajiconnect.domains.jobs.models import (
+    Employer,
+    Job,
+    JobApplication,
+    JobApplicationEvent,
+    JobSearch,
+    JobSkill,
+)
 from tajiconnect.domains.licensing.models import License, Plan, SeatEvent
 from tajiconnect.domains.live.models import CalendarFeed, LiveAttendance, LiveSession
 from tajiconnect.domains.messages.models import Conversation, ConversationMember, Message, MessageReport
@@ -77,6 +85,7 @@ __all__ = [
     "DiscussionSubscription",
     "DiscussionThread",
     "EmailToken",
+    "Employer",
     "Enrollment",
     "FailedTask",
     "Grade",
@@ -87,6 +96,11 @@ __all__ = [
     "Group",
     "GroupMembership",
     "IdempotentRequest",
+    "Job",
+    "JobApplication",
+    "JobApplicationEvent",
+    "JobSearch",
+    "JobSkill",
     "LearnerStats",
     "LearningAssignment",
     "LearningCompletion",

@@ -223,6 +223,8 @@ class Settings:
     #: Replaces the SMS provider's API base URL (a local stand-in in tests; domains/notifications/sms.py).
     sms_api_url: str | None = None
     billing: BillingSettings = field(default_factory=BillingSettings)
+    #: Jobs wait for an operator's approval before they are public (``TAJI_JOB_REVIEW``, on unless set to 0).
+    job_review: bool = True
 
     def public_origin(self, host: str) -> str:
         """``scheme://host[:port]`` for a host name of ours: absolute links come from here, never from a request."""
@@ -295,6 +297,7 @@ def load_settings() -> Settings:
         storage=load_storage_settings(),
         sms_api_url=(os.environ.get("TAJI_SMS_API_URL") or "").strip() or None,
         billing=load_billing_settings(),
+        job_review=_bool("TAJI_JOB_REVIEW", True),
     )
 
 

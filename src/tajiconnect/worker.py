@@ -48,6 +48,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tajiconnect.domains.messages.tasks",
     "tajiconnect.domains.discussions.tasks",
     "tajiconnect.domains.skills.tasks",
+    "tajiconnect.domains.jobs.tasks",
 )
 
 #: Scheduled platform tasks (cron, UTC): (task name, cron expression). SAQ enqueues each once per tick for all

@@ -169,3 +169,6 @@ class OrganizationSettings(TenantBase):
     #: Learners may message each other (classmates); None: the default of the organization's kind (on for
     #: ``company``, off for ``school``). ``domains/messages/access.py::learners_may_talk``.
     learner_messages: Mapped[bool | None] = mapped_column(default=None)
+    #: Learners may see and apply to jobs on the job board; None: the default of the organization's kind (on for
+    #: companies, off for schools, where learners may be minors).
+    jobs_allowed: Mapped[bool | None] = mapped_column(default=None)

@@ -161,12 +161,14 @@ class AdminSecurityPages(Controller):
 
     @get("/", name="admin.security")
     async def page(self, db_session: DbSession, notice: FromQuery[str | None] = None) -> Template:
+        from tajiconnect.domains.jobs.board import allowed as jobs_allowed
         from tajiconnect.domains.messages.access import learners_may_talk
 
         settings = await service.organization_settings(db_session)
         return Template(
             "admin/security.html", context={"required": settings.require_2fa_roles, "roles": ROLES, "notice": notice,
-                                            "learner_messages": await learners_may_talk(db_session)}
+                                            "learner_messages": await learners_may_talk(db_session),
+                                            "jobs_allowed": await jobs_allowed(db_session)}
         )
 
     @post("/", name="admin.security.submit")

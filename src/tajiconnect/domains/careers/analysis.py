@@ -60,6 +60,7 @@ class OfferView:
 class GapRow(gap.Gap):
     """A required skill with its name and what the learner declared, and the offers that close it."""
 
+    skill_id: uuid.UUID
     name: str = ""
     category: str = ""
     archived: bool = False

@@ -14,13 +14,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MIN_HOURS = 0.5
 
 
 @dataclass
 class Gap:
-    skill_id: uuid.UUID
+    skill_id: Any  # a skill's id in one organization, or a key that crosses them (jobs.matching)
     required: int
     have: int
 
@@ -39,7 +40,7 @@ class Offer:
     id: uuid.UUID
     title: str
     hours: float | None
-    builds: Mapping[uuid.UUID, int]
+    builds: Mapping[Any, int]
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Ranked:
     per_hour: float
 
 
-def gaps(required: Mapping[uuid.UUID, int], have: Mapping[uuid.UUID, int]) -> list[Gap]:
+def gaps(required: Mapping[Any, int], have: Mapping[Any, int]) -> list[Gap]:
     """Each required skill with the level had and missing, the biggest gaps first."""
     found = [Gap(skill, level, have.get(skill, 0)) for skill, level in required.items()]
     return sorted(found, key=lambda g: (-g.missing, -g.required, str(g.skill_id)))

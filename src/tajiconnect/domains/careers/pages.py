@@ -1,5 +1,6 @@
 """Career pathway pages.
 
+* ``/career``: the learner's career home (``home.py``).
 * ``/career/pathways``: the organization's roles, each with how much of it the member has.
 * ``/career/pathways/{id}``: the member's gap against a role (``?user_id=``: a learner the viewer may assign learning
   to): each required skill met or missing and by how much, the courses and paths that close it ranked by levels
@@ -63,6 +64,35 @@ def _level(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) == 1 else None
 
 
+async def _insights(session: AsyncSession, pathway: CareerPathway, result: analysis.Analysis) -> dict[str, Any] | None:
+    """What the job board says about the role, when the organization's board is open: how many offered jobs ask for
+    each of its skills, and salary ranges of jobs named like it."""
+    from sqlalchemy import select
+
+    from tajiconnect.domains.jobs import board, matching
+    from tajiconnect.domains.skills.models import Skill
+
+    if not await board.allowed(session):
+        return None
+    keys = {sid: matching.key_of(code, name) for sid, code, name in (await session.execute(
+        select(Skill.id, Skill.code, Skill.name).where(Skill.id.in_([r.skill_id for r in result.rows])))).all()}
+    demand = await board.demand(session, list(keys.values()))
+    return {"demand": {sid: demand.get(key, 0) for sid, key in keys.items()},
+            "salaries": await board.salaries(session, pathway.name)}
+
+
+class CareerHomePage(Controller):
+    path = "/career"
+    guards = [requires_user]
+    include_in_schema = False
+
+    @get("/", name="careers.home")
+    async def home(self, request: Request, db_session: DbSession) -> Template:
+        from tajiconnect.domains.careers import home
+
+        return Template("careers/home.html", context={"home": await home.load(db_session, request.scope["user"])})
+
+
 class PathwayPages(Controller):
     path = "/career/pathways"
     guards = [requires_user]
@@ -98,7 +128,8 @@ class PathwayPages(Controller):
         result = await analysis.analyse(session, found, learner)
         return Template("careers/gap.html", status_code=status, context={
             "pathway": found, "gap": result, "learner": learner, "own": learner is me, "notice": notice,
-            "errors": errors or {}, "may_assign": can(me, Permission.ASSIGN_LEARNING)})
+            "errors": errors or {}, "may_assign": can(me, Permission.ASSIGN_LEARNING),
+            "board": await _insights(session, found, result)})
 
     @get("/{pathway_id:str}", name="careers.gap")
     async def gap(self, request: Request, db_session: DbSession, pathway_id: FromPath[str],

@@ -41,5 +41,8 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
     Category("learning_request", N_("Requests to take a course or learning path, and the answers"),
              ("app", "email")),
     Category("resume_review", N_("Résumé reviews: requests and comments"), ("app", "email")),
+    Category("job_application", N_("Job applications: new ones for employers, each step for applicants"),
+             ("app", "email")),
+    Category("job_alert", N_("New jobs for my saved searches"), ("app", "email")),
     Category("live_class", N_("Live classes: scheduled, changed, cancelled, starting soon"), ("app", "email")),
 )}

@@ -1,0 +1,58 @@
+"""The learner's career home (``/career``): how complete their résumé is, the career pathways they are closest
+to, the next course or path that closes the biggest gap of the closest role not met yet, the jobs that match them
+best (when their organization's board is open) and their applications with their steps.
+
+A fixed number of statements whatever the organization's size: the pathways' matches in one, the gap of one role,
+the newest :data:`JOBS_CONSIDERED` offered jobs with their skills in two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tajiconnect.domains.careers import analysis, pathways
+from tajiconnect.domains.careers.models import CareerPathway
+from tajiconnect.domains.jobs import applications, board, matching, postings
+from tajiconnect.domains.resumes import service as resumes
+
+TOP = 3
+JOBS_CONSIDERED = 200
+
+
+@dataclass
+class CareerHome:
+    completeness: int
+    pathways: list[tuple[CareerPathway, int]] = field(default_factory=list)
+    next_step: analysis.OfferView | None = None
+    next_for: CareerPathway | None = None
+    jobs_open: bool = False
+    jobs: list[tuple[board.Listed, matching.Match]] = field(default_factory=list)
+    applications: list[applications.Mine] = field(default_factory=list)
+
+
+async def load(session: AsyncSession, user: Any) -> CareerHome:
+    found = await resumes.content(session, await resumes.mine(session, user), user)
+    home = CareerHome(completeness=resumes.completeness(found))
+    await pathways.ensure_starter(session)
+    roles = list((await session.scalars(select(CareerPathway).where(CareerPathway.archived_at.is_(None)))).all())
+    shares = await analysis.matches(session, user.id, [r.id for r in roles])
+    ranked = sorted(roles, key=lambda r: (-shares.get(r.id, 0), r.name.lower()))
+    home.pathways = [(r, shares.get(r.id, 0)) for r in ranked[:TOP]]
+    closest = next((r for r in ranked if 0 < shares.get(r.id, 0) < 100), None)
+    if closest is not None:
+        gap = await analysis.analyse(session, closest, user)
+        if gap.offers:
+            home.next_step, home.next_for = gap.offers[0], closest
+    home.jobs_open = await board.allowed(session)
+    if home.jobs_open:
+        offered = await board.newest_offered(session, JOBS_CONSIDERED)
+        required = await postings.skills_of(session, [o.job.id for o in offered])
+        have = await matching.levels_of(session, user.id)
+        scored = [(o, matching.score([(s.key, s.name, s.level) for s in required[o.job.id]], have)) for o in offered]
+        home.jobs = sorted(scored, key=lambda x: -x[1].percent)[:TOP]
+        home.applications = (await applications.mine(session, user, per_page=5))[0]
+    return home

@@ -1,0 +1,1 @@
+"""The job board: crosses organizations, so it lives in the public schema, reached only through its services."""

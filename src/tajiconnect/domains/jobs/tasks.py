@@ -1,0 +1,143 @@
+"""The job board in the background.
+
+* ``deliver_job_event(event_id)``: deferred in the transaction that made a ``job_application_events`` row. It tells
+  the other side, in *their* organization (the task switches to it through the session machinery): an employer's
+  move tells the learner (category ``job_application``); an application or a withdrawal tells the employer's
+  members (the ``employer`` role, else the admins). The notification's key is the event's id and the event is
+  marked ``notified_at`` in the same transaction, so it is told exactly once whatever the retries.
+* ``deliver_waiting_job_events`` (minutely, each organization): the backstop for events of the last day whose
+  delivery did not happen (a lost job), for the events this organization should hear of.
+* ``send_job_alerts`` (hourly, each organization whose board is open): each saved search with alerts on is told
+  of the offered jobs published since it last looked (one notification per search and run, naming how many).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tajiconnect.db.ids import parse_uuid
+from tajiconnect.db.session import session_scope
+from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.jobs import board
+from tajiconnect.domains.jobs.models import Job, JobApplication, JobApplicationEvent, JobSearch
+from tajiconnect.domains.notifications.service import notify
+from tajiconnect.i18n import N_
+from tajiconnect.tasks.base import TaskPolicy, tenant_task
+from tajiconnect.tasks.schedule import scheduled
+from tajiconnect.tenancy.context import require_tenant, tenant_context
+from tajiconnect.tenancy.models import Tenant
+from tajiconnect.tenancy.resolver import to_ref
+
+JOBS = TaskPolicy(timeout=120)
+STEP_TITLES = {
+    "screening": N_("Your application for %(title)s is being screened"),
+    "interview": N_("You are invited to interview for %(title)s"),
+    "offer": N_("You have an offer for %(title)s"),
+    "hired": N_("You are hired for %(title)s"),
+    "rejected": N_("Your application for %(title)s was not retained"),
+}
+
+
+async def deliver(engine: AsyncEngine, event_id: uuid.UUID) -> bool:
+    """Tell the other side of one event (see the module); whether anyone was told now."""
+    async with session_scope(engine, schema=None) as session:
+        row = (await session.execute(
+            select(JobApplicationEvent, JobApplication, Job).join(
+                JobApplication, JobApplication.id == JobApplicationEvent.application_id)
+            .join(Job, Job.id == JobApplication.job_id).where(JobApplicationEvent.id == event_id))).first()
+        if row is None or row[0].notified_at is not None:
+            return False
+        event, application, job = row
+        to_employer = event.by == "applicant"
+        tenant = await session.get(Tenant, job.tenant_id if to_employer else application.applicant_tenant_id)
+    if tenant is None or tenant.status != "active":
+        return False
+    with tenant_context(to_ref(tenant)):
+        async with session_scope(engine) as session:
+            marked = await session.scalar(update(JobApplicationEvent).where(
+                JobApplicationEvent.id == event.id, JobApplicationEvent.notified_at.is_(None))
+                .values(notified_at=datetime.datetime.now(datetime.UTC)).returning(JobApplicationEvent.id))
+            if marked is None:
+                return False
+            key = f"job_event:{event.id}"
+            if to_employer:
+                members = list((await session.scalars(select(User).where(
+                    User.status == "active", User.roles.contains(["employer"])))).all()) or list(
+                    (await session.scalars(select(User).where(
+                        User.status == "active", User.roles.contains(["org_admin"])))).all())
+                title = (N_("%(name)s applied for %(title)s") if event.status == "applied"
+                         else N_("%(name)s withdrew their application for %(title)s"))
+                for member in members:
+                    await notify(session, member, "job_application", key=key, title=title,
+                                 params={"name": application.applicant_name, "title": job.title},
+                                 link=f"/employer/applications/{application.id}")
+            else:
+                learner = await session.get(User, application.applicant_id)
+                if learner is not None and event.status in STEP_TITLES:
+                    await notify(session, learner, "job_application", key=key, title=STEP_TITLES[event.status],
+                                 params={"title": job.title}, link="/jobs/applications")
+    return True
+
+
+@tenant_task(policy=JOBS)
+async def deliver_job_event(ctx: dict[str, Any], *, event_id: str) -> dict[str, Any]:
+    key = parse_uuid(event_id)
+    return {"told": await deliver(ctx["engine"], key) if key else False}
+
+
+BACKSTOP_AFTER = datetime.timedelta(minutes=1)
+BACKSTOP_WINDOW = datetime.timedelta(days=1)
+
+
+@scheduled("minutely")
+@tenant_task(policy=TaskPolicy(timeout=300))
+async def deliver_waiting_job_events(ctx: dict[str, Any], *, tick: str | None = None) -> dict[str, Any]:
+    moment = datetime.datetime.now(datetime.UTC)
+    tenant_id = require_tenant().id
+    async with session_scope(ctx["engine"]) as session:
+        waiting = list((await session.scalars(
+            select(JobApplicationEvent.id).join(JobApplication, JobApplication.id == JobApplicationEvent.application_id)
+            .join(Job, Job.id == JobApplication.job_id)
+            .where(JobApplicationEvent.notified_at.is_(None),
+                   JobApplicationEvent.created_at < moment - BACKSTOP_AFTER,
+                   JobApplicationEvent.created_at > moment - BACKSTOP_WINDOW,
+                   or_(and_(JobApplicationEvent.by == "applicant", Job.tenant_id == tenant_id),
+                       and_(JobApplicationEvent.by == "employer", JobApplication.applicant_tenant_id == tenant_id)))
+            .limit(500))).all())
+    told = 0
+    for event_id in waiting:
+        told += await deliver(ctx["engine"], event_id)
+    return {"waiting": len(waiting), "told": told}
+
+
+@scheduled("hourly")
+@tenant_task(policy=TaskPolicy(timeout=600))
+async def send_job_alerts(ctx: dict[str, Any], *, tick: str | None = None) -> dict[str, Any]:
+    sent = 0
+    async with session_scope(ctx["engine"]) as session:
+        if not await board.allowed(session):
+            return {"sent": 0, "closed": True}
+        searches = (await session.execute(
+            select(JobSearch, User).join(User, User.id == JobSearch.user_id)
+            .where(JobSearch.alerts.is_(True), User.status == "active"))).all()
+        for search, user in searches:
+            filters = board.Filters(**{k: str(v) for k, v in (search.filters or {}).items()
+                                       if k in ("q", "location", "workplace", "kind")})
+            since = search.seen_until or search.created_at
+            found, total = await board.search(session, filters, per_page=1, published_after=since)
+            if not total:
+                continue
+            newest = found[0].job.published_at
+            newest_all = await session.scalar(select(Job.published_at).where(
+                *board.where_of(filters), Job.published_at > since).order_by(Job.published_at.desc()).limit(1))
+            search.seen_until = newest_all or newest
+            await notify(session, user, "job_alert", key=f"job_alert:{search.id}:{search.seen_until.isoformat()}",
+                         title=N_("New jobs for your search %(name)s"), body=N_("%(count)s new jobs match it."),
+                         params={"name": search.name, "count": total}, link=f"/jobs/searches/{search.id}")
+            sent += 1
+    return {"sent": sent}

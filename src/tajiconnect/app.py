@@ -58,6 +58,7 @@ from tajiconnect.domains.grading.similarity_pages import SimilarityPages
 from tajiconnect.domains.groups.api import TeamsApi
 from tajiconnect.domains.groups.pages import GroupPages
 from tajiconnect.domains.homes.pages import AtRiskSettingsPages, HomePages
+from tajiconnect.domains.jobs.api import ApplicationsApi, JobsApi
 from tajiconnect.domains.jobs.pages import AdminJobSettings, EmployerPages, JobPages, PlatformJobPages
 from tajiconnect.domains.licensing.api import LicenseApi, SeatsApi
 from tajiconnect.domains.licensing.pages import SeatPages
@@ -265,6 +266,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminSkillPages,
             PathwaysApi,
             ResumesApi,
+            JobsApi,
+            ApplicationsApi,
             CareerHomePage,
             PathwayPages,
             RequestPages,

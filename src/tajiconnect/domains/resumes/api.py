@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from msgspec import UNSET, Meta, UnsetType
 from sqlalchemy import func, or_, select
@@ -302,7 +302,7 @@ class ResumesApi(Controller):
     @get("/{resume_id:str}/pdf", name="api.resumes.pdf", summary="A résumé I may read, as PDF",
          media_type="application/pdf", **problems(*GUARDED, 404, notes={403: SUSPENDED, 404: NOT_FOUND}))
     async def pdf(self, request: Request, db_session: DbSession, resume_id: FromPath[str],
-                  layout: Annotated[Layout | None, Parameter(description="Else the résumé's own.")] = None
+                  layout: FromQuery[Annotated[Layout | None, Parameter(description="Else the résumé's own.")]] = None
                   ) -> Response[bytes]:
         found = await _content(db_session, request.scope["user"], resume_id)
         return Response(render_resume(found, layout=layout, locale=current_locale()), media_type="application/pdf",

@@ -79,7 +79,11 @@ async def seed_demo(engine: AsyncEngine) -> DemoResult:
             await seed_groups(session, spec.get("groups", []), {u.email: u for u in members})
             await _link_parents(session, spec.get("parent_links", []), {u.email: u for u in members})
             await _seed_learning(session, {u.email: u for u in members})
+    from tajiconnect.demo_careers import careers_definition, seed_careers
+
+    employers = await seed_careers(engine, tenant, careers_definition(DEMO_SLUG))
     logins = [DemoLogin(u["roles"][0], u["email"], u["password"]) for u in users]
+    logins += [DemoLogin(role, email, password) for role, email, password in employers]
     operator = spec.get("operator")
     if operator:
         await _ensure_operator(engine, operator)

@@ -95,7 +95,7 @@ def _date(value: Any, field: str) -> datetime.date | None:
         return None
     if isinstance(value, str):
         try:
-            value = datetime.date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+            value = datetime.date.fromisoformat(value) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) else None
         except ValueError:
             value = None
     if not isinstance(value, datetime.date):

@@ -40,7 +40,7 @@ from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, S
 from tajiconnect.web.paging import PageParam
 
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
-Month = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, 1950-2100.")]
+Month = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, 1950-2100.")]
 Layout = Literal["classic", "modern", "compact"]
 LanguageLevel = Literal["basic", "conversational", "fluent", "native"]
 EntryKind = Literal["experience", "education", "reference"]

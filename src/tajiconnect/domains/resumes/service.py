@@ -45,7 +45,7 @@ SKILLS_SHOWN = 30
 CERTIFICATES_SHOWN = 50
 TOKEN_BYTES = 32
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII digits only (\d takes any script's)
 
 
 class ResumeError(Exception):

@@ -159,3 +159,22 @@ async def test_another_organization_reaches_nothing(engine, new_org, make_user, 
     [request] = await rows(engine, c.tenant, LearningRequest, LearningRequest.user_id == c.learner.id)
     async with signed_in(other.org.admin) as client:
         assert (await post_form(client, f"/team/requests/{request.id}", {"decision": "approve"})).status_code == 404
+
+
+async def test_the_team_api(engine, new_org, make_user, signed_in):
+    c = await build_career(engine, new_org, make_user, "cart")
+    async with signed_in(c.manager) as client:
+        team = await client.get(f"/api/v1/pathways/{c.pathway_id}/team", headers=await bearer_for(client, c.manager))
+        assert team.status_code == 200
+        body = team.json()
+        assert [(m["user_id"], m["percent"], m["skills_missing"]) for m in body["members"]] == [
+            (str(c.learner.id), 20, 2)]
+        assert {s["skill_id"]: s["members_meeting"] for s in body["skills"]} == {str(c.sheets): 0, str(c.charts): 0}
+        gap = await client.get(f"/api/v1/pathways/{c.pathway_id}/gap?user_id={c.learner.id}",
+                               headers=await bearer_for(client, c.manager))
+        assert gap.status_code == 200 and gap.json()["user_id"] == str(c.learner.id)
+        assert (await client.get(f"/api/v1/pathways/{c.pathway_id}/gap?user_id=nope",
+                                 headers=await bearer_for(client, c.manager))).status_code == 400
+    async with signed_in(c.learner) as client:
+        assert (await client.get(f"/api/v1/pathways/{c.pathway_id}/team",
+                                 headers=await bearer_for(client, c.learner))).status_code == 403

@@ -3,6 +3,7 @@ bad input, archived roles, another organization's ids."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 
@@ -107,3 +108,34 @@ async def test_admins_shape_the_roles_on_their_pages(engine, new_org, signed_in)
         assert (await client.get(f"/admin/pathways/{uuid.uuid4()}")).status_code == 404
         assert (await post_form(client, f"/admin/pathways/{taken}", {"name": "Cashier", "archived": "on"})
                 ).status_code == 303
+
+
+async def test_an_archived_skill_is_required_of_nobody_and_archived_roles_of_no_learner(engine, new_org, make_user,
+                                                                                      signed_in):
+    from tajiconnect.domains.skills.models import Skill
+    from tests.integration.careers.conftest import evidence
+
+    org = await new_org("pwar")
+    learner = await make_user(org.tenant, ["student"])
+    kept, dropped = await a_skill(engine, org.tenant, "Kept skill"), await a_skill(engine, org.tenant, "Dropped one")
+    pathway = await a_pathway(engine, org.tenant, f"Role {uuid.uuid4().hex[:4]}", {kept: 2, dropped: 3})
+    empty = await a_pathway(engine, org.tenant, f"Nothing needed {uuid.uuid4().hex[:4]}", {})
+    await evidence(engine, org.tenant, learner.id, kept, 2)
+    async with tenant_session(engine, org.tenant) as session:
+        (await session.get(Skill, dropped)).archived_at = datetime.datetime.now(datetime.UTC)
+    async with signed_in(learner) as client:
+        headers = await bearer_for(client, learner)
+        gap = (await client.get(f"/api/v1/pathways/{pathway}/gap", headers=headers)).json()
+        assert gap["percent"] == 100 and gap["met"] is True
+        listing = (await client.get("/career/pathways?q=Role")).text
+        assert "You have 100% of it" in listing
+        assert (await client.get(f"/api/v1/pathways/{empty}/gap", headers=headers)).json()["percent"] == 100
+    async with tenant_session(engine, org.tenant) as session:
+        (await session.get(CareerPathway, pathway)).archived_at = datetime.datetime.now(datetime.UTC)
+    async with signed_in(learner) as client:
+        headers = await bearer_for(client, learner)
+        assert (await client.get(f"/api/v1/pathways/{pathway}", headers=headers)).status_code == 404
+        assert (await client.get(f"/api/v1/pathways/{pathway}/gap", headers=headers)).status_code == 404
+    async with signed_in(org.admin) as client:
+        assert (await client.get(f"/api/v1/pathways/{pathway}", headers=await bearer_for(client, org.admin))
+                ).status_code == 200

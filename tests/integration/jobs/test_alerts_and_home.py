@@ -18,7 +18,8 @@ from tajiconnect.tenancy.context import tenant_context
 from tests.integration.careers.conftest import a_pathway
 from tests.integration.conftest import post_form
 from tests.integration.groups.conftest import tenant_session
-from tests.integration.jobs.conftest import build_board
+from tests.integration.jobs.conftest import build_board, show_skill
+from tests.integration.skills.test_evidence import a_skill
 
 
 async def a_job(engine, tenant, title: str, *, skills: dict[str, int] | None = None, salary=(None, None),
@@ -52,14 +53,19 @@ async def test_a_saved_search_tells_of_each_new_job_once(engine, new_org, make_u
         opened = await client.get(f"/jobs/searches/{search_id}")
         assert opened.status_code == 303 and "q=welder" in opened.headers["location"]
     run = {"engine": engine}
+
+    def now() -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC)
+
     with tenant_context(b.learner_org.tenant):
-        assert (await send_job_alerts(run))["sent"] == 0  # nothing new yet
+        assert (await send_job_alerts(run, until=now()))["sent"] == 0  # nothing new yet
         await a_job(engine, b.employer_org.tenant, "Welder (MIG)")
         await a_job(engine, b.employer_org.tenant, "Baker")  # does not match
-        assert (await send_job_alerts(run))["sent"] == 1
-        assert (await send_job_alerts(run))["sent"] == 0  # told once
+        assert (await send_job_alerts(run))["sent"] == 0  # too recent: the next run, once commits have landed
+        assert (await send_job_alerts(run, until=now()))["sent"] == 1
+        assert (await send_job_alerts(run, until=now()))["sent"] == 0  # told once
         await a_job(engine, b.employer_org.tenant, "Senior welder")
-        assert (await send_job_alerts(run))["sent"] == 1
+        assert (await send_job_alerts(run, until=now()))["sent"] == 1
     told = await alerts(engine, b.learner_org.tenant, b.learner.id)
     assert len(told) == 2 and all("Welding" in n.title for n in told)
     other = await make_user(b.learner_org.tenant, ["student"])
@@ -74,19 +80,18 @@ async def test_a_saved_search_tells_of_each_new_job_once(engine, new_org, make_u
 
 async def test_the_career_home_and_the_boards_insights(engine, new_org, make_user, signed_in):
     b = await build_board(engine, new_org, make_user, "jhm")
-    await a_job(engine, b.employer_org.tenant, "Data clerk", skills={"code:data-cleaning": 3},
+    token = f"zq{uuid.uuid4().hex[:8]}"  # the board is shared by every test: this test's own skill and role
+    await a_job(engine, b.employer_org.tenant, f"Grader {token}", skills={f"name:sorting {token}": 3},
                 salary=(30000, 50000))
-    await a_job(engine, b.employer_org.tenant, "Data clerk II", skills={"code:data-cleaning": 4},
+    await a_job(engine, b.employer_org.tenant, f"Grader {token} II", skills={f"name:sorting {token}": 4},
                 salary=(50000, 70000))
-    async with tenant_session(engine, b.learner_org.tenant) as session:
-        from tajiconnect.domains.skills.models import Skill
-
-        cleaning = await session.scalar(select(Skill.id).where(Skill.code == "data-cleaning"))
-    pathway = await a_pathway(engine, b.learner_org.tenant, "Data clerk", {cleaning: 5})
+    sorting = await a_skill(engine, b.learner_org.tenant, f"Sorting {token}")
+    await show_skill(engine, b.learner_org.tenant, b.learner.id, sorting, 2)
+    pathway = await a_pathway(engine, b.learner_org.tenant, f"Grader {token}", {sorting: 5})
     async with signed_in(b.learner) as client:
         home = await client.get("/career")
         assert home.status_code == 200
-        assert "Data clerk" in home.text and 'id="career-jobs"' in home.text and "% complete" in home.text
+        assert f"Grader {token}" in home.text and 'id="career-jobs"' in home.text and "% complete" in home.text
         gap = await client.get(f"/career/pathways/{pathway}")
         insights = re.search(r'id="board-insights".*?</section>', gap.text, re.S).group(0)
         assert "asked for by 2 open jobs" in insights

@@ -22,8 +22,9 @@ async def test_the_jobs_api_end_to_end(engine, new_org, make_user, signed_in):
     b = await build_board(engine, new_org, make_user, "ja")
     rival = await make_user(b.learner_org.tenant, ["employer"])
     tomorrow = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).date().isoformat()
-    body = {"title": "Data clerk", "description": "Keep the books.", "location": "Nairobi", "salary_min": 30000,
-            "salary_max": 45000, "currency": "kes", "closes_on": tomorrow,
+    token = f"zq{uuid.uuid4().hex[:8]}"  # the board is shared by every test: this job's own word
+    body = {"title": f"Data clerk {token}", "description": "Keep the books.", "location": "Nairobi",
+            "salary_min": 30000, "salary_max": 45000, "currency": "kes", "closes_on": tomorrow,
             "skills": [{"skill_id": str(b.cleaning), "level": 2}]}
     async with signed_in(b.employer) as client:
         me = await bearer_for(client, b.employer)
@@ -45,7 +46,7 @@ async def test_the_jobs_api_end_to_end(engine, new_org, make_user, signed_in):
 
     async with signed_in(b.learner) as client:
         me = await bearer_for(client, b.learner)
-        found = await client.get("/api/v1/jobs?q=clerk&location=nairobi", headers=me)
+        found = await client.get(f"/api/v1/jobs?q={token}&location=nairobi", headers=me)
         assert found.status_code == 200
         [item] = found.json()["items"]
         assert item["match"]["percent"] == 100 and item["match"]["met"][0]["key"] == "code:data-cleaning"
@@ -89,6 +90,16 @@ async def test_the_jobs_api_end_to_end(engine, new_org, make_user, signed_in):
         assert (await client.patch(f"/api/v1/applications/{application['id']}", headers=me,
                                    json={"status": "screening"})).status_code == 409  # no going back
         assert (await client.delete(f"/api/v1/jobs/{job['id']}", headers=me)).status_code == 409
+        async with session_scope(engine, schema=None) as session:  # its closing date passes
+            from tajiconnect.domains.jobs.models import Job
+
+            (await session.get(Job, uuid.UUID(job["id"]))).closes_on = datetime.date(2020, 1, 1)
+        kept = await client.patch(f"/api/v1/jobs/{job['id']}", headers=me, json={"description": "Keep books."})
+        assert kept.status_code == 200, kept.text  # the date passed unchanged is no refusal
+        assert problem_of(await client.patch(f"/api/v1/jobs/{job['id']}", headers=me, json={
+            "closes_on": "2020-01-02"}), 409)["field"] == "closes_on"
+        async with session_scope(engine, schema=None) as session:
+            (await session.get(Job, uuid.UUID(job["id"]))).closes_on = None
         closed = await client.post(f"/api/v1/jobs/{job['id']}/close", headers=me)
         assert closed.json()["status"] == "closed"
         assert (await client.patch(f"/api/v1/jobs/{job['id']}", headers=me, json={"title": "X"})).status_code == 409

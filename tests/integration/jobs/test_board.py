@@ -121,6 +121,12 @@ async def test_a_job_from_posting_to_interview_across_organizations(engine, new_
     interview = (await events(engine, application.id))[-1]
     assert interview.status == "interview" and interview.note == "Strong data cleaning."
     assert await deliver(engine, interview.id) is True
+    async with signed_in(b.employer) as client:  # a note alone tells nobody
+        assert (await post_form(client, f"/employer/applications/{application.id}",
+                                {"status": "interview", "note": "Call on Monday"})).status_code == 303
+    note = (await events(engine, application.id))[-1]
+    assert note.note == "Call on Monday" and note.notified_at is not None
+    assert await deliver(engine, note.id) is False
     told = await notifications(engine, b.learner_org.tenant, b.learner.id, "job_application")
     assert len(told) == 1 and "Junior data analyst" in told[0].title
     async with signed_in(b.learner) as client:  # the employer's note stays theirs

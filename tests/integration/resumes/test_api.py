@@ -28,7 +28,8 @@ async def test_the_resume_api(engine, new_org, make_user, signed_in, client_for)
             "headline": "Solar technician", "languages": [{"name": "Français", "level": "native"}],
             "hidden_certificate_ids": [str(certificate.id)], "layout": "compact"})
         assert changed.status_code == 200 and changed.json()["certificates"][0]["hidden"] is True
-        for body, status in (({"website": "javascript:alert(1)"}, 409), ({"layout": "fancy"}, 400),
+        for body, status in (({"website": "javascript:alert(1)"}, 409), ({"website": "http://[x"}, 409),
+                             ({"layout": "fancy"}, 400),
                              ({"languages": [{"name": "A", "level": "native"}, {"name": "a", "level": "basic"}]},
                               409), ({"headline": "x" * 161}, 400), ({"nope": 1}, 400), ({"phone": "call me"}, 409)):
             assert (await client.patch(API + "/me", headers=me, json=body)).status_code == status, body

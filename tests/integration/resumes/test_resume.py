@@ -162,3 +162,11 @@ async def test_a_teacher_reviews_a_resume_until_the_learner_closes_it(engine, ne
     async with signed_in(stranger) as client:
         assert (await client.get(f"/career/reviews/{review_id}")).status_code == 404
         assert (await client.get(f"/career/reviews/{uuid.uuid4()}")).status_code == 404
+    async with signed_in(learner) as client:  # a second review, then the learner leaves the organization
+        await post_form(client, "/career/resume/reviews", {"reviewer": teacher.email})
+    async with signed_in(teacher) as client:
+        second = re.search(r'data-review="([0-9a-f-]+)"', (await client.get("/career/reviews")).text).group(1)
+        assert (await client.get(f"/career/reviews/{second}")).status_code == 200
+        await set_user(engine, org.tenant, learner.id, status="deactivated")
+        assert (await client.get(f"/career/reviews/{second}")).status_code == 404
+        assert second not in (await client.get("/career/reviews")).text

@@ -78,11 +78,11 @@ class Analysis:
 
     @property
     def met(self) -> bool:
-        return all(r.met for r in self.rows)
+        return all(r.met for r in self.rows if not r.archived)  # an archived skill is required of nobody
 
     @property
     def percent(self) -> int:
-        return int(self.share * 100 + 0.5) if self.rows else 100
+        return int(self.share * 100 + 0.5)
 
 
 def _lesson_minutes() -> Any:
@@ -92,6 +92,10 @@ def _lesson_minutes() -> Any:
 
 def _hours(minutes: int | None) -> float | None:
     return None if not minutes else minutes / 60
+
+
+def _live_skills() -> Any:
+    return select(Skill.id).where(Skill.archived_at.is_(None))
 
 
 def _evidenced(*where: Any) -> Any:
@@ -246,7 +250,8 @@ async def analyse(session: AsyncSession, pathway: CareerPathway, learner: Any) -
 
 async def matches(session: AsyncSession, learner_id: uuid.UUID,
                   pathway_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """How much of each role ``learner_id`` has, in percent of its required levels (one statement)."""
+    """How much of each role ``learner_id`` has, in percent of its required levels (one statement); archived skills
+    are required of nobody, and a role requiring nothing is 100."""
     if not pathway_ids:
         return {}
     evidence = _evidenced(SkillEvidence.user_id == learner_id)
@@ -254,9 +259,10 @@ async def matches(session: AsyncSession, learner_id: uuid.UUID,
     rows = (await session.execute(
         select(PathwaySkill.pathway_id, have, func.sum(PathwaySkill.level))
         .outerjoin(evidence, evidence.c.skill_id == PathwaySkill.skill_id)
-        .where(PathwaySkill.pathway_id.in_(pathway_ids))
+        .where(PathwaySkill.pathway_id.in_(pathway_ids), PathwaySkill.skill_id.in_(_live_skills()))
         .group_by(PathwaySkill.pathway_id))).all()
-    return {pid: int(int(got) * 100 / int(need) + 0.5) if need else 100 for pid, got, need in rows}
+    found = {pid: int(int(got) * 100 / int(need) + 0.5) if need else 100 for pid, got, need in rows}
+    return {pid: found.get(pid, 100) for pid in pathway_ids}
 
 
 # --- a manager's team ---------------------------------------------------------------------------------------------
@@ -310,7 +316,8 @@ async def team_gap(session: AsyncSession, viewer: Any, pathway_id: uuid.UUID, *,
     rows = (await session.execute(
         select(User.id, User.name, User.email, have, need, missing, func.count().over())
         .join(team, team.c.id == User.id)
-        .outerjoin(PathwaySkill, PathwaySkill.pathway_id == pathway_id)
+        .outerjoin(PathwaySkill, and_(PathwaySkill.pathway_id == pathway_id,
+                                      PathwaySkill.skill_id.in_(_live_skills())))
         .outerjoin(evidence, and_(evidence.c.user_id == User.id, evidence.c.skill_id == PathwaySkill.skill_id))
         .group_by(User.id)
         .order_by((have * 1.0 / func.nullif(need, 0)).asc().nulls_last(), func.lower(User.name), User.id)
@@ -322,7 +329,7 @@ async def team_gap(session: AsyncSession, viewer: Any, pathway_id: uuid.UUID, *,
         select(Skill.id, Skill.name, PathwaySkill.level, meeting)
         .join(PathwaySkill, PathwaySkill.skill_id == Skill.id)
         .outerjoin(evidence, evidence.c.skill_id == Skill.id)
-        .where(PathwaySkill.pathway_id == pathway_id)
+        .where(PathwaySkill.pathway_id == pathway_id, Skill.archived_at.is_(None))
         .group_by(Skill.id, PathwaySkill.level)
         .order_by(meeting.asc(), PathwaySkill.level.desc(), func.lower(Skill.name))
     )).all()

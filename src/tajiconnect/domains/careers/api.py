@@ -186,11 +186,15 @@ def _acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
 
-async def _pathway(db_session: DbSession, pathway_id: str) -> CareerPathway:
+async def _pathway(db_session: DbSession, pathway_id: str, viewer: object = None) -> CareerPathway:
+    """A role, archived ones only for admins (offered to nobody else)."""
     try:
-        return await pathways.get(db_session, pathway_id)
+        found = await pathways.get(db_session, pathway_id)
     except SkillError as exc:
         raise refusal(exc) from exc
+    if found.archived_at is not None and viewer is not None and not can(viewer, Permission.MANAGE_USERS):
+        raise refusal(PathwayError(_("No such career pathway."), status=404))
+    return found
 
 
 class PathwaysApi(Controller):
@@ -227,7 +231,7 @@ class PathwaysApi(Controller):
     @get("/{pathway_id:str}", name="api.pathways.show", summary="A career pathway and the skills it requires",
          **problems(*GUARDED, 404, notes={403: SUSPENDED, 404: NOT_FOUND}))
     async def show(self, request: Request, db_session: DbSession, pathway_id: FromPath[str]) -> PathwayDetail:
-        return await detail_json(db_session, await _pathway(db_session, pathway_id))
+        return await detail_json(db_session, await _pathway(db_session, pathway_id, request.scope["user"]))
 
     @patch("/{pathway_id:str}", name="api.pathways.update", guards=[requires_permission(Permission.MANAGE_USERS)],
            summary="Rename, describe or archive a career pathway (admins)",
@@ -264,8 +268,8 @@ class PathwaysApi(Controller):
              403: SUSPENDED, 404: f"{NOT_FOUND} Or `user_id` is nobody the caller may assign learning to."}))
     async def gap(self, request: Request, db_session: DbSession, pathway_id: FromPath[str],
                   user_id: FromQuery[uuid.UUID | None] = None) -> GapOut:
-        found = await _pathway(db_session, pathway_id)
         me = request.scope["user"]
+        found = await _pathway(db_session, pathway_id, me)
         learner = me
         if user_id is not None and user_id != me.id:
             other = await db_session.get(User, user_id) if await analysis.may_see(db_session, me, user_id) else None
@@ -279,7 +283,7 @@ class PathwaysApi(Controller):
          **problems(*GUARDED, 404, notes={403: f"Only those who assign learning. {SUSPENDED}", 404: NOT_FOUND}))
     async def team(self, request: Request, db_session: DbSession, pathway_id: FromPath[str], page: PageParam = 1,
                    per_page: PerPage = 25) -> TeamGapOut:
-        found = await _pathway(db_session, pathway_id)
+        found = await _pathway(db_session, pathway_id, request.scope["user"])
         team = await analysis.team_gap(db_session, request.scope["user"], found.id, page=page, per_page=per_page)
         return TeamGapOut(
             members=[TeamMember(user_id=m.user_id, name=m.name, email=m.email, percent=m.percent,

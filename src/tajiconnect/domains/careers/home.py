@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.careers import analysis, pathways
-from tajiconnect.domains.careers.models import CareerPathway
+from tajiconnect.domains.careers.models import CareerPathway, PathwaySkill
 from tajiconnect.domains.jobs import applications, board, matching, postings
 from tajiconnect.domains.resumes import service as resumes
 
@@ -38,7 +38,8 @@ async def load(session: AsyncSession, user: Any) -> CareerHome:
     found = await resumes.content(session, await resumes.mine(session, user), user)
     home = CareerHome(completeness=resumes.completeness(found))
     await pathways.ensure_starter(session)
-    roles = list((await session.scalars(select(CareerPathway).where(CareerPathway.archived_at.is_(None)))).all())
+    roles = list((await session.scalars(select(CareerPathway).where(  # roles that require something
+        CareerPathway.archived_at.is_(None), CareerPathway.id.in_(select(PathwaySkill.pathway_id))))).all())
     shares = await analysis.matches(session, user.id, [r.id for r in roles])
     ranked = sorted(roles, key=lambda r: (-shares.get(r.id, 0), r.name.lower()))
     home.pathways = [(r, shares.get(r.id, 0)) for r in ranked[:TOP]]

@@ -103,7 +103,8 @@ async def ask(session: AsyncSession, acting: Acting, kind: str, thing_id: Any, *
         existing = await session.scalar(select(LearningRequest).where(
             LearningRequest.user_id == user.id, LearningRequest.status == "open",
             getattr(LearningRequest, column) == subject.id))
-        assert existing is not None
+        if existing is None:  # answered between the two statements: ask again
+            raise EnrollmentConflict(_("Your earlier request was just answered: ask again if you still want it."))
         return existing, False
     for approver in (await session.scalars(select(User).where(User.id.in_(approvers(user.id))))).all():
         await notify(session, approver, "learning_request", key=f"learning_request:{created.id}",
@@ -157,7 +158,8 @@ async def decide(session: AsyncSession, acting: Acting, request_id: Any, *, appr
     """Approve or decline an open request (see the module)."""
     key = parse_uuid(request_id)
     found = await session.scalar(select(LearningRequest).where(
-        LearningRequest.id == key, decidable(acting.user)).with_for_update()) if key else None
+        LearningRequest.id == key, decidable(acting.user)).with_for_update()
+        .execution_options(populate_existing=True)) if key else None
     if found is None:
         raise EnrollmentNotFound(_("No such request."))
     if found.status != "open":

@@ -299,7 +299,7 @@ class JobsApi(Controller):
                      data: JSONBody[JobPatch]) -> JobOut:
         await self._employer(request)
         try:
-            current = await postings.own_job(db_session, job_id)
+            current = await postings.own_job(db_session, job_id, lock=True)  # what the patch applies to
             job = await postings.update(db_session, _acting(request), job_id, _values(data, current),
                                         None if data.skills is UNSET else [(s.skill_id, s.level) for s in data.skills])
         except JobError as exc:

@@ -68,9 +68,11 @@ async def _defer_delivery(session: AsyncSession, event_id: uuid.UUID) -> None:
     await defer(session, deliver_job_event, event_id=str(event_id))
 
 
-async def _event(session: AsyncSession, application: JobApplication, status: str, by: str, note: str = ""
-                 ) -> JobApplicationEvent:
-    event = JobApplicationEvent(application_id=application.id, status=status, by=by, note=note)
+async def _event(session: AsyncSession, application: JobApplication, status: str, by: str, note: str = "",
+                 *, tell: bool = True) -> JobApplicationEvent:
+    """A step (or, with ``tell`` false, a note only: nobody is told, so it is marked told at once)."""
+    event = JobApplicationEvent(application_id=application.id, status=status, by=by, note=note,
+                                notified_at=None if tell else now())
     session.add(event)
     await session.flush()
     return event
@@ -160,11 +162,18 @@ async def mine(session: AsyncSession, user: Any, *, page: int = 1, per_page: int
     return [Mine(r[0], r[1], r[2], bool(r[3])) for r in rows], int(rows[0][4]) if rows else 0
 
 
+async def mine_for_job(session: AsyncSession, user: Any, job_id: uuid.UUID) -> JobApplication | None:
+    return await session.scalar(select(JobApplication).where(
+        JobApplication.job_id == job_id, JobApplication.applicant_tenant_id == require_tenant().id,
+        JobApplication.applicant_id == user.id))
+
+
 async def _mine_locked(session: AsyncSession, user: Any, application_id: Any) -> JobApplication:
     key = parse_uuid(application_id)
     found = await session.scalar(select(JobApplication).where(
         JobApplication.id == key, JobApplication.applicant_tenant_id == require_tenant().id,
-        JobApplication.applicant_id == user.id).with_for_update()) if key else None
+        JobApplication.applicant_id == user.id).with_for_update().execution_options(populate_existing=True)
+    ) if key else None
     if found is None:
         raise JobError(_("No such application."), status=404)
     return found
@@ -205,7 +214,9 @@ async def for_employer(session: AsyncSession, application_id: Any, *, lock: bool
     key = parse_uuid(application_id)
     stmt = (select(JobApplication, Job).join(Job, Job.id == JobApplication.job_id)
             .where(JobApplication.id == key, Job.tenant_id == require_tenant().id))
-    row = (await session.execute(stmt.with_for_update(of=JobApplication) if lock else stmt)).first() if key else None
+    if lock:  # read again under the lock, whatever the session holds
+        stmt = stmt.with_for_update(of=JobApplication).execution_options(populate_existing=True)
+    row = (await session.execute(stmt)).first() if key else None
     if row is None:
         raise JobError(_("No such application."), status=404)
     return row[0], row[1]
@@ -235,7 +246,7 @@ async def move(session: AsyncSession, acting: Acting, application_id: Any, statu
     if status == application.status:
         if not text_:
             raise JobError(_("Write a note, or choose another step."), field="note")
-        await _event(session, application, status, "employer", text_)
+        await _event(session, application, status, "employer", text_, tell=False)
         return application
     if not may_move(application.status, status):
         raise JobError(_("This application cannot move to that step."), status=409, field="status")

@@ -72,11 +72,14 @@ class Listed:
 
 
 async def search(session: AsyncSession, filters: Filters, *, page: int = 1, per_page: int = PER_PAGE,
-                 published_after: datetime.datetime | None = None) -> tuple[list[Listed], int]:
+                 published_after: datetime.datetime | None = None,
+                 published_until: datetime.datetime | None = None) -> tuple[list[Listed], int]:
     """One page of offered jobs matching ``filters`` and the total, best match first, then newest."""
     where = where_of(filters)
     if published_after is not None:
         where.append(Job.published_at > published_after)
+    if published_until is not None:
+        where.append(Job.published_at <= published_until)
     order = [Job.published_at.desc(), Job.id]
     if filters.q:
         order.insert(0, func.ts_rank(Job.search_vector, func.websearch_to_tsquery("simple", filters.q)).desc())

@@ -172,13 +172,13 @@ class JobPages(Controller):
         me = request.scope["user"]
         required = (await postings.skills_of(session, [job.id]))[job.id]
         have = await matching.levels_of(session, me.id)
-        mine = [m for m in (await applications.mine(session, me, per_page=100))[0] if m.application.job_id == job.id]
+        mine = await applications.mine_for_job(session, me, job.id)
         named = {matching.key_of(code, name): name for code, name in (await session.execute(
             select(Skill.code, Skill.name).where(Skill.archived_at.is_(None)))).all()} if not mine else {}
         return Template("jobs/job.html", status_code=status, headers=NO_STORE, context={
             "job": job, "employer": employer, "required": required,
             "match": matching.score([(s.key, s.name, s.level) for s in required], have),
-            "applied": mine[0] if mine else None,
+            "applied": mine,
             "certificates": await resumes.certificates_of(session, me.id) if not mine else [],
             "my_skills": sorted(((k, named.get(k, k.split(":", 1)[1]), lvl) for k, lvl in have.items()),
                                 key=lambda x: x[1].lower()),

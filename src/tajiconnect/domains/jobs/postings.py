@@ -90,7 +90,7 @@ def _amount(value: Any, field: str) -> int | None:
     return value
 
 
-def _date(value: Any, field: str) -> datetime.date | None:
+def _date(value: Any, field: str, kept: datetime.date | None = None) -> datetime.date | None:
     if value in (None, ""):
         return None
     if isinstance(value, str):
@@ -100,7 +100,7 @@ def _date(value: Any, field: str) -> datetime.date | None:
             value = None
     if not isinstance(value, datetime.date):
         raise JobError(_("Give a date as YYYY-MM-DD."), field=field)
-    if value < datetime.datetime.now(datetime.UTC).date():
+    if value < datetime.datetime.now(datetime.UTC).date() and value != kept:  # an unchanged date may have passed
         raise JobError(_("The closing date has passed."), field=field)
     if value.year > 2100:
         raise JobError(_("Give a date as YYYY-MM-DD."), field=field)
@@ -121,7 +121,7 @@ class JobFields:
     closes_on: datetime.date | None
 
 
-def clean_job(values: dict[str, Any]) -> JobFields:
+def clean_job(values: dict[str, Any], *, kept_closes_on: datetime.date | None = None) -> JobFields:
     """The job's fields checked (pure but for today's date); :class:`JobError` names the first field at fault."""
     fields_ = JobFields(
         title=_text(values.get("title"), TITLE_MAX, "title", required=True),
@@ -132,7 +132,7 @@ def clean_job(values: dict[str, Any]) -> JobFields:
         salary_max=_amount(values.get("salary_max"), "salary_max"),
         currency=(values.get("currency") or "KES").strip().upper() if isinstance(values.get("currency", ""), str)
         else "", salary_period=values.get("salary_period") or "month",
-        closes_on=_date(values.get("closes_on"), "closes_on"))
+        closes_on=_date(values.get("closes_on"), "closes_on", kept_closes_on))
     if fields_.workplace not in WORKPLACES:
         raise JobError(_("Choose on site, hybrid or remote."), field="workplace")
     if fields_.kind not in JOB_KINDS:
@@ -187,7 +187,9 @@ async def own_job(session: AsyncSession, job_id: Any, *, lock: bool = False) -> 
     """A job of the organization in scope (another organization's ids are not found)."""
     key = parse_uuid(job_id)
     stmt = select(Job).where(Job.id == key, Job.tenant_id == require_tenant().id)
-    found = await session.scalar(stmt.with_for_update() if lock else stmt) if key else None
+    if lock:  # read again under the lock, whatever the session holds
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found = await session.scalar(stmt) if key else None
     if found is None:
         raise JobError(_("No such job here."), status=404)
     return found
@@ -253,7 +255,7 @@ async def update(session: AsyncSession, acting: Acting, job_id: Any, values: dic
     job = await own_job(session, job_id, lock=True)
     if job.status in ("closed", "hidden"):
         raise JobError(_("This job is closed: it can no longer be changed."), status=409)
-    fields_ = clean_job(values)
+    fields_ = clean_job(values, kept_closes_on=job.closes_on)
     keyed = await _skills(session, skills) if skills is not None else None
     for name, value in fields_.__dict__.items():
         setattr(job, name, value)
@@ -278,7 +280,7 @@ async def submit(session: AsyncSession, acting: Acting, job_id: Any) -> Job:
     if get_settings().job_review:
         job.status = "pending"
     else:
-        job.status, job.published_at = "published", now()
+        job.status, job.published_at = "published", now()  # when it became public: alerts announce it then
     job.review_note = ""
     await session.flush()
     await record(session, acting.actor, "job.submitted", target_type="job", target_id=job.id, title=job.title,
@@ -304,9 +306,10 @@ class OwnJob:
 
 async def own_jobs(session: AsyncSession, *, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[OwnJob], int]:
     """The organization's jobs, newest first, with their applications counted (one statement)."""
+    own = select(Job.id).where(Job.tenant_id == require_tenant().id)
     counts = (select(JobApplication.job_id, func.count().label("n"),
                      func.count().filter(JobApplication.status == "applied").label("waiting"))
-              .group_by(JobApplication.job_id).subquery())
+              .where(JobApplication.job_id.in_(own)).group_by(JobApplication.job_id).subquery())
     rows = (await session.execute(
         select(Job, func.coalesce(counts.c.n, 0), func.coalesce(counts.c.waiting, 0), func.count().over())
         .outerjoin(counts, counts.c.job_id == Job.id)

@@ -49,14 +49,15 @@ async def decide(session: AsyncSession, actor: Actor, job_id: uuid.UUID, action:
         raise JobError(_("At most %(n)d characters.") % {"n": NOTE_MAX}, field="note")
     if action in ("reject", "hide") and not text_:
         raise JobError(_("Say why: the employer reads it."), field="note")
-    job = await session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    job = await session.scalar(select(Job).where(Job.id == job_id).with_for_update()
+                               .execution_options(populate_existing=True))
     if job is None:
         raise JobError(_("No such job."), status=404)
     before, after = ACTIONS[action]
     if job.status != before:
         raise JobError(_("This job is not waiting for that."), status=409)
     job.status, job.review_note = after, text_
-    if after == "published" and job.published_at is None:
+    if after == "published":  # when it became public (again): what alerts and "newest" go by
         job.published_at = datetime.datetime.now(datetime.UTC)
     await session.flush()
     await record(session, actor, f"platform.job.{action}", target_type="job", target_id=job.id,

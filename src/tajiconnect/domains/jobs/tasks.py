@@ -8,7 +8,10 @@
 * ``deliver_waiting_job_events`` (minutely, each organization): the backstop for events of the last day whose
   delivery did not happen (a lost job), for the events this organization should hear of.
 * ``send_job_alerts`` (hourly, each organization whose board is open): each saved search with alerts on is told
-  of the offered jobs published since it last looked (one notification per search and run, naming how many).
+  of the offered jobs that became public since it last looked (one notification per search and run, naming how
+  many). A job becomes public (again: approved, shown, changed and approved) at ``published_at``; each run looks
+  up to :data:`ALERT_LAG` ago and moves the search's ``seen_until`` there, so a job whose transaction committed a
+  little after its ``published_at`` is not skipped. Searches are handled in committed batches.
 """
 
 from __future__ import annotations
@@ -115,29 +118,40 @@ async def deliver_waiting_job_events(ctx: dict[str, Any], *, tick: str | None = 
     return {"waiting": len(waiting), "told": told}
 
 
+ALERT_LAG = datetime.timedelta(minutes=5)
+ALERT_BATCH = 200
+
+
 @scheduled("hourly")
 @tenant_task(policy=TaskPolicy(timeout=600))
-async def send_job_alerts(ctx: dict[str, Any], *, tick: str | None = None) -> dict[str, Any]:
-    sent = 0
+async def send_job_alerts(ctx: dict[str, Any], *, tick: str | None = None,
+                          until: datetime.datetime | None = None) -> dict[str, Any]:
+    """``until`` (tests): the end of the window instead of now minus :data:`ALERT_LAG`."""
+    upto = until or datetime.datetime.now(datetime.UTC) - ALERT_LAG
     async with session_scope(ctx["engine"]) as session:
         if not await board.allowed(session):
             return {"sent": 0, "closed": True}
-        searches = (await session.execute(
-            select(JobSearch, User).join(User, User.id == JobSearch.user_id)
-            .where(JobSearch.alerts.is_(True), User.status == "active"))).all()
-        for search, user in searches:
-            filters = board.Filters(**{k: str(v) for k, v in (search.filters or {}).items()
-                                       if k in ("q", "location", "workplace", "kind")})
-            since = search.seen_until or search.created_at
-            found, total = await board.search(session, filters, per_page=1, published_after=since)
-            if not total:
-                continue
-            newest = found[0].job.published_at
-            newest_all = await session.scalar(select(Job.published_at).where(
-                *board.where_of(filters), Job.published_at > since).order_by(Job.published_at.desc()).limit(1))
-            search.seen_until = newest_all or newest
-            await notify(session, user, "job_alert", key=f"job_alert:{search.id}:{search.seen_until.isoformat()}",
-                         title=N_("New jobs for your search %(name)s"), body=N_("%(count)s new jobs match it."),
-                         params={"name": search.name, "count": total}, link=f"/jobs/searches/{search.id}")
-            sent += 1
+        ids = list((await session.scalars(
+            select(JobSearch.id).join(User, User.id == JobSearch.user_id)
+            .where(JobSearch.alerts.is_(True), User.status == "active").order_by(JobSearch.id))).all())
+    sent = 0
+    for start in range(0, len(ids), ALERT_BATCH):
+        async with session_scope(ctx["engine"]) as session:
+            rows = (await session.execute(select(JobSearch, User).join(User, User.id == JobSearch.user_id)
+                                          .where(JobSearch.id.in_(ids[start:start + ALERT_BATCH])))).all()
+            for search, user in rows:
+                since = search.seen_until or search.created_at
+                if since >= upto:
+                    continue
+                filters = board.Filters(**{k: str(v) for k, v in (search.filters or {}).items()
+                                           if k in ("q", "location", "workplace", "kind")})
+                _found, total = await board.search(session, filters, per_page=1, published_after=since,
+                                                   published_until=upto)
+                search.seen_until = upto
+                if total:
+                    await notify(session, user, "job_alert", key=f"job_alert:{search.id}:{upto.isoformat()}",
+                                 title=N_("New jobs for your search %(name)s"),
+                                 body=N_("%(count)s new jobs match it."),
+                                 params={"name": search.name, "count": total}, link=f"/jobs/searches/{search.id}")
+                    sent += 1
     return {"sent": sent}

@@ -282,8 +282,10 @@ class ResumesApi(Controller):
           **problems(*GUARDED, idempotent=True, notes={403: SUSPENDED}))
     async def share(self, request: Request, db_session: DbSession) -> ShareOut:
         me = request.scope["user"]
+        replaced = (await service.mine(db_session, me)).share_token_hash is not None
         token = await service.new_share_link(db_session, me)
-        await record(db_session, actor_of(request), "resume.share.created", target_type="user", target_id=me.id)
+        await record(db_session, actor_of(request), "resume.share.replaced" if replaced else "resume.share.created",
+                     target_type="user", target_id=me.id)
         return ShareOut(url=service.share_url(token))
 
     @delete("/me/share", name="api.resumes.unshare", status_code=HTTP_204_NO_CONTENT,

@@ -55,7 +55,8 @@ async def request(session: AsyncSession, user: Any, reviewer_email: str,
         existing = await session.scalar(select(ResumeReview).where(
             ResumeReview.resume_id == resume.id, ResumeReview.reviewer_id == reviewer.id,
             ResumeReview.status == "open"))
-        assert existing is not None
+        if existing is None:  # closed between the two statements
+            raise ResumeError(_("That review was just closed: ask again."), status=409, field="reviewer")
         return existing, False
     await notify(session, reviewer, "resume_review", key=f"resume_review:{made.id}",
                  title=N_("%(name)s asks you to review their résumé"), body=text_ or "",
@@ -74,7 +75,7 @@ class ReviewView:
 def _view_query() -> Any:
     learner, reviewer = User.__table__.alias("learner"), User.__table__.alias("reviewer")
     return (select(ResumeReview, learner.c.id, func.coalesce(func.nullif(learner.c.name, ""), learner.c.email),
-                   func.coalesce(func.nullif(reviewer.c.name, ""), reviewer.c.email))
+                   func.coalesce(func.nullif(reviewer.c.name, ""), reviewer.c.email), learner.c.status)
             .join(Resume, Resume.id == ResumeReview.resume_id)
             .join(learner, learner.c.id == Resume.user_id)
             .join(reviewer, reviewer.c.id == ResumeReview.reviewer_id)), learner
@@ -88,7 +89,7 @@ async def for_reviewer(session: AsyncSession, viewer: Any, *, page: int = 1,
         stmt.add_columns(func.count().over())
         .where(ResumeReview.reviewer_id == viewer.id, ResumeReview.status == "open", learner.c.status == "active")
         .order_by(ResumeReview.created_at, ResumeReview.id).offset((page - 1) * per_page).limit(per_page))).all()
-    return [ReviewView(r[0], r[1], r[2], r[3]) for r in rows], int(rows[0][4]) if rows else 0
+    return [ReviewView(r[0], r[1], r[2], r[3]) for r in rows], int(rows[0][5]) if rows else 0
 
 
 async def of_member(session: AsyncSession, user: Any) -> list[ReviewView]:
@@ -104,7 +105,8 @@ async def readable(session: AsyncSession, viewer: Any, review_id: Any) -> Review
     key = parse_uuid(review_id)
     stmt, _learner = _view_query()
     row = (await session.execute(stmt.where(ResumeReview.id == key))).first() if key else None
-    if row is None or not (row[1] == viewer.id or (row[0].reviewer_id == viewer.id and row[0].status == "open")):
+    if row is None or not (row[1] == viewer.id or (row[0].reviewer_id == viewer.id and row[0].status == "open"
+                                                    and row[4] == "active")):
         raise ResumeError(_("No such review."), status=404)
     return ReviewView(row[0], row[1], row[2], row[3])
 

@@ -82,8 +82,12 @@ def clean_website(value: Any) -> str:
     text_ = clean_text(value, WEBSITE_MAX, "website")
     if not text_:
         return ""
-    parts = urlsplit(text_)
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in text_:
+    try:
+        parts = urlsplit(text_)
+        host = parts.hostname
+    except ValueError:  # e.g. "http://[x": not an address
+        host = None
+    if host is None or parts.scheme not in ("http", "https") or " " in text_:
         raise ResumeError(_("Give a web address starting with https://."), field="website")
     return text_
 

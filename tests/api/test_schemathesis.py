@@ -33,7 +33,7 @@ from schemathesis.python import asgi
 
 from tests.conftest import ADMIN_PASSWORD, host_of
 
-MAX_EXAMPLES = 50
+MAX_EXAMPLES = 30
 SEED = 20_261_130
 LOGOUT = "/api/v1/auth/logout"
 

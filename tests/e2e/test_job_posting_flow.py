@@ -88,7 +88,7 @@ def test_post_review_find_and_a_resume_review(e2e_server, create_tenant, new_pag
     teacher.goto(learners.url("/career/reviews"))
     teacher.get_by_role("link", name="Léo Mbarga").click()
     teacher.get_by_label("About").select_option("summary")
-    teacher.get_by_label("Comment").fill("Add two lines about yourself.")
+    teacher.get_by_label("Comment", exact=True).fill("Add two lines about yourself.")
     teacher.get_by_role("button", name="Send").click()
     expect(teacher.locator("#comments")).to_contain_text("Add two lines about yourself.")
     learner.goto(learners.url("/career/resume#reviews"))

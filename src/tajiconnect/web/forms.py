@@ -63,6 +63,8 @@ def safe_next(value: str | None, default: str = "/") -> str:
 
 
 def see_other(path: str, notice: str | None = None) -> Redirect:
+    """A 303 to ``path`` (which may end with a ``#fragment``), with ``notice`` in its query."""
     if notice:
-        path = f"{path}{'&' if '?' in path else '?'}notice={notice}"
+        base, hash_, fragment = path.partition("#")
+        path = f"{base}{'&' if '?' in base else '?'}notice={notice}{hash_}{fragment}"
     return Redirect(path=path, status_code=HTTP_303_SEE_OTHER)

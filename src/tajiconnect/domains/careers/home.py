@@ -3,7 +3,7 @@ to, the next course or path that closes the biggest gap of the closest role not 
 best (when their organization's board is open) and their applications with their steps.
 
 A fixed number of statements whatever the organization's size: the pathways' matches in one, the gap of one role,
-the newest :data:`JOBS_CONSIDERED` offered jobs with their skills in two.
+the best of the newest :data:`JOBS_CONSIDERED` offered jobs scored in the database.
 """
 
 from __future__ import annotations
@@ -50,10 +50,9 @@ async def load(session: AsyncSession, user: Any) -> CareerHome:
             home.next_step, home.next_for = gap.offers[0], closest
     home.jobs_open = await board.allowed(session)
     if home.jobs_open:
-        offered = await board.newest_offered(session, JOBS_CONSIDERED)
-        required = await postings.skills_of(session, [o.job.id for o in offered])
         have = await matching.levels_of(session, user.id)
-        scored = [(o, matching.score([(s.key, s.name, s.level) for s in required[o.job.id]], have)) for o in offered]
-        home.jobs = sorted(scored, key=lambda x: -x[1].percent)[:TOP]
+        best = await board.best_matches(session, have, limit=TOP, considered=JOBS_CONSIDERED)
+        required = await postings.skills_of(session, [o.job.id for o in best])
+        home.jobs = [(o, matching.score([(s.key, s.name, s.level) for s in required[o.job.id]], have)) for o in best]
         home.applications = (await applications.mine(session, user, per_page=5))[0]
     return home

@@ -16,7 +16,9 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Text, and_, func, or_, select
+from sqlalchemy import cast as sa_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.ids import parse_uuid
@@ -97,10 +99,25 @@ async def get_offered(session: AsyncSession, job_id: Any) -> tuple[Job, Employer
     return (row[0], row[1]) if row else None
 
 
-async def newest_offered(session: AsyncSession, limit: int = 200) -> list[Listed]:
-    rows = (await session.execute(select(Job, Employer.name).join(Employer, Employer.id == Job.employer_id)
-                                  .where(offered()).order_by(Job.published_at.desc(), Job.id).limit(limit))).all()
-    return [Listed(r[0], r[1]) for r in rows]
+async def best_matches(session: AsyncSession, have: dict[str, int], *, limit: int = 3,
+                       considered: int = 200) -> list[Listed]:
+    """Among the newest ``considered`` offered jobs that name skills, the ``limit`` that ``have`` (a learner's
+    {key: level}) matches best, scored in the database (one statement, then one for the jobs)."""
+    recent = select(Job.id).where(offered()).order_by(Job.published_at.desc(), Job.id).limit(considered).subquery()
+    levels = func.unnest(sa_cast(list(have), ARRAY(Text)), sa_cast(list(have.values()), ARRAY(Integer))
+                         ).table_valued("key", "level").render_derived()
+    got = func.coalesce(levels.c.level, 0)
+    share = func.sum(func.least(got, JobSkill.level)) * 1.0 / func.sum(JobSkill.level)
+    ranked = (await session.execute(
+        select(JobSkill.job_id, share).join(recent, recent.c.id == JobSkill.job_id)
+        .outerjoin(levels, levels.c.key == JobSkill.key)
+        .group_by(JobSkill.job_id).order_by(share.desc(), JobSkill.job_id).limit(limit))).all()
+    ids = [r[0] for r in ranked]
+    if not ids:
+        return []
+    rows = {r[0].id: Listed(r[0], r[1]) for r in (await session.execute(
+        select(Job, Employer.name).join(Employer, Employer.id == Job.employer_id).where(Job.id.in_(ids)))).all()}
+    return [rows[i] for i in ids if i in rows]
 
 
 # --- insights -----------------------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
     ("fan_out_daily", "17 3 * * *"),
     ("purge_operator_sessions", "27 3 * * *"),
     ("sweep_billing_events", "* * * * *"),
+    ("deliver_waiting_job_events", "* * * * *"),
     ("fan_out_weekly", "23 14 * * 5"),  # Fridays 14:23 UTC: the parents' weekly digest
 )
 

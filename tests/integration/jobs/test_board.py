@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from tajiconnect.db.session import session_scope
 from tajiconnect.domains.audit.models import PlatformAuditEntry
-from tajiconnect.domains.jobs.models import Job, JobApplication
-from tajiconnect.domains.jobs.tasks import deliver
+from tajiconnect.domains.jobs.models import Job, JobApplication, JobApplicationEvent
+from tajiconnect.domains.jobs.tasks import deliver, deliver_waiting_job_events
 from tajiconnect.domains.notifications.models import Notification
 from tests.integration.certificates.conftest import pdf_text
 from tests.integration.conftest import post_form
@@ -183,5 +183,15 @@ async def test_each_side_sees_only_its_own(engine, new_org, make_user, signed_in
     async with signed_in(b.learner) as client:
         assert (await post_form(client, f"/jobs/applications/{application_id}/withdraw", {})).status_code == 303
         assert (await post_form(client, f"/jobs/applications/{application_id}/withdraw", {})).status_code == 303
-    [_applied, withdrawn] = await events(engine, application_id)
+    [applied, withdrawn] = await events(engine, application_id)
     assert withdrawn.status == "withdrawn" and withdrawn.by == "applicant"
+    async with session_scope(engine, schema=None) as session:  # their deliveries were lost a while ago
+        for event in (applied, withdrawn):
+            row = await session.get(JobApplicationEvent, event.id)
+            row.created_at = row.created_at - datetime.timedelta(minutes=5)
+    swept = await deliver_waiting_job_events({"engine": engine})
+    assert swept["told"] >= 2
+    assert all(e.notified_at is not None for e in await events(engine, application_id))
+    told = await notifications(engine, b.employer_org.tenant, b.employer.id, "job_application")
+    assert len(told) == 2  # applied, then withdrew: each once
+    assert len(await notifications(engine, b.employer_org.tenant, b.employer.id, "job_application")) == 2

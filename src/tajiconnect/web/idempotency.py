@@ -7,6 +7,9 @@ claimed in the request's own transaction and its answer stored in it just before
 effect and the stored answer exist, or neither does and the retry simply runs again. Keys belong to one member;
 the same key with a different method, path or body is refused (422), and a key whose first request is still
 running is refused with 409. Keys are kept for :data:`KEEP` (then purged by ``sweep_outbox``'s upkeep).
+
+Answers that are secrets are never stored, so such writes ignore the key: the sign-in routes (``/api/v1/auth/``)
+and any route declared with ``opt={SECRET_ANSWER: True}`` (e.g. a new private link shown once).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ HEADER = "idempotency-key"
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 KEEP = datetime.timedelta(hours=24)
 EXEMPT_PREFIX = "/api/v1/auth/"
+SECRET_ANSWER = "secret_answer"  # noqa: S105 - the name of a route option, not a secret
 ABANDONED = datetime.timedelta(minutes=2)
 
 
@@ -100,8 +104,9 @@ async def claim(request: Request, session: AsyncSession) -> tuple[uuid.UUID, str
     user = request.scope.get("user")
     if value is None or request.method not in WRITE_METHODS or user is None:
         return None
-    if request.url.path.startswith(EXEMPT_PREFIX):
-        return None  # token answers are secrets: never stored, never replayed
+    handler = request.scope.get("route_handler")
+    if request.url.path.startswith(EXEMPT_PREFIX) or (handler is not None and handler.opt.get(SECRET_ANSWER)):
+        return None  # the answer is a secret: never stored, never replayed
     if not _valid_key(value):
         raise HTTPException(status_code=400, detail="Idempotency-Key must be 1-255 visible ASCII characters")
     body = await _form_digest(request) if _reads_form(request) else await request.body()

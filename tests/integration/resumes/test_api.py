@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import func, select
+
+from tajiconnect.web.idempotency import IdempotentRequest
 from tests.integration.certificates.conftest import pdf_text
-from tests.integration.conftest import bearer_for, post_form, problem_of
+from tests.integration.conftest import audit_entries, bearer_for, post_form, problem_of
+from tests.integration.groups.conftest import tenant_session
 from tests.integration.resumes.conftest import a_certificate
 
 API = "/api/v1/resumes"
@@ -48,7 +52,18 @@ async def test_the_resume_api(engine, new_org, make_user, signed_in, client_for)
         assert (await client.get(f"{API}/{resume_id}/pdf?layout=fancy", headers=me)).status_code == 400
         shared = await client.post(API + "/me/share", headers=me)
         assert shared.status_code == 201 and "/r/" in shared.json()["url"]
+        again = await client.post(API + "/me/share", headers={**me, "Idempotency-Key": "share-1"})
+        retried = await client.post(API + "/me/share", headers={**me, "Idempotency-Key": "share-1"})
+        assert again.status_code == retried.status_code == 201  # a secret answer is never stored to replay
+        assert again.json()["url"] != retried.json()["url"] and "idempotent-replayed" not in retried.headers
+        async with tenant_session(engine, org.tenant) as session:
+            assert await session.scalar(select(func.count()).select_from(IdempotentRequest).where(
+                IdempotentRequest.user_id == learner.id)) == 0
         assert (await client.delete(API + "/me/share", headers=me)).status_code == 204
+    shares = [e.action for e in await audit_entries(engine, org.tenant) if e.action.startswith("resume.share.")]
+    assert sorted(shares) == ["resume.share.created", "resume.share.replaced", "resume.share.replaced",
+                              "resume.share.revoked"]
+    async with signed_in(learner) as client:
         assert (await post_form(client, "/career/resume/reviews", {"reviewer": teacher.email})).status_code == 303
     async with signed_in(teacher) as client:
         headers = await bearer_for(client, teacher)

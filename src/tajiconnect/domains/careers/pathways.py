@@ -150,13 +150,8 @@ async def requirements(session: AsyncSession, pathway_id: uuid.UUID) -> list[Req
     return [Required(*r) for r in rows]
 
 
-def _clean(value: str | None, limit: int, field: str, *, required: bool = True) -> str:
-    cleaned = " ".join((value or "").split())
-    if required and not cleaned:
-        raise PathwayError(_("This cannot be blank."), field=field)
-    if len(cleaned) > limit:
-        raise PathwayError(_("At most %(n)d characters.") % {"n": limit}, field=field)
-    return cleaned
+def _clean(value: Any, limit: int, field: str, *, required: bool = True) -> str:
+    return taxonomy.clean(value, limit, field, required=required, error=PathwayError)
 
 
 async def _name_taken(session: AsyncSession, name: str, but: uuid.UUID | None = None) -> bool:

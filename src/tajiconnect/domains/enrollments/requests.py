@@ -40,6 +40,7 @@ from tajiconnect.domains.paths.models import LearningPath
 from tajiconnect.domains.people.relations import CURRENT
 from tajiconnect.i18n import N_
 from tajiconnect.i18n import gettext as _
+from tajiconnect.validation import clean_text
 
 NOTE_MAX = 500
 PER_PAGE = 25
@@ -90,9 +91,7 @@ async def ask(session: AsyncSession, acting: Acting, kind: str, thing_id: Any, *
                 else await service.path_enrollment_of(session, user.id, subject.id))
     if enrolled is not None:
         raise EnrollmentConflict(_("You are enrolled already."))
-    text_ = " ".join((note or "").split())
-    if len(text_) > NOTE_MAX:
-        raise EnrollmentConflict(_("At most %(n)d characters.") % {"n": NOTE_MAX}, "note")
+    text_ = clean_text(note, NOTE_MAX, "note", error=EnrollmentConflict)
     now = _now()
     column = "course_id" if kind == "course" else "path_id"
     created = (await session.execute(
@@ -164,9 +163,7 @@ async def decide(session: AsyncSession, acting: Acting, request_id: Any, *, appr
         raise EnrollmentNotFound(_("No such request."))
     if found.status != "open":
         raise EnrollmentConflict(_("This request was answered already."))
-    text_ = " ".join((reason or "").split())
-    if len(text_) > NOTE_MAX:
-        raise EnrollmentConflict(_("At most %(n)d characters.") % {"n": NOTE_MAX}, "reason")
+    text_ = clean_text(reason, NOTE_MAX, "reason", error=EnrollmentConflict)
     learner = await session.get(User, found.user_id)
     assert learner is not None
     if approve:

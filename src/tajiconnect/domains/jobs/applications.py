@@ -37,10 +37,10 @@ from tajiconnect.domains.jobs.models import (
 )
 from tajiconnect.domains.jobs.postings import JobError, own_job
 from tajiconnect.domains.resumes import service as resumes
-from tajiconnect.domains.resumes.pdf import render_resume
-from tajiconnect.i18n import current_locale
+from tajiconnect.domains.resumes.pdf import render
 from tajiconnect.i18n import gettext as _
 from tajiconnect.tenancy.context import require_tenant
+from tajiconnect.validation import clean_text
 
 LETTER_MAX, NOTE_MAX = 5000, 1000
 PER_PAGE = 25
@@ -94,9 +94,7 @@ async def apply(session: AsyncSession, acting: Acting, job_id: Any, snapshot: Sn
     if found is None:
         raise JobError(_("No such job here."), status=404)
     job, _employer = found
-    letter = (snapshot.cover_letter or "").replace("\r\n", "\n").strip()
-    if len(letter) > LETTER_MAX:
-        raise JobError(_("At most %(n)d characters.") % {"n": LETTER_MAX}, field="cover_letter")
+    letter = clean_text(snapshot.cover_letter, LETTER_MAX, "cover_letter", markdown=True, error=JobError)
     tenant = require_tenant()
     certificates = await resumes.certificates_of(session, user.id)
     chosen = set(snapshot.certificate_ids)
@@ -111,7 +109,7 @@ async def apply(session: AsyncSession, acting: Acting, job_id: Any, snapshot: Sn
     pdf = None
     if snapshot.include_resume:
         content = await resumes.content(session, await resumes.mine(session, user), user)
-        pdf = render_resume(content, locale=current_locale())
+        pdf = await render(content)
         if len(pdf) > RESUME_MAX:
             raise JobError(_("The résumé is too large to send."), field="include_resume")
     moment = now()
@@ -240,9 +238,7 @@ async def move(session: AsyncSession, acting: Acting, application_id: Any, statu
                ) -> JobApplication:
     """Move an application along (or only note something when ``status`` is its current one)."""
     application, job = await for_employer(session, application_id, lock=True)
-    text_ = (note or "").strip()
-    if len(text_) > NOTE_MAX:
-        raise JobError(_("At most %(n)d characters.") % {"n": NOTE_MAX}, field="note")
+    text_ = clean_text(note, NOTE_MAX, "note", markdown=True, error=JobError)
     if status == application.status:
         if not text_:
             raise JobError(_("Write a note, or choose another step."), field="note")

@@ -386,7 +386,7 @@ class EmployerPages(Controller):
 
     @get("/applications/{application_id:str}/resume", name="employer.application.resume")
     async def resume(self, db_session: DbSession, application_id: FromPath[str]) -> Response[bytes]:
-        from tajiconnect.domains.resumes.pages import pdf_response
+        from tajiconnect.domains.resumes.pdf import pdf_response
 
         try:
             data, name = await applications.resume_of(db_session, application_id)

@@ -42,6 +42,7 @@ from tajiconnect.domains.skills.models import LEVELS, Skill
 from tajiconnect.i18n import gettext as _
 from tajiconnect.settings import get_settings
 from tajiconnect.tenancy.context import require_tenant
+from tajiconnect.validation import FieldError, clean_text, web_address
 
 TITLE_MAX, DESCRIPTION_MAX, LOCATION_MAX, NAME_MAX, ABOUT_MAX, WEBSITE_MAX = 160, 20_000, 120, 200, 5000, 300
 SALARY_LIMIT = 1_000_000_000
@@ -50,10 +51,8 @@ PER_PAGE = 25
 EMPLOYER_ROLES = ("employer", "org_admin")
 
 
-class JobError(Exception):
-    def __init__(self, message: str, *, status: int = 400, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+class JobError(FieldError):
+    """What the job board refuses (``validation.FieldError``)."""
 
 
 def now() -> datetime.datetime:
@@ -64,17 +63,9 @@ def may_employ(user: Any) -> bool:
     return user is not None and user.is_active and any(r in (user.roles or ()) for r in EMPLOYER_ROLES)
 
 
-def _text(value: Any, limit: int, field: str, *, required: bool = False, multiline: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise JobError(_("This must be text."), field=field)
-    cleaned = value.replace("\r\n", "\n").strip() if multiline else " ".join(value.split())
-    if required and not cleaned:
-        raise JobError(_("This cannot be blank."), field=field)
-    if len(cleaned) > limit:
-        raise JobError(_("At most %(n)d characters.") % {"n": limit}, field=field)
-    return cleaned
+def _text(value: Any, limit: int, field: str, *, required: bool = False, lines: bool = False,
+          markdown: bool = False) -> str:
+    return clean_text(value, limit, field, required=required, lines=lines, markdown=markdown, error=JobError)
 
 
 def _amount(value: Any, field: str) -> int | None:
@@ -125,7 +116,7 @@ def clean_job(values: dict[str, Any], *, kept_closes_on: datetime.date | None = 
     """The job's fields checked (pure but for today's date); :class:`JobError` names the first field at fault."""
     fields_ = JobFields(
         title=_text(values.get("title"), TITLE_MAX, "title", required=True),
-        description=_text(values.get("description"), DESCRIPTION_MAX, "description", multiline=True),
+        description=_text(values.get("description"), DESCRIPTION_MAX, "description", markdown=True),
         location=_text(values.get("location"), LOCATION_MAX, "location"),
         workplace=values.get("workplace") or "onsite", kind=values.get("kind") or "full_time",
         salary_min=_amount(values.get("salary_min"), "salary_min"),
@@ -168,12 +159,9 @@ async def employer_profile(session: AsyncSession) -> Employer:
 async def update_profile(session: AsyncSession, acting: Acting, **values: Any) -> Employer:
     employer = await employer_profile(session)
     employer.name = _text(values.get("name"), NAME_MAX, "name", required=True)
-    employer.about = _text(values.get("about"), ABOUT_MAX, "about", multiline=True)
+    employer.about = _text(values.get("about"), ABOUT_MAX, "about", lines=True)
     employer.location = _text(values.get("location"), LOCATION_MAX, "location")
-    website = _text(values.get("website"), WEBSITE_MAX, "website")
-    if website and not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", website):
-        raise JobError(_("Give a web address starting with https://."), field="website")
-    employer.website = website
+    employer.website = web_address(values.get("website"), WEBSITE_MAX, "website", error=JobError)
     await session.flush()
     await record(session, acting.actor, "employer.updated", target_type="employer", target_id=employer.id,
                  name=employer.name)

@@ -16,6 +16,7 @@ from tajiconnect.domains.jobs.models import Employer, Job
 from tajiconnect.domains.jobs.postings import JobError
 from tajiconnect.i18n import gettext as _
 from tajiconnect.tenancy.models import Tenant
+from tajiconnect.validation import clean_text
 
 PER_PAGE = 25
 NOTE_MAX = 500
@@ -44,9 +45,7 @@ async def decide(session: AsyncSession, actor: Actor, job_id: uuid.UUID, action:
                  note: str = "") -> Job:
     if action not in ACTIONS:
         raise JobError(_("Choose approve, reject, hide or show."), field="action")
-    text_ = " ".join((note or "").split())
-    if len(text_) > NOTE_MAX:
-        raise JobError(_("At most %(n)d characters.") % {"n": NOTE_MAX}, field="note")
+    text_ = clean_text(note, NOTE_MAX, "note", error=JobError)
     if action in ("reject", "hide") and not text_:
         raise JobError(_("Say why: the employer reads it."), field="note")
     job = await session.scalar(select(Job).where(Job.id == job_id).with_for_update()

@@ -29,13 +29,13 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import requires_user
-from tajiconnect.domains.audit.service import record
+from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.resumes import service
 from tajiconnect.domains.resumes.models import Resume, ResumeEntry, ResumeReview
-from tajiconnect.domains.resumes.pdf import render_resume
+from tajiconnect.domains.resumes.pdf import pdf_response, render
 from tajiconnect.domains.resumes.service import ResumeError
-from tajiconnect.i18n import current_locale
 from tajiconnect.i18n import gettext as _
+from tajiconnect.web.idempotency import SECRET_ANSWER
 from tajiconnect.web.openapi import BODY, GUARDED, NOT_BLANK, REQUIRES_BEARER, SUSPENDED, Timestamp, problems, refusal
 from tajiconnect.web.paging import PageParam
 
@@ -279,22 +279,16 @@ class ResumesApi(Controller):
             raise refusal(exc) from exc
 
     @post("/me/share", name="api.resumes.share", summary="Make a new private link to my résumé (shown once)",
-          **problems(*GUARDED, idempotent=True, notes={403: SUSPENDED}))
+          opt={SECRET_ANSWER: True},  # never stored for an Idempotency-Key replay: the link is shown once
+          **problems(*GUARDED, notes={403: SUSPENDED}))
     async def share(self, request: Request, db_session: DbSession) -> ShareOut:
-        me = request.scope["user"]
-        replaced = (await service.mine(db_session, me)).share_token_hash is not None
-        token = await service.new_share_link(db_session, me)
-        await record(db_session, actor_of(request), "resume.share.replaced" if replaced else "resume.share.created",
-                     target_type="user", target_id=me.id)
+        token = await service.new_share_link(db_session, Acting(request.scope["user"], actor_of(request)))
         return ShareOut(url=service.share_url(token))
 
     @delete("/me/share", name="api.resumes.unshare", status_code=HTTP_204_NO_CONTENT,
             summary="Turn off the private link to my résumé", **problems(*GUARDED, notes={403: SUSPENDED}))
     async def unshare(self, request: Request, db_session: DbSession) -> None:
-        me = request.scope["user"]
-        if await service.revoke_share_link(db_session, me):
-            await record(db_session, actor_of(request), "resume.share.revoked", target_type="user",
-                         target_id=me.id)
+        await service.revoke_share_link(db_session, Acting(request.scope["user"], actor_of(request)))
 
     @get("/{resume_id:str}", name="api.resumes.show", summary="A résumé I may read",
          **problems(*GUARDED, 404, notes={403: SUSPENDED, 404: NOT_FOUND}))
@@ -307,6 +301,4 @@ class ResumesApi(Controller):
                   layout: FromQuery[Annotated[Layout | None, Parameter(description="Else the résumé's own.")]] = None
                   ) -> Response[bytes]:
         found = await _content(db_session, request.scope["user"], resume_id)
-        return Response(render_resume(found, layout=layout, locale=current_locale()), media_type="application/pdf",
-                        headers={"Cache-Control": "private, no-store",
-                                 "Content-Disposition": 'inline; filename="resume.pdf"'})
+        return pdf_response(await render(found, layout=layout), found.name)

@@ -25,13 +25,12 @@ from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import requires_user
-from tajiconnect.domains.audit.service import record
+from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.people import relations
 from tajiconnect.domains.resumes import reviews, service
 from tajiconnect.domains.resumes.models import ENTRY_KINDS, RESUME_LAYOUTS, SECTIONS, Resume
-from tajiconnect.domains.resumes.pdf import language_word, level_word, period, render_resume
+from tajiconnect.domains.resumes.pdf import language_word, level_word, pdf_response, period, render
 from tajiconnect.domains.resumes.service import LANGUAGE_LEVELS, LANGUAGES_MAX, ResumeError
-from tajiconnect.i18n import current_locale
 from tajiconnect.web.forms import Form, see_other
 from tajiconnect.web.htmx import wants_fragment
 from tajiconnect.web.paging import PageParam, page_info
@@ -43,16 +42,14 @@ SECTION_TEMPLATES = {"details": "resumes/_details.html", "languages": "resumes/_
                      "settings": "resumes/_settings.html", **{k: "resumes/_entries.html" for k in ENTRY_KINDS}}
 
 
+def _acting(request: Request) -> Acting:
+    return Acting(request.scope["user"], actor_of(request))
+
+
 def helpers() -> dict[str, Any]:
     return {"level_word": level_word, "language_word": language_word, "period": period,
             "language_levels": LANGUAGE_LEVELS, "layouts": RESUME_LAYOUTS, "entry_kinds": ENTRY_KINDS,
             "sections": SECTIONS, "languages_max": LANGUAGES_MAX}
-
-
-def pdf_response(data: bytes, name: str) -> Response[bytes]:
-    safe = "".join(ch for ch in name if ch.isascii() and (ch.isalnum() or ch in "-_")) or "resume"
-    return Response(data, media_type="application/pdf", headers={
-        **NO_STORE, "Content-Disposition": f'inline; filename="{safe}.pdf"', "X-Robots-Tag": "noindex"})
 
 
 def _entry_values(form: Form) -> dict[str, Any]:
@@ -170,19 +167,13 @@ class ResumePages(Controller):
 
     @post("/share", name="resumes.share")
     async def share(self, request: Request, db_session: DbSession) -> Template:
-        me = request.scope["user"]
-        replaced = (await service.mine(db_session, me)).share_token_hash is not None
-        token = await service.new_share_link(db_session, me)
-        await record(db_session, actor_of(request), "resume.share.replaced" if replaced else "resume.share.created",
-                     target_type="user", target_id=me.id)
+        token = await service.new_share_link(db_session, _acting(request))
         context = await self._context(request, db_session, share_url=service.share_url(token))
         return Template("resumes/edit.html", context=context, headers=NO_STORE)
 
     @post("/share/revoke", name="resumes.share.revoke")
     async def revoke(self, request: Request, db_session: DbSession) -> Redirect:
-        me = request.scope["user"]
-        if await service.revoke_share_link(db_session, me):
-            await record(db_session, actor_of(request), "resume.share.revoked", target_type="user", target_id=me.id)
+        await service.revoke_share_link(db_session, _acting(request))
         return see_other("/career/resume#resume-share", notice="share_revoked")
 
     @post("/reviews", name="resumes.reviews.ask")
@@ -212,7 +203,7 @@ class ResumePages(Controller):
         if layout is not None and layout not in RESUME_LAYOUTS:
             raise NotFoundException()
         found = await service.content(db_session, await service.mine(db_session, me), me)
-        return pdf_response(render_resume(found, layout=layout, locale=current_locale()), found.name)
+        return pdf_response(await render(found, layout=layout), found.name)
 
 
 class ReviewPages(Controller):
@@ -272,7 +263,7 @@ class ReviewPages(Controller):
         resume = await db_session.get(Resume, view.review.resume_id)
         assert owner is not None and resume is not None
         found = await service.content(db_session, resume, owner)
-        return pdf_response(render_resume(found, locale=current_locale()), found.name)
+        return pdf_response(await render(found), found.name)
 
 
 class SharedResumePages(Controller):
@@ -291,7 +282,7 @@ class SharedResumePages(Controller):
     async def shared(self, db_session: DbSession, name: FromPath[str]) -> Template | Response[bytes]:
         if name.endswith(".pdf"):
             found = await self._found(db_session, name.removesuffix(".pdf"))
-            return pdf_response(render_resume(found, locale=current_locale()), found.name)
+            return pdf_response(await render(found), found.name)
         found = await self._found(db_session, name)
         return Template("resumes/shared.html", context={"c": found, "token": name, **helpers()},
                         headers={**NO_STORE, "X-Robots-Tag": "noindex"})

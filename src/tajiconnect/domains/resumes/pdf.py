@@ -12,10 +12,12 @@ levels, "present") are in ``locale``. Certificates carry their verification link
 
 from __future__ import annotations
 
+import asyncio
 import io
 from xml.sax.saxutils import escape
 
 from babel.dates import format_date
+from litestar import Response
 from reportlab.lib.colors import HexColor, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -144,6 +146,21 @@ def _sections(c: ResumeContent, s: _Styles, locale: str, *, side: bool) -> tuple
     if c.entries["reference"]:
         main += [_p(_("References"), s.section), *_entries(c.entries["reference"], s, locale, reference=True)]
     return aside, main
+
+
+async def render(c: ResumeContent, *, layout: str | None = None, locale: str | None = None) -> bytes:
+    """:func:`render_resume` off the event loop (a long résumé takes a while to lay out), in ``locale`` or the
+    request's."""
+    return await asyncio.to_thread(render_resume, c, layout=layout, locale=locale or i18n.current_locale())
+
+
+def pdf_response(data: bytes, name: str) -> Response[bytes]:
+    """A résumé PDF to open in the browser, named after its member (any script: an ASCII fallback too)."""
+    from tajiconnect.domains.storage.service import content_disposition
+
+    return Response(data, media_type="application/pdf", headers={
+        "Cache-Control": "private, no-store", "X-Robots-Tag": "noindex",
+        "Content-Disposition": content_disposition(f"{name}.pdf", download=False)})
 
 
 def render_resume(c: ResumeContent, *, layout: str | None = None, locale: str = "en") -> bytes:

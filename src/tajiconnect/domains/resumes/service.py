@@ -16,26 +16,27 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect import validation
 from tajiconnect.db.ids import parse_uuid
+from tajiconnect.domains.accounts.crypto import new_token, token_hash
 from tajiconnect.domains.accounts.models import User
+from tajiconnect.domains.audit.service import Acting, record
 from tajiconnect.domains.certificates.models import Certificate
 from tajiconnect.domains.resumes.models import ENTRY_KINDS, RESUME_LAYOUTS, Resume, ResumeEntry
 from tajiconnect.domains.skills import profile
 from tajiconnect.i18n import gettext as _
 from tajiconnect.tenancy.urls import tenant_url
+from tajiconnect.validation import FieldError
 
 HEADLINE_MAX, SUMMARY_MAX, PHONE_MAX, LOCATION_MAX, WEBSITE_MAX = 160, 3000, 40, 120, 300
 TITLE_MAX, ORGANIZATION_MAX, PLACE_MAX, DESCRIPTION_MAX = 160, 160, 120, 2000
@@ -48,10 +49,8 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII digits only (\d takes any script's)
 
 
-class ResumeError(Exception):
-    def __init__(self, message: str, *, status: int = 400, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+class ResumeError(FieldError):
+    """What the résumé refuses (``validation.FieldError``)."""
 
 
 def now() -> datetime.datetime:
@@ -62,34 +61,12 @@ def now() -> datetime.datetime:
 
 
 def clean_text(value: Any, limit: int, field_name: str, *, required: bool = False, multiline: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ResumeError(_("This must be text."), field=field_name)
-    if multiline:
-        lines = [" ".join(line.split()) for line in value.replace("\r\n", "\n").split("\n")]
-        cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    else:
-        cleaned = " ".join(value.split())
-    if required and not cleaned:
-        raise ResumeError(_("This cannot be blank."), field=field_name)
-    if len(cleaned) > limit:
-        raise ResumeError(_("At most %(n)d characters.") % {"n": limit}, field=field_name)
-    return cleaned
+    """``validation.clean_text`` for the résumé: several lines (shown as written) with ``multiline``."""
+    return validation.clean_text(value, limit, field_name, required=required, lines=multiline, error=ResumeError)
 
 
 def clean_website(value: Any) -> str:
-    text_ = clean_text(value, WEBSITE_MAX, "website")
-    if not text_:
-        return ""
-    try:
-        parts = urlsplit(text_)
-        host = parts.hostname
-    except ValueError:  # e.g. "http://[x": not an address
-        host = None
-    if host is None or parts.scheme not in ("http", "https") or " " in text_:
-        raise ResumeError(_("Give a web address starting with https://."), field="website")
-    return text_
+    return validation.web_address(value, WEBSITE_MAX, "website", error=ResumeError)
 
 
 def clean_languages(value: Any) -> list[dict[str, str]]:
@@ -353,24 +330,27 @@ def completeness(found: ResumeContent) -> int:
 # --- the share link ----------------------------------------------------------------------------------------------
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def new_share_link(session: AsyncSession, user: Any) -> str:
-    """A new private link for the member's résumé (the old one stops working); the token, shown once."""
-    resume = await mine(session, user)
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    await session.execute(sql_update(Resume).where(Resume.id == resume.id).values(
-        share_token_hash=token_hash(token), shared_at=now()))
+async def new_share_link(session: AsyncSession, acting: Acting) -> str:
+    """A new private link for the member's résumé (the old one stops working), audited; the token, shown once."""
+    resume = await mine(session, acting.user)
+    replaced = resume.share_token_hash is not None
+    token = new_token(TOKEN_BYTES)
+    resume.share_token_hash, resume.shared_at = token_hash(token), now()
+    await session.flush()
+    await record(session, acting.actor, "resume.share.replaced" if replaced else "resume.share.created",
+                 target_type="user", target_id=acting.user.id)
     return token
 
 
-async def revoke_share_link(session: AsyncSession, user: Any) -> bool:
+async def revoke_share_link(session: AsyncSession, acting: Acting) -> bool:
+    """Turn the private link off (audited); whether there was one."""
     result = await session.execute(sql_update(Resume).where(
-        Resume.user_id == user.id, Resume.share_token_hash.is_not(None)).values(share_token_hash=None,
-                                                                                shared_at=None))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        Resume.user_id == acting.user.id, Resume.share_token_hash.is_not(None)).values(share_token_hash=None,
+                                                                                       shared_at=None))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await record(session, acting.actor, "resume.share.revoked", target_type="user", target_id=acting.user.id)
+    return True
 
 
 async def by_token(session: AsyncSession, token: str) -> tuple[Resume, User] | None:

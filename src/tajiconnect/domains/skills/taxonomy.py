@@ -28,6 +28,7 @@ from tajiconnect.domains.audit.service import Acting, record
 from tajiconnect.domains.skills.models import Skill
 from tajiconnect.i18n import gettext as _
 from tajiconnect.tenancy.context import require_tenant
+from tajiconnect.validation import FieldError, clean_text
 
 STARTER = Path(__file__).parent / "starter"
 LANGUAGES = ("en", "sw", "fr")
@@ -35,10 +36,8 @@ NAME_MAX, CATEGORY_MAX, DESCRIPTION_MAX, SEARCH_MAX = 120, 80, 500, 100
 PER_PAGE = 50
 
 
-class SkillError(Exception):
-    def __init__(self, message: str, *, status: int = 400, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+class SkillError(FieldError):
+    """What the skills refuse (``validation.FieldError``)."""
 
 
 @dataclass(frozen=True)
@@ -115,13 +114,9 @@ async def get(session: AsyncSession, skill_id: Any) -> Skill:
     return skill
 
 
-def _clean(value: str | None, limit: int, field: str, *, required: bool = True) -> str:
-    text_ = " ".join((value or "").split())
-    if required and not text_:
-        raise SkillError(_("This cannot be blank."), field=field)
-    if len(text_) > limit:
-        raise SkillError(_("At most %(n)d characters.") % {"n": limit}, field=field)
-    return text_
+def clean(value: Any, limit: int, field: str, *, required: bool = True, error: type[SkillError] = SkillError) -> str:
+    """A name, category or description, one line (``validation.clean_text``), required unless told."""
+    return clean_text(value, limit, field, required=required, error=error)
 
 
 async def _name_taken(session: AsyncSession, name: str, but: uuid.UUID | None = None) -> bool:
@@ -134,8 +129,8 @@ async def _name_taken(session: AsyncSession, name: str, but: uuid.UUID | None = 
 async def create(session: AsyncSession, acting: Acting, *, name: str, category: str,
                  description: str = "") -> Skill:
     await ensure_starter(session)
-    skill = Skill(name=_clean(name, NAME_MAX, "name"), category=_clean(category, CATEGORY_MAX, "category"),
-                  description=_clean(description, DESCRIPTION_MAX, "description", required=False))
+    skill = Skill(name=clean(name, NAME_MAX, "name"), category=clean(category, CATEGORY_MAX, "category"),
+                  description=clean(description, DESCRIPTION_MAX, "description", required=False))
     if await _name_taken(session, skill.name):
         raise SkillError(_("A skill with this name exists already."), status=409, field="name")
     session.add(skill)
@@ -154,14 +149,14 @@ async def update(session: AsyncSession, acting: Acting, skill_id: Any, *, name: 
     skill = await get(session, skill_id)
     before = {"name": skill.name, "category": skill.category, "archived": skill.archived_at is not None}
     if name is not None:
-        cleaned = _clean(name, NAME_MAX, "name")
+        cleaned = clean(name, NAME_MAX, "name")
         if await _name_taken(session, cleaned, but=skill.id):  # checked before the change is pending
             raise SkillError(_("A skill with this name exists already."), status=409, field="name")
         skill.name = cleaned
     if category is not None:
-        skill.category = _clean(category, CATEGORY_MAX, "category")
+        skill.category = clean(category, CATEGORY_MAX, "category")
     if description is not None:
-        skill.description = _clean(description, DESCRIPTION_MAX, "description", required=False)
+        skill.description = clean(description, DESCRIPTION_MAX, "description", required=False)
     restored = archived is False and skill.archived_at is not None
     if archived is not None:
         skill.archived_at = (skill.archived_at or datetime.datetime.now(datetime.UTC)) if archived else None

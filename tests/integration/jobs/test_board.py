@@ -195,3 +195,53 @@ async def test_each_side_sees_only_its_own(engine, new_org, make_user, signed_in
     told = await notifications(engine, b.employer_org.tenant, b.employer.id, "job_application")
     assert len(told) == 2  # applied, then withdrew: each once
     assert len(await notifications(engine, b.employer_org.tenant, b.employer.id, "job_application")) == 2
+
+
+async def test_a_changed_job_is_reviewed_again_and_operators_decisions_show_where_the_job_is(
+        engine, new_org, make_user, signed_in, as_operator, monkeypatch, settings):
+    import dataclasses
+
+    from tajiconnect.domains.jobs import postings
+
+    b = await build_board(engine, new_org, make_user, "jrv")
+    async with signed_in(b.employer) as client:
+        made = await post_form(client, "/employer/jobs", post_job(b, title=f"Cashier {uuid.uuid4().hex[:6]}"))
+        job_id = re.search(r"/employer/jobs/([0-9a-f-]+)", made.headers["location"]).group(1)
+        await post_form(client, f"/employer/jobs/{job_id}", {"action": "submit"})
+    async with as_operator() as client:
+        assert (await post_form(client, f"/platform/jobs/{job_id}", {"action": "reject", "note": "Add the hours"})
+                ).headers["location"].startswith("/platform/jobs?status=pending")
+    async with signed_in(b.employer) as client:
+        page = (await client.get(f"/employer/jobs/{job_id}")).text
+        assert "Add the hours" in page and "Rejected" in page
+        assert (await post_form(client, f"/employer/jobs/{job_id}", post_job(
+            b, title="Cashier, 8:00-16:00", action="save"))).status_code == 303
+        assert (await post_form(client, f"/employer/jobs/{job_id}", {"action": "submit"})).status_code == 303
+    job = await job_row(engine, uuid.UUID(job_id))
+    assert job.status == "pending" and job.review_note == ""  # the operators' note goes with the new review
+    await publish(engine, job_id)
+    async with signed_in(b.employer) as client:  # a published job changed goes back to review, off the board
+        assert (await post_form(client, f"/employer/jobs/{job_id}", post_job(
+            b, title="Cashier, 9:00-17:00", action="save"))).status_code == 303
+    assert (await job_row(engine, uuid.UUID(job_id))).status == "pending"
+    async with signed_in(b.learner) as client:
+        assert (await client.get(f"/jobs/{job_id}")).status_code == 404
+    await publish(engine, job_id)
+    async with as_operator() as client:
+        refused = await post_form(client, f"/platform/jobs/{job_id}", {"action": "hide", "note": " "})
+        assert refused.status_code == 422 and "Say why" in refused.text  # shown on the published list, its card
+        assert f'data-job="{job_id}"' in refused.text
+        assert (await post_form(client, f"/platform/jobs/{job_id}", {"action": "hide", "note": "Reported"})
+                ).status_code == 303
+        assert (await job_row(engine, uuid.UUID(job_id))).status == "hidden"
+        assert (await post_form(client, f"/platform/jobs/{job_id}", {"action": "show"})).status_code == 303
+    assert (await job_row(engine, uuid.UUID(job_id))).status == "published"
+
+    # without review, submitting publishes at once
+    monkeypatch.setattr(postings, "get_settings", lambda: dataclasses.replace(settings, job_review=False))
+    async with signed_in(b.employer) as client:
+        made = await post_form(client, "/employer/jobs", post_job(b, title=f"Baker {uuid.uuid4().hex[:6]}"))
+        other = re.search(r"/employer/jobs/([0-9a-f-]+)", made.headers["location"]).group(1)
+        await post_form(client, f"/employer/jobs/{other}", {"action": "submit"})
+    published = await job_row(engine, uuid.UUID(other))
+    assert published.status == "published" and published.published_at is not None

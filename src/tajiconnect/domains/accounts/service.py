@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tajiconnect.domains.accounts.errors import AccountError
 from tajiconnect.domains.accounts.models import ROLES, OrganizationSettings, User
@@ -207,6 +208,15 @@ async def organization_settings(session: AsyncSession) -> OrganizationSettings:
         session.add(row)
         await session.flush()
     return row
+
+
+async def setting_by_kind(session: AsyncSession, column: InstrumentedAttribute[bool | None]) -> bool:
+    """A yes/no organization setting (an ``OrganizationSettings`` column) whose unset value is its kind's default:
+    on for companies, off for schools (learners may be minors): learners messaging each other, the job board."""
+    from tajiconnect.tenancy.context import require_tenant
+
+    value = await session.scalar(select(column).where(OrganizationSettings.id == 1))
+    return require_tenant().kind == "company" if value is None else bool(value)
 
 
 def two_factor_required(user: User, settings: OrganizationSettings | None) -> bool:

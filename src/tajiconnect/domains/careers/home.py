@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.careers import analysis, pathways
 from tajiconnect.domains.careers.models import CareerPathway, PathwaySkill
-from tajiconnect.domains.jobs import applications, board, matching, postings
+from tajiconnect.domains.jobs import applications, board, matching
 from tajiconnect.domains.resumes import service as resumes
 
 TOP = 3
@@ -30,7 +30,7 @@ class CareerHome:
     next_step: analysis.OfferView | None = None
     next_for: CareerPathway | None = None
     jobs_open: bool = False
-    jobs: list[tuple[board.Listed, matching.Match]] = field(default_factory=list)
+    jobs: list[tuple[board.Listed, int]] = field(default_factory=list)  # with the match in percent
     applications: list[applications.Mine] = field(default_factory=list)
 
 
@@ -51,8 +51,6 @@ async def load(session: AsyncSession, user: Any) -> CareerHome:
     home.jobs_open = await board.allowed(session)
     if home.jobs_open:
         have = await matching.levels_of(session, user.id)
-        best = await board.best_matches(session, have, limit=TOP, considered=JOBS_CONSIDERED)
-        required = await postings.skills_of(session, [o.job.id for o in best])
-        home.jobs = [(o, matching.score([(s.key, s.name, s.level) for s in required[o.job.id]], have)) for o in best]
+        home.jobs = await board.best_matches(session, have, limit=TOP, considered=JOBS_CONSIDERED)
         home.applications = (await applications.mine(session, user, per_page=5))[0]
     return home

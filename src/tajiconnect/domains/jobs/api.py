@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
@@ -32,9 +32,13 @@ from tajiconnect.db.ids import parse_uuid
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
 from tajiconnect.domains.accounts.policies import requires_user
-from tajiconnect.domains.audit.service import Acting, record
+from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.jobs import applications, board, matching, postings
-from tajiconnect.domains.jobs.models import Job, JobApplication, JobSkill
+from tajiconnect.domains.jobs.models import ApplicationStatus as Step
+from tajiconnect.domains.jobs.models import Job, JobApplication, JobSkill, Workplace
+from tajiconnect.domains.jobs.models import JobKind as Kind
+from tajiconnect.domains.jobs.models import JobStatus as Status
+from tajiconnect.domains.jobs.models import SalaryPeriod as Period
 from tajiconnect.domains.jobs.postings import JobError
 from tajiconnect.i18n import gettext as _
 from tajiconnect.tenancy.context import require_tenant
@@ -44,11 +48,6 @@ from tajiconnect.web.paging import PageParam
 PerPage = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 Words = Annotated[str | None, Parameter(max_length=board.SEARCH_MAX, description="Words (web search syntax).")]
 Place = Annotated[str | None, Parameter(max_length=board.SEARCH_MAX, description="Part of the place.")]
-Kind = Literal["full_time", "part_time", "contract", "internship", "apprenticeship", "volunteer"]
-Workplace = Literal["onsite", "hybrid", "remote"]
-Period = Literal["hour", "month", "year"]
-Status = Literal["draft", "pending", "published", "rejected", "closed", "hidden"]
-Step = Literal["applied", "screening", "interview", "offer", "hired", "rejected", "withdrawn"]
 Amount = Annotated[int, Meta(ge=0, le=postings.SALARY_LIMIT)]
 Level = Annotated[int, Meta(ge=1, le=5)]
 NOT_FOUND = "No such job offered to the caller, nor one of their organization's."
@@ -202,11 +201,11 @@ def job_json(job: Job, employer: str, skills: list[JobSkill], match: matching.Ma
         match=match_json(match) if match else None)
 
 
-def application_json(a: JobApplication, title: str, has_resume: bool) -> ApplicationOut:
+def application_json(a: JobApplication, title: str) -> ApplicationOut:
     return ApplicationOut(
         id=a.id, job_id=a.job_id, job_title=title, status=a.status, applicant_name=a.applicant_name,  # type: ignore[arg-type]
         applicant_email=a.applicant_email, cover_letter=a.cover_letter, certificates=a.certificates,
-        skills=a.skills, match_percent=a.match_percent, has_resume=has_resume,
+        skills=a.skills, match_percent=a.match_percent, has_resume=a.has_resume,
         created_at=a.created_at.isoformat(), updated_at=a.updated_at.isoformat())
 
 
@@ -254,8 +253,8 @@ class JobsApi(Controller):
         listed, total = await board.search(db_session, filters, page=page, per_page=per_page)
         skills = await postings.skills_of(db_session, [x.job.id for x in listed])
         have = await matching.levels_of(db_session, me.id)
-        return JobPage(items=[job_json(x.job, x.employer, skills[x.job.id], matching.score(
-            [(s.key, s.name, s.level) for s in skills[x.job.id]], have)) for x in listed],
+        return JobPage(items=[job_json(x.job, x.employer, skills[x.job.id], matching.score_of(skills[x.job.id], have))
+                              for x in listed],
             total=total, page=page, per_page=per_page)
 
     @post("/", name="api.jobs.create", summary="Write a job (a draft; employers)",
@@ -290,7 +289,7 @@ class JobsApi(Controller):
         job, employer = found
         skills = (await postings.skills_of(db_session, [job.id]))[job.id]
         have = await matching.levels_of(db_session, me.id)
-        return job_json(job, employer.name, skills, matching.score([(s.key, s.name, s.level) for s in skills], have))
+        return job_json(job, employer.name, skills, matching.score_of(skills, have))
 
     @patch("/{job_id:str}", name="api.jobs.update", summary="Change one of my organization's jobs (employers)",
            **problems(*BODY, *GUARDED, 404, 409, idempotent=True, notes={
@@ -313,14 +312,9 @@ class JobsApi(Controller):
     async def remove(self, request: Request, db_session: DbSession, job_id: FromPath[str]) -> None:
         await self._employer(request)
         try:
-            job = await postings.own_job(db_session, job_id, lock=True)
+            await postings.delete_draft(db_session, _acting(request), job_id)
         except JobError as exc:
             raise refusal(exc) from exc
-        if job.status != "draft" or job.published_at is not None:
-            raise refusal(JobError(_("Only a draft is deleted: close this job instead."), status=409))
-        await record(db_session, actor_of(request), "job.deleted", target_type="job", target_id=job.id,
-                     title=job.title)
-        await db_session.delete(job)
 
     @post("/{job_id:str}/submit", name="api.jobs.submit", status_code=200,
           summary="Publish a job, or send it to review first (employers)",
@@ -357,7 +351,7 @@ class JobsApi(Controller):
         except JobError as exc:
             raise refusal(exc, refused_value=True) from exc
         title = await db_session.scalar(select(Job.title).where(Job.id == made.job_id))
-        return application_json(made, title or "", data.include_resume)
+        return application_json(made, title or "")
 
     @get("/{job_id:str}/applications", name="api.jobs.applications",
          summary="The applications to one of my organization's jobs (employers)",
@@ -371,9 +365,7 @@ class JobsApi(Controller):
                                                             per_page=per_page)
         except JobError as exc:
             raise refusal(exc) from exc
-        with_resume = set((await db_session.scalars(select(JobApplication.id).where(
-            JobApplication.id.in_([a.id for a in found]), JobApplication.resume_pdf.is_not(None)))).all())
-        return ApplicationPage(items=[application_json(a, job.title, a.id in with_resume) for a in found],
+        return ApplicationPage(items=[application_json(a, job.title) for a in found],
                                total=total, page=page, per_page=per_page)
 
 
@@ -388,10 +380,8 @@ class ApplicationsApi(Controller):
     async def mine(self, request: Request, db_session: DbSession, page: PageParam = 1,
                    per_page: PerPage = 25) -> ApplicationPage:
         found, total = await applications.mine(db_session, request.scope["user"], page=page, per_page=per_page)
-        with_resume = set((await db_session.scalars(select(JobApplication.id).where(
-            JobApplication.id.in_([m.application.id for m in found]), JobApplication.resume_pdf.is_not(None)))).all())
-        return ApplicationPage(items=[application_json(m.application, m.title, m.application.id in with_resume)
-                                      for m in found], total=total, page=page, per_page=per_page)
+        return ApplicationPage(items=[application_json(m.application, m.title) for m in found], total=total,
+                               page=page, per_page=per_page)
 
     async def _readable(self, request: Request, db_session: DbSession, application_id: str
                         ) -> tuple[JobApplication, Job, bool]:
@@ -413,9 +403,7 @@ class ApplicationsApi(Controller):
          **problems(*GUARDED, 404, notes={403: SUSPENDED, 404: APP_NOT_FOUND}))
     async def show(self, request: Request, db_session: DbSession, application_id: FromPath[str]) -> ApplicationOut:
         application, job, _employer = await self._readable(request, db_session, application_id)
-        has = await db_session.scalar(select(JobApplication.resume_pdf.is_not(None)).where(
-            JobApplication.id == application.id))
-        return application_json(application, job.title, bool(has))
+        return application_json(application, job.title)
 
     @patch("/{application_id:str}", name="api.applications.update",
            summary="Move an application along (employers) or withdraw mine",
@@ -435,8 +423,6 @@ class ApplicationsApi(Controller):
                 raise JobError(_("An applicant can only withdraw."), status=409, field="status")
         except JobError as exc:
             raise refusal(exc, refused_value=True) from exc
-        has = await db_session.scalar(select(JobApplication.resume_pdf.is_not(None)).where(
-            JobApplication.id == moved.id))
-        return application_json(moved, job.title, bool(has))
+        return application_json(moved, job.title)
 
 

@@ -100,10 +100,10 @@ async def apply(session: AsyncSession, acting: Acting, job_id: Any, snapshot: Sn
     chosen = set(snapshot.certificate_ids)
     if chosen - {c.id for c in certificates}:
         raise JobError(_("Choose certificates from the list."), field="certificate_ids")
-    have = await matching.levels_of(session, user.id)
-    if set(snapshot.skill_keys) - set(have):
+    shown = {s.key: s for s in await matching.skills_shown(session, user.id)}
+    have = {k: s.level for k, s in shown.items()}
+    if set(snapshot.skill_keys) - set(shown):
         raise JobError(_("Choose skills from the list."), field="skill_keys")
-    names = await _skill_names(session, snapshot.skill_keys)
     required = [(s.key, s.name, s.level) for s in (await session.scalars(
         select(JobSkill).where(JobSkill.job_id == job.id))).all()]
     pdf = None
@@ -118,27 +118,17 @@ async def apply(session: AsyncSession, acting: Acting, job_id: Any, snapshot: Sn
         applicant_name=user.name or user.email, applicant_email=user.email, cover_letter=letter, resume_pdf=pdf,
         certificates=[{"title": c.title, "completed_on": c.completed_on.isoformat(), "verification_url": c.url}
                       for c in certificates if c.id in chosen],
-        skills=[{"key": k, "name": names.get(k, k), "level": have[k]} for k in snapshot.skill_keys],
+        skills=[{"key": k, "name": shown[k].name, "level": shown[k].level} for k in snapshot.skill_keys],
         match_percent=matching.score(required, have).percent, status="applied", created_at=moment,
         updated_at=moment).on_conflict_do_nothing().returning(JobApplication))).scalar_one_or_none()
     if made is None:
         raise JobError(_("You applied to this job already."), status=409)
+    await session.refresh(made, ["has_resume"])  # RETURNING gives the columns, not what derives from them
     event = await _event(session, made, "applied", "applicant")
     await record(session, acting.actor, "job.applied", target_type="job_application", target_id=made.id,
                  job=job.title, certificates=len(chosen), skills=len(snapshot.skill_keys), resume=pdf is not None)
     await _defer_delivery(session, event.id)
     return made
-
-
-async def _skill_names(session: AsyncSession, keys: list[str]) -> dict[str, str]:
-    from tajiconnect.domains.skills.models import Skill
-
-    found: dict[str, str] = {}
-    for code, name in (await session.execute(select(Skill.code, Skill.name))).all() if keys else []:
-        key = matching.key_of(code, name)
-        if key in keys:
-            found[key] = name
-    return found
 
 
 @dataclass

@@ -23,16 +23,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.ids import parse_uuid
 from tajiconnect.domains.accounts.models import OrganizationSettings
+from tajiconnect.domains.accounts.service import organization_settings, setting_by_kind
+from tajiconnect.domains.audit.service import Actor, record
 from tajiconnect.domains.jobs.models import Employer, Job, JobSkill
-from tajiconnect.tenancy.context import require_tenant
 
 PER_PAGE = 20
 SEARCH_MAX = 200
 
 
 async def allowed(session: AsyncSession) -> bool:
-    value = await session.scalar(select(OrganizationSettings.jobs_allowed).where(OrganizationSettings.id == 1))
-    return require_tenant().kind == "company" if value is None else bool(value)
+    return await setting_by_kind(session, OrganizationSettings.jobs_allowed)
+
+
+async def set_allowed(session: AsyncSession, actor: Actor, allowed_: bool) -> None:
+    """The organization's job board setting (admins); audited."""
+    before = await allowed(session)
+    (await organization_settings(session)).jobs_allowed = allowed_
+    await record(session, actor, "org.jobs.updated", before=before, jobs_allowed=allowed_)
 
 
 def today() -> datetime.date:
@@ -100,9 +107,10 @@ async def get_offered(session: AsyncSession, job_id: Any) -> tuple[Job, Employer
 
 
 async def best_matches(session: AsyncSession, have: dict[str, int], *, limit: int = 3,
-                       considered: int = 200) -> list[Listed]:
+                       considered: int = 200) -> list[tuple[Listed, int]]:
     """Among the newest ``considered`` offered jobs that name skills, the ``limit`` that ``have`` (a learner's
-    {key: level}) matches best, scored in the database (one statement, then one for the jobs)."""
+    {key: level}) matches best, each with its match in percent (``matching.score``'s rule), scored in the database
+    (one statement, then one for the jobs)."""
     recent = select(Job.id).where(offered()).order_by(Job.published_at.desc(), Job.id).limit(considered).subquery()
     levels = func.unnest(sa_cast(list(have), ARRAY(Text)), sa_cast(list(have.values()), ARRAY(Integer))
                          ).table_valued("key", "level").render_derived()
@@ -112,12 +120,12 @@ async def best_matches(session: AsyncSession, have: dict[str, int], *, limit: in
         select(JobSkill.job_id, share).join(recent, recent.c.id == JobSkill.job_id)
         .outerjoin(levels, levels.c.key == JobSkill.key)
         .group_by(JobSkill.job_id).order_by(share.desc(), JobSkill.job_id).limit(limit))).all()
-    ids = [r[0] for r in ranked]
-    if not ids:
+    if not ranked:
         return []
     rows = {r[0].id: Listed(r[0], r[1]) for r in (await session.execute(
-        select(Job, Employer.name).join(Employer, Employer.id == Job.employer_id).where(Job.id.in_(ids)))).all()}
-    return [rows[i] for i in ids if i in rows]
+        select(Job, Employer.name).join(Employer, Employer.id == Job.employer_id)
+        .where(Job.id.in_([r[0] for r in ranked])))).all()}
+    return [(rows[i], int(float(got) * 100 + 0.5)) for i, got in ranked if i in rows]
 
 
 # --- insights -----------------------------------------------------------------------------------------------------

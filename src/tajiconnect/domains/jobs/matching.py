@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,15 +57,35 @@ def score(required: Iterable[tuple[str, str, int]], have: Mapping[str, int]) -> 
                  missing=[m for m in lines if m.missing])
 
 
-async def levels_of(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
-    """{key: level} of what evidence shows for ``user_id`` (in the tenant in scope)."""
+def score_of(skills: Iterable[Any], have: Mapping[str, int]) -> Match:
+    """:func:`score` of a job's ``JobSkill`` rows."""
+    return score([(s.key, s.name, s.level) for s in skills], have)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A skill evidence shows for a learner: its cross-organization key, its name here, the level."""
+
+    key: str
+    name: str
+    level: int
+
+
+async def skills_shown(session: AsyncSession, user_id: uuid.UUID) -> list[Shown]:
+    """What evidence shows for ``user_id`` (in the tenant in scope), by name; one row per key."""
     rows = (await session.execute(
         select(Skill.code, Skill.name, func.max(SkillEvidence.level))
         .join(SkillEvidence, SkillEvidence.skill_id == Skill.id)
         .where(SkillEvidence.user_id == user_id, SkillEvidence.source != "self")
-        .group_by(Skill.id))).all()
-    found: dict[str, int] = {}
+        .group_by(Skill.id).order_by(func.lower(Skill.name)))).all()
+    found: dict[str, Shown] = {}
     for code, name, level in rows:
         key = key_of(code, name)
-        found[key] = max(level, found.get(key, 0))
-    return found
+        if key not in found or level > found[key].level:
+            found[key] = Shown(key, name, level)
+    return list(found.values())
+
+
+async def levels_of(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
+    """{key: level} of :func:`skills_shown`."""
+    return {s.key: s.level for s in await skills_shown(session, user_id)}

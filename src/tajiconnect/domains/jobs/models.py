@@ -44,7 +44,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from tajiconnect.db.base import PublicModel, TenantModel
 
@@ -149,6 +149,8 @@ class JobApplication(PublicModel):
     skills: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     match_percent: Mapped[int] = mapped_column(SmallInteger, default=0)
     status: Mapped[str] = mapped_column(String(10), default="applied")
+    #: Whether a résumé came with it (loaded with the row; the PDF itself only when asked for).
+    has_resume: Mapped[bool] = column_property(resume_pdf.is_not(None), expire_on_flush=False)  # never changes
 
 
 class JobApplicationEvent(PublicModel):

@@ -36,6 +36,7 @@ from tajiconnect.domains.jobs.models import (
     JOB_KINDS,
     SALARY_PERIODS,
     WORKPLACES,
+    Job,
     JobSearch,
 )
 from tajiconnect.domains.jobs.postings import JobError
@@ -56,14 +57,6 @@ NO_STORE = {"Cache-Control": "private, no-store"}
 
 def _acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
-
-
-def _http(exc: JobError) -> Exception:
-    if exc.status == 404:
-        return NotFoundException()
-    if exc.status == 403:
-        return PermissionDeniedException()
-    return exc
 
 
 def words() -> dict[str, Any]:
@@ -95,15 +88,15 @@ class JobPages(Controller):
         found, total = await board.search(db_session, filters, page=page)
         required = await postings.skills_of(db_session, [f.job.id for f in found])
         have = await matching.levels_of(db_session, me.id)
-        scores = {f.job.id: matching.score([(s.key, s.name, s.level) for s in required[f.job.id]], have)
-                  for f in found}
-        searches = (await db_session.scalars(select(JobSearch).where(JobSearch.user_id == me.id)
-                                             .order_by(JobSearch.created_at).limit(20))).all()
-        context = {"jobs": found, "scores": scores, "filters": filters, "total": total, "searches": searches,
+        scores = {f.job.id: matching.score_of(required[f.job.id], have) for f in found}
+        context = {"jobs": found, "scores": scores, "filters": filters, "total": total,
                    "paging": page_info(total, page, board.PER_PAGE), "base_query": urlencode(filters.as_dict()),
-                   "top_skills": await board.top_skills(db_session, 10), "notice": notice, **words()}
-        if wants_fragment(request, "job-results"):
+                   "notice": notice, **words()}
+        if wants_fragment(request, "job-results"):  # the results alone: no saved searches, no insights
             return Template("jobs/_results.html", context=context)
+        context["searches"] = (await db_session.scalars(select(JobSearch).where(JobSearch.user_id == me.id)
+                                                        .order_by(JobSearch.created_at).limit(20))).all()
+        context["top_skills"] = await board.top_skills(db_session, 10)
         return Template("jobs/index.html", context=context)
 
     @get("/applications", name="jobs.applications")
@@ -171,17 +164,14 @@ class JobPages(Controller):
         job, employer = found
         me = request.scope["user"]
         required = (await postings.skills_of(session, [job.id]))[job.id]
-        have = await matching.levels_of(session, me.id)
+        shown = await matching.skills_shown(session, me.id)
         mine = await applications.mine_for_job(session, me, job.id)
-        named = {matching.key_of(code, name): name for code, name in (await session.execute(
-            select(Skill.code, Skill.name).where(Skill.archived_at.is_(None)))).all()} if not mine else {}
         return Template("jobs/job.html", status_code=status, headers=NO_STORE, context={
             "job": job, "employer": employer, "required": required,
-            "match": matching.score([(s.key, s.name, s.level) for s in required], have),
+            "match": matching.score_of(required, {s.key: s.level for s in shown}),
             "applied": mine,
             "certificates": await resumes.certificates_of(session, me.id) if not mine else [],
-            "my_skills": sorted(((k, named.get(k, k.split(":", 1)[1]), lvl) for k, lvl in have.items()),
-                                key=lambda x: x[1].lower()),
+            "my_skills": shown if not mine else [],
             "errors": errors or {}, "form": form or {}, **words()})
 
     @get("/{job_id:str}", name="jobs.show")
@@ -356,11 +346,9 @@ class EmployerPages(Controller):
             application, job = await applications.for_employer(session, application_id)
         except JobError as exc:
             raise NotFoundException() from exc
-        has_resume = await session.scalar(select(applications.JobApplication.resume_pdf.is_not(None)).where(
-            applications.JobApplication.id == application.id))
         return Template("jobs/employer_application.html", status_code=status, headers=NO_STORE, context={
             "application": application, "job": job, "events": await applications.events_of(session, application.id),
-            "has_resume": has_resume, "errors": errors or {}, "notice": notice,
+            "errors": errors or {}, "notice": notice,
             "next_steps": [s for s in APPLICATION_STATUSES if applications.may_move(application.status, s)],
             **words()})
 
@@ -398,6 +386,9 @@ class EmployerPages(Controller):
 # --- operators ----------------------------------------------------------------------------------------------------
 
 
+REVIEWED = ("pending", "published", "hidden", "rejected")  # the operators' lists, by status
+
+
 class PlatformJobPages(Controller):
     path = "/platform/jobs"
     opt = APEX
@@ -415,7 +406,7 @@ class PlatformJobPages(Controller):
     @get("/", name="platform.jobs", opt=APEX)
     async def index(self, db_session: DbSession, status: FromQuery[Short] = None, page: PageParam = 1,
                     notice: FromQuery[Short] = None) -> Template:
-        shown = status if status in ("pending", "published", "hidden", "rejected") else "pending"
+        shown = status if status in REVIEWED else "pending"
         return await self._page(db_session, status=shown, page=page, notice=notice)
 
     @post("/{job_id:str}", name="platform.jobs.decide", opt=APEX)
@@ -429,9 +420,11 @@ class PlatformJobPages(Controller):
         except JobError as exc:
             if exc.status == 404:
                 raise NotFoundException() from exc
-            return await self._page(db_session, errors={str(key): exc.message}, code=422 if exc.status != 409
-                                    else 409)
-        return see_other("/platform/jobs", notice="decided")
+            shown = await db_session.scalar(select(Job.status).where(Job.id == key))  # the list its card is in
+            return await self._page(db_session, status=shown if shown in REVIEWED else "pending",
+                                    errors={str(key): exc.message}, code=422 if exc.status != 409 else 409)
+        came_from = review.ACTIONS[form.get("action")][0]  # back to the list the card was in
+        return see_other("/platform/jobs?" + urlencode({"status": came_from}), notice="decided")
 
 
 class AdminJobSettings(Controller):
@@ -443,12 +436,6 @@ class AdminJobSettings(Controller):
 
     @post("/settings", name="jobs.settings")
     async def settings(self, request: Request, db_session: DbSession) -> Redirect:
-        from tajiconnect.domains.accounts.service import organization_settings
-        from tajiconnect.domains.audit.service import record
-
         form = await Form.read(request)
-        before = await board.allowed(db_session)
-        allowed = form.get("jobs_allowed") == "on"
-        (await organization_settings(db_session)).jobs_allowed = allowed
-        await record(db_session, actor_of(request), "org.jobs.updated", before=before, jobs_allowed=allowed)
+        await board.set_allowed(db_session, actor_of(request), form.get("jobs_allowed") == "on")
         return see_other("/admin/security", notice="saved")

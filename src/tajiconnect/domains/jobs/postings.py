@@ -276,6 +276,16 @@ async def submit(session: AsyncSession, acting: Acting, job_id: Any) -> Job:
     return job
 
 
+async def delete_draft(session: AsyncSession, acting: Acting, job_id: Any) -> None:
+    """Delete a draft (a job never submitted); anything else is closed instead."""
+    job = await own_job(session, job_id, lock=True)
+    if job.status != "draft":
+        raise JobError(_("Only a draft is deleted: close this job instead."), status=409)
+    await record(session, acting.actor, "job.deleted", target_type="job", target_id=job.id, title=job.title)
+    await session.delete(job)
+    await session.flush()
+
+
 async def close(session: AsyncSession, acting: Acting, job_id: Any) -> Job:
     job = await own_job(session, job_id, lock=True)
     if job.status != "closed":

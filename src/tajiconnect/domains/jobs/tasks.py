@@ -21,7 +21,7 @@ import datetime
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tajiconnect.db.ids import parse_uuid
@@ -100,12 +100,17 @@ BACKSTOP_WINDOW = datetime.timedelta(days=1)
 
 @platform_task(policy=TaskPolicy(timeout=300))
 async def deliver_waiting_job_events(ctx: dict[str, Any]) -> dict[str, Any]:
-    """The backstop, once a minute for the whole platform (the events are in the public schema: no fan-out)."""
+    """The backstop, once a minute for the whole platform (the events are in the public schema: no fan-out); events
+    whose recipient's organization is not active wait without being read each minute."""
     moment = datetime.datetime.now(datetime.UTC)
+    recipient = case((JobApplicationEvent.by == "applicant", Job.tenant_id), else_=JobApplication.applicant_tenant_id)
     async with session_scope(ctx["engine"], schema=None) as session:
         waiting = list((await session.scalars(
             select(JobApplicationEvent.id)
-            .where(JobApplicationEvent.notified_at.is_(None),
+            .join(JobApplication, JobApplication.id == JobApplicationEvent.application_id)
+            .join(Job, Job.id == JobApplication.job_id)
+            .join(Tenant, Tenant.id == recipient)
+            .where(JobApplicationEvent.notified_at.is_(None), Tenant.status == "active",
                    JobApplicationEvent.created_at < moment - BACKSTOP_AFTER,
                    JobApplicationEvent.created_at > moment - BACKSTOP_WINDOW)
             .order_by(JobApplicationEvent.created_at).limit(500))).all())

@@ -21,9 +21,9 @@ from sqlalchemy import Select, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.domains.accounts.models import OrganizationSettings, User
+from tajiconnect.domains.accounts.service import setting_by_kind
 from tajiconnect.domains.groups.models import GroupMembership
 from tajiconnect.domains.people import relations
-from tajiconnect.tenancy.context import require_tenant
 
 STAFF = ("teacher", "manager", "org_admin")
 
@@ -38,10 +38,7 @@ def is_staff(user: Any) -> bool:
 
 async def learners_may_talk(session: AsyncSession) -> bool:
     """The organization's setting, else on for companies and off for schools."""
-    value = await session.scalar(select(OrganizationSettings.learner_messages).where(OrganizationSettings.id == 1))
-    if value is None:
-        return require_tenant().kind == "company"
-    return bool(value)
+    return await setting_by_kind(session, OrganizationSettings.learner_messages)
 
 
 async def may_write(session: AsyncSession, sender: User, recipient: User) -> bool:

@@ -178,3 +178,41 @@ async def test_the_team_api(engine, new_org, make_user, signed_in):
     async with signed_in(c.learner) as client:
         assert (await client.get(f"/api/v1/pathways/{c.pathway_id}/team",
                                  headers=await bearer_for(client, c.learner))).status_code == 403
+
+
+async def test_completed_learning_is_not_offered_and_archived_roles_are_for_admins(engine, new_org, make_user,
+                                                                                  signed_in):
+    import datetime
+
+    from tajiconnect.domains.careers.models import CareerPathway
+    from tajiconnect.domains.progress.service import _record_completion
+
+    c = await build_career(engine, new_org, make_user, "carc")
+    async with tenant_session(engine, c.tenant) as session:  # completed the quick course, then withdrew from it
+        await _record_completion(session, c.learner.id, datetime.datetime.now(datetime.UTC), course_id=c.quick)
+        session.add(Enrollment(course_id=c.quick, user_id=c.learner.id, source="self", status="withdrawn",
+                               withdrawn_at=datetime.datetime.now(datetime.UTC)))
+    async with signed_in(c.learner) as client:
+        assert str(c.quick) not in offers((await client.get(f"/career/pathways/{c.pathway_id}")).text)
+    async with tenant_session(engine, c.tenant) as session:
+        (await session.get(CareerPathway, c.pathway_id)).archived_at = datetime.datetime.now(datetime.UTC)
+    async with signed_in(c.manager) as client:  # offered to nobody but admins, the manager's views included
+        for path in (f"/career/pathways/{c.pathway_id}?user_id={c.learner.id}",
+                     f"/career/pathways/{c.pathway_id}/team"):
+            assert (await client.get(path)).status_code == 404, path
+    async with signed_in(c.org.admin) as client:
+        assert (await client.get(f"/career/pathways/{c.pathway_id}?user_id={c.learner.id}")).status_code == 200
+
+
+async def test_a_learner_without_a_leader_asks_the_admins_and_the_home_costs_the_same(engine, new_org, make_user,
+                                                                                    signed_in):
+    c = await build_career(engine, new_org, make_user, "cara")
+    async with signed_in(c.outsider) as client:  # in no group: nobody leads them
+        small = await statements(client, "/career")
+        assert (await post_form(client, f"/career/pathways/{c.pathway_id}/ask",
+                                {"kind": "course", "id": str(c.long)})).status_code == 303
+        for n in range(3):
+            await post_form(client, "/career/resume/entries", {"kind": "experience", "title": f"Job {n}"})
+        assert await statements(client, "/career") == small
+    told = await rows(engine, c.tenant, Notification, Notification.category == "learning_request")
+    assert [n.user_id for n in told] == [c.org.admin.id]

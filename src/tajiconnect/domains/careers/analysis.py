@@ -22,18 +22,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, true, union_all
+from sqlalchemy import Integer, and_, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tajiconnect.db.ids import parse_uuid
 from tajiconnect.domains.accounts.models import User
-from tajiconnect.domains.accounts.policies import Permission, can
 from tajiconnect.domains.careers import gap
 from tajiconnect.domains.careers.models import CareerPathway, PathwaySkill
 from tajiconnect.domains.courses.access import catalog_filter
 from tajiconnect.domains.courses.models import Course, Lesson
 from tajiconnect.domains.enrollments.models import Enrollment, LearningRequest
-from tajiconnect.domains.enrollments.service import learner_scope
+from tajiconnect.domains.enrollments.service import in_learner_scope, may_assign
 from tajiconnect.domains.paths.models import LearningPath, PathEnrollment, PathStage
+from tajiconnect.domains.progress.models import LearningCompletion
 from tajiconnect.domains.skills.models import Skill, SkillEvidence, SkillTarget
 
 OFFERS_MAX = 10  # ranked offers shown
@@ -41,7 +42,8 @@ PER_GAP = 3  # offers shown under each gap
 TEAM_PER_PAGE = 25
 
 #: What the learner can do with an offer.
-CONTINUE, ENROLL, ASK, ASKED = "continue", "enroll", "ask", "asked"
+CONTINUE, ENROLL, ASK, ASKED, DONE = "continue", "enroll", "ask", "asked", "done"
+RANK = {DONE: 0, CONTINUE: 1, ASKED: 2}
 
 
 @dataclass
@@ -105,17 +107,16 @@ def _evidenced(*where: Any) -> Any:
             .group_by(SkillEvidence.user_id, SkillEvidence.skill_id).subquery())
 
 
-async def may_see(session: AsyncSession, viewer: Any, learner_id: uuid.UUID) -> bool:
-    """The learner themself, or whoever may assign learning to them."""
-    if viewer.id == learner_id:
-        return True
-    if not can(viewer, Permission.ASSIGN_LEARNING):
-        return False
-    scope = learner_scope(viewer)
-    stmt = select(User.id).where(User.id == learner_id)
-    if scope is not None:
-        stmt = stmt.where(User.id.in_(scope))
-    return await session.scalar(stmt) is not None
+async def learner_for(session: AsyncSession, viewer: Any, learner_id: Any) -> Any:
+    """The member whose gap ``viewer`` asks for: themself, or one they may assign learning to (else None)."""
+    key = parse_uuid(learner_id)
+    if key is None:
+        return None
+    if key == viewer.id:
+        return viewer
+    if not may_assign(viewer):
+        return None
+    return await session.scalar(select(User).where(User.id == key, in_learner_scope(viewer, User.id)))
 
 
 async def _levels(session: AsyncSession, pathway_id: uuid.UUID, learner_id: uuid.UUID) -> list[GapRow]:
@@ -193,30 +194,30 @@ async def _path_offers(session: AsyncSession, missing: list[uuid.UUID]) -> dict[
 
 async def _standing(session: AsyncSession, learner_id: uuid.UUID, course_ids: list[uuid.UUID],
                     path_ids: list[uuid.UUID]) -> dict[tuple[str, uuid.UUID], str]:
-    """What the learner already does with each offer: enrolled ("continue"), completed ("done") or asked."""
-    parts = []
-    if course_ids:
-        parts.append(select(literal("course"), Enrollment.course_id,
-                            case((Enrollment.status == "completed", "done"), else_=CONTINUE))
-                     .where(Enrollment.user_id == learner_id, Enrollment.course_id.in_(course_ids),
-                            Enrollment.withdrawn_at.is_(None)))
-        parts.append(select(literal("course"), LearningRequest.course_id, literal(ASKED))
-                     .where(LearningRequest.user_id == learner_id, LearningRequest.status == "open",
-                            LearningRequest.course_id.in_(course_ids)))
-    if path_ids:
-        parts.append(select(literal("path"), PathEnrollment.path_id,
-                            case((PathEnrollment.status == "completed", "done"), else_=CONTINUE))
-                     .where(PathEnrollment.user_id == learner_id, PathEnrollment.path_id.in_(path_ids),
-                            PathEnrollment.withdrawn_at.is_(None)))
-        parts.append(select(literal("path"), LearningRequest.path_id, literal(ASKED))
-                     .where(LearningRequest.user_id == learner_id, LearningRequest.status == "open",
-                            LearningRequest.path_id.in_(path_ids)))
+    """What the learner already did or does with each offer: completed it ("done", from ``learning_completions``,
+    whatever became of the enrollment since), enrolled ("continue") or asked for it (one statement)."""
+    kinds = (("course", Enrollment, Enrollment.course_id, LearningCompletion.course_id, LearningRequest.course_id,
+              course_ids),
+             ("path", PathEnrollment, PathEnrollment.path_id, LearningCompletion.path_id, LearningRequest.path_id,
+              path_ids))
+    parts: list[Any] = []
+    for kind, enrolled, enrolled_id, completed_id, asked_id, ids in kinds:
+        if not ids:
+            continue
+        parts += [
+            select(literal(kind), completed_id, literal(DONE))
+            .where(LearningCompletion.user_id == learner_id, completed_id.in_(ids)),
+            select(literal(kind), enrolled_id, literal(CONTINUE))
+            .where(enrolled.user_id == learner_id, enrolled_id.in_(ids), enrolled.withdrawn_at.is_(None)),
+            select(literal(kind), asked_id, literal(ASKED))
+            .where(LearningRequest.user_id == learner_id, LearningRequest.status == "open", asked_id.in_(ids)),
+        ]
     if not parts:
         return {}
-
     standing: dict[tuple[str, uuid.UUID], str] = {}
     for kind, thing_id, state in (await session.execute(union_all(*parts))).all():
-        if standing.get((kind, thing_id)) not in (CONTINUE, "done"):  # an enrollment outranks a request
+        current = standing.get((kind, thing_id))
+        if current is None or RANK[state] < RANK[current]:  # done, then enrolled, then asked
             standing[(kind, thing_id)] = state
     return standing
 
@@ -233,7 +234,7 @@ async def analyse(session: AsyncSession, pathway: CareerPathway, learner: Any) -
     for kind, found in (("course", courses), ("path", paths)):
         for thing_id, (title, minutes, self_enroll, builds) in found.items():
             state = standing.get((kind, thing_id))
-            if state == "done":
+            if state == DONE:
                 continue
             offers.append(gap.Offer(kind, thing_id, title, _hours(minutes), builds))
             open_to[(kind, thing_id)] = state or (ENROLL if self_enroll else ASK)
@@ -298,9 +299,8 @@ class TeamGap:
 
 
 def _team(viewer: Any) -> Any:
-    members = select(User.id).where(User.status == "active", User.roles.contains(["student"]))
-    scope = learner_scope(viewer)
-    return members if scope is None else members.where(User.id.in_(scope))
+    return select(User.id).where(User.status == "active", User.roles.contains(["student"]),
+                                 in_learner_scope(viewer, User.id))
 
 
 async def team_gap(session: AsyncSession, viewer: Any, pathway_id: uuid.UUID, *, page: int = 1,

@@ -15,7 +15,7 @@ A request that does not validate is a 400; a valid value the service refuses a 4
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, patch, post, put
@@ -24,7 +24,6 @@ from msgspec import UNSET, Meta, UnsetType
 
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
-from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, can, requires_permission, requires_user
 from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.careers import analysis, pathways
@@ -186,15 +185,12 @@ def _acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
 
-async def _pathway(db_session: DbSession, pathway_id: str, viewer: object = None) -> CareerPathway:
-    """A role, archived ones only for admins (offered to nobody else)."""
+async def _pathway(db_session: DbSession, pathway_id: str, viewer: Any) -> CareerPathway:
+    """A role the viewer may open (``pathways.get``'s rule for archived ones)."""
     try:
-        found = await pathways.get(db_session, pathway_id)
+        return await pathways.get(db_session, pathway_id, viewer)
     except SkillError as exc:
         raise refusal(exc) from exc
-    if found.archived_at is not None and viewer is not None and not can(viewer, Permission.MANAGE_USERS):
-        raise refusal(PathwayError(_("No such career pathway."), status=404))
-    return found
 
 
 class PathwaysApi(Controller):
@@ -270,12 +266,9 @@ class PathwaysApi(Controller):
                   user_id: FromQuery[uuid.UUID | None] = None) -> GapOut:
         me = request.scope["user"]
         found = await _pathway(db_session, pathway_id, me)
-        learner = me
-        if user_id is not None and user_id != me.id:
-            other = await db_session.get(User, user_id) if await analysis.may_see(db_session, me, user_id) else None
-            if other is None:
-                raise refusal(PathwayError(_("No such learner here."), status=404))
-            learner = other
+        learner = await analysis.learner_for(db_session, me, user_id) if user_id is not None else me
+        if learner is None:
+            raise refusal(PathwayError(_("No such learner here."), status=404))
         return gap_json(await analysis.analyse(db_session, found, learner))
 
     @get("/{pathway_id:str}/team", name="api.pathways.team", guards=[requires_permission(Permission.ASSIGN_LEARNING)],

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tajiconnect.db.ids import parse_uuid
 from tajiconnect.db.session import DbSession
 from tajiconnect.domains.accounts.auth import actor_of
-from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.accounts.policies import Permission, can, requires_permission, requires_user
 from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.careers import analysis, pathways
 from tajiconnect.domains.careers.models import CareerPathway
+from tajiconnect.domains.catalog.pages import refuse
 from tajiconnect.domains.enrollments import requests
 from tajiconnect.domains.enrollments import service as enrollments
 from tajiconnect.domains.enrollments.service import EnrollmentError, EnrollmentNotFound
@@ -50,14 +50,12 @@ def _acting(request: Request) -> Acting:
     return Acting(request.scope["user"], actor_of(request))
 
 
-async def _pathway(session: AsyncSession, pathway_id: str, *, archived_ok: bool = True) -> CareerPathway:
+async def _pathway(request: Request, session: AsyncSession, pathway_id: str) -> CareerPathway:
+    """A role the viewer may open (``pathways.get``'s rule for archived ones), else "not found"."""
     try:
-        found = await pathways.get(session, pathway_id)
+        return await pathways.get(session, pathway_id, request.scope["user"])
     except SkillError as exc:
         raise NotFoundException() from exc
-    if found.archived_at is not None and not archived_ok:
-        raise NotFoundException()
-    return found
 
 
 def _level(value: str) -> int | None:
@@ -115,15 +113,9 @@ class PathwayPages(Controller):
                         *, notice: str | None = None, errors: dict[str, str] | None = None,
                         status: int = 200) -> Template:
         me = request.scope["user"]
-        found = await _pathway(session, pathway_id)
-        learner = me
-        if user_id:
-            key = parse_uuid(user_id)
-            other = await session.get(User, key) if key and await analysis.may_see(session, me, key) else None
-            if other is None:
-                raise NotFoundException()
-            learner = other
-        if found.archived_at is not None and learner is me and not can(me, Permission.MANAGE_USERS):
+        found = await _pathway(request, session, pathway_id)
+        learner = await analysis.learner_for(session, me, user_id) if user_id else me
+        if learner is None:
             raise NotFoundException()
         result = await analysis.analyse(session, found, learner)
         return Template("careers/gap.html", status_code=status, context={
@@ -139,7 +131,7 @@ class PathwayPages(Controller):
 
     @post("/{pathway_id:str}/enroll", name="careers.enroll")
     async def enroll(self, request: Request, db_session: DbSession, pathway_id: FromPath[str]) -> Template | Redirect:
-        found = await _pathway(db_session, pathway_id, archived_ok=False)
+        found = await _pathway(request, db_session, pathway_id)
         form = await Form.read(request)
         kind, thing = form.get("kind"), form.get("id")
         try:
@@ -158,7 +150,7 @@ class PathwayPages(Controller):
 
     @post("/{pathway_id:str}/ask", name="careers.ask")
     async def ask(self, request: Request, db_session: DbSession, pathway_id: FromPath[str]) -> Template | Redirect:
-        found = await _pathway(db_session, pathway_id, archived_ok=False)
+        found = await _pathway(request, db_session, pathway_id)
         form = await Form.read(request)
         try:
             await requests.ask(db_session, _acting(request), form.get("kind"), form.get("id"), pathway_id=found.id,
@@ -171,7 +163,7 @@ class PathwayPages(Controller):
     @get("/{pathway_id:str}/team", name="careers.team", guards=[requires_permission(Permission.ASSIGN_LEARNING)])
     async def team(self, request: HTMXRequest, db_session: DbSession, pathway_id: FromPath[str],
                    page: PageParam = 1) -> Template:
-        found = await _pathway(db_session, pathway_id)
+        found = await _pathway(request, db_session, pathway_id)
         team = await analysis.team_gap(db_session, request.scope["user"], found.id, page=page)
         context = {"pathway": found, "team": team, "paging": page_info(team.total, page, analysis.TEAM_PER_PAGE),
                    "base_query": ""}
@@ -210,10 +202,7 @@ class RequestPages(Controller):
             await requests.decide(db_session, _acting(request), request_id, approve=decision == "approve",
                                   reason=form.get("reason"))
         except EnrollmentError as exc:
-            if exc.status == 404:
-                raise NotFoundException() from exc
-            if exc.status == 403:
-                raise PermissionDeniedException(detail=str(exc)) from exc
+            refuse(exc)  # "not found" and "forbidden" are pages of their own, as in the catalog
             return await self._page(request, db_session, errors={"form": str(exc)}, status=409)
         return see_other("/team/requests", notice="request_" + ("approved" if decision == "approve" else "declined"))
 
@@ -256,7 +245,7 @@ class AdminPathwayPages(Controller):
     async def _edit(self, request: Request, session: AsyncSession, pathway_id: str, *, q: str = "",
                     form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                     notice: str | None = None, status: int = 200) -> Template:
-        found = await _pathway(session, pathway_id)
+        found = await _pathway(request, session, pathway_id)
         matches: list[Any] = []
         if q:
             matches, _total = await taxonomy.search(session, q=q, per_page=FOUND_MAX)

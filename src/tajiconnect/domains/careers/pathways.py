@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tajiconnect.db.ids import parse_uuid
+from tajiconnect.domains.accounts.policies import Permission, can
 from tajiconnect.domains.audit.service import Acting, record
 from tajiconnect.domains.careers.models import CareerPathway, PathwaySkill
 from tajiconnect.domains.skills import taxonomy
@@ -120,12 +121,17 @@ async def search(session: AsyncSession, *, q: str = "", include_archived: bool =
     return [Listed(r[0], int(r[1])) for r in rows], int(rows[0][2]) if rows else 0
 
 
-async def get(session: AsyncSession, pathway_id: Any) -> CareerPathway:
+async def get(session: AsyncSession, pathway_id: Any, viewer: Any = None, *, lock: bool = False) -> CareerPathway:
+    """A role by its id; with ``viewer``, an archived one only for admins (it is offered to nobody else); with
+    ``lock``, its row locked (changes to its skills queue behind each other). An id can only be known once the
+    starter roles are loaded (a list, an admin's create), so none is loaded here."""
     key = parse_uuid(pathway_id)
-    if key is not None:
-        await ensure_starter(session)
-    pathway = await session.get(CareerPathway, key) if key else None
-    if pathway is None:
+    stmt = select(CareerPathway).where(CareerPathway.id == key)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    pathway = await session.scalar(stmt) if key else None
+    if pathway is None or (pathway.archived_at is not None and viewer is not None
+                           and not can(viewer, Permission.MANAGE_USERS)):
         raise PathwayError(_("No such career pathway."), status=404)
     return pathway
 
@@ -205,12 +211,6 @@ async def update(session: AsyncSession, acting: Acting, pathway_id: Any, *, name
     return pathway
 
 
-async def _locked(session: AsyncSession, pathway_id: Any) -> CareerPathway:
-    pathway = await get(session, pathway_id)
-    await session.execute(select(CareerPathway.id).where(CareerPathway.id == pathway.id).with_for_update())
-    return pathway
-
-
 async def _current(session: AsyncSession, pathway_id: uuid.UUID) -> dict[uuid.UUID, int]:
     rows = await session.execute(select(PathwaySkill.skill_id, PathwaySkill.level)
                                  .where(PathwaySkill.pathway_id == pathway_id))
@@ -239,20 +239,20 @@ async def set_requirements(session: AsyncSession, acting: Acting, pathway_id: An
                            pairs: list[tuple[Any, Any]]) -> CareerPathway:
     """Replace the skills a role requires with ``pairs`` (skill id, level)."""
     wanted = check_pairs(pairs)
-    pathway = await _locked(session, pathway_id)
+    pathway = await get(session, pathway_id, lock=True)
     await _write(session, acting, pathway, await _current(session, pathway.id), wanted)
     return pathway
 
 
 async def require(session: AsyncSession, acting: Acting, pathway_id: Any, skill_id: Any, level: Any) -> None:
     """Add one required skill (or change its level)."""
-    pathway = await _locked(session, pathway_id)
+    pathway = await get(session, pathway_id, lock=True)
     current = await _current(session, pathway.id)
     wanted = check_pairs([*((s, v) for s, v in current.items() if s != skill_id), (skill_id, level)])
     await _write(session, acting, pathway, current, wanted)
 
 
 async def unrequire(session: AsyncSession, acting: Acting, pathway_id: Any, skill_id: Any) -> None:
-    pathway = await _locked(session, pathway_id)
+    pathway = await get(session, pathway_id, lock=True)
     current = await _current(session, pathway.id)
     await _write(session, acting, pathway, current, {s: v for s, v in current.items() if s != skill_id})

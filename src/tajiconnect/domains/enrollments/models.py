@@ -100,10 +100,6 @@ class Enrollment(TenantModel):
     withdrawn_by_email: Mapped[str | None] = mapped_column(String(320), default=None)
 
 
-LearningRequestStatus = Literal["open", "approved", "declined", "withdrawn"]
-LEARNING_REQUEST_STATUSES: tuple[str, ...] = get_args(LearningRequestStatus)
-
-
 class LearningRequest(TenantModel):
     """A learner asks to be given a course or a path that is by assignment only (from a career pathway's gap, or
     the catalog). Their managers (the leaders of their groups who may assign learning; admins when there are none)

@@ -7,8 +7,7 @@
   who may assign learning; when there are none, the organization's admins.
 * Whoever may assign learning to the learner (their managers, admins) approves (the learner is assigned the course
   or path through ``service.assign``, audited there, and enrolled) or declines with a reason (audited); the learner
-  is told either way. Deciding locks the request, so two managers answering at once decide once. The learner may
-  withdraw an open request.
+  is told either way. Deciding locks the request, so two managers answering at once decide once.
 """
 
 from __future__ import annotations
@@ -188,17 +187,4 @@ async def decide(session: AsyncSession, acting: Acting, request_id: Any, *, appr
                      title=N_("Your request for %(title)s was declined"),
                      body=N_("Reason: %(reason)s") if text_ else "", params={"title": subject.title, "reason": text_},
                      link=link)
-    return found
-
-
-async def withdraw(session: AsyncSession, acting: Acting, request_id: Any) -> LearningRequest:
-    key = parse_uuid(request_id)
-    found = await session.scalar(select(LearningRequest).where(
-        LearningRequest.id == key, LearningRequest.user_id == acting.user.id).with_for_update()) if key else None
-    if found is None:
-        raise EnrollmentNotFound(_("No such request."))
-    if found.status != "open":
-        raise EnrollmentConflict(_("This request was answered already."))
-    found.status, found.decided_at = "withdrawn", _now()
-    await session.flush()
     return found

@@ -17,6 +17,21 @@ from tests.integration.resumes.conftest import a_certificate
 HX = {"HX-Request": "true"}
 
 
+async def test_thirty_entries_of_a_kind_at_most(engine, new_org, make_user, signed_in):
+    from tajiconnect.domains.resumes.service import ENTRIES_MAX
+
+    org = await new_org("rsx")
+    learner = await make_user(org.tenant)
+    async with signed_in(learner) as client:
+        for n in range(ENTRIES_MAX):
+            assert (await post_form(client, "/career/resume/entries", {"kind": "reference", "title": f"R{n}"})
+                    ).status_code == 303
+        refused = await post_form(client, "/career/resume/entries", {"kind": "reference", "title": "One more"})
+        assert refused.status_code == 409 and "At most 30 entries" in refused.text
+        assert (await post_form(client, "/career/resume/entries", {"kind": "education", "title": "Still fine"})
+                ).status_code == 303
+
+
 async def test_a_learner_builds_a_resume_and_downloads_it(engine, new_org, make_user, signed_in):
     org = await new_org("rsm")
     learner = await make_user(org.tenant, ["student"], name="Wanjirũ Ngũgĩ")
@@ -152,6 +167,12 @@ async def test_a_teacher_reviews_a_resume_until_the_learner_closes_it(engine, ne
         assert (await post_form(client, f"/career/reviews/{review_id}/comments",
                                 {"body": "Done, thanks.", "back": "resume"})).status_code == 303
         assert (await post_form(client, f"/career/resume/reviews/{review_id}/close", {})).status_code == 303
+        assert "Add a summary." in (await client.get("/career/resume")).text  # the comments stay with the member
+    async with tenant_session(engine, org.tenant) as session:  # each side was told of the other's comment
+        told = {(n.user_id, n.title) for n in (await session.scalars(select(Notification).where(
+            Notification.category == "resume_review"))).all()}
+    assert (learner.id, "Tess Teacher commented on a résumé review") in told
+    assert (teacher.id, "Kofi Mensah commented on a résumé review") in told
     async with signed_in(teacher) as client:
         assert (await client.get(f"/career/reviews/{review_id}")).status_code == 404  # closed: access ends
         assert (await client.get(f"/career/reviews/{review_id}/pdf")).status_code == 404

@@ -28,7 +28,7 @@ from tajiconnect.domains.accounts.policies import requires_user
 from tajiconnect.domains.audit.service import Acting
 from tajiconnect.domains.people import relations
 from tajiconnect.domains.resumes import reviews, service
-from tajiconnect.domains.resumes.models import ENTRY_KINDS, RESUME_LAYOUTS, SECTIONS, Resume
+from tajiconnect.domains.resumes.models import ENTRY_KINDS, RESUME_LAYOUTS, SECTIONS
 from tajiconnect.domains.resumes.pdf import language_word, level_word, pdf_response, period, render
 from tajiconnect.domains.resumes.service import LANGUAGE_LEVELS, LANGUAGES_MAX, ResumeError
 from tajiconnect.web.forms import Form, see_other
@@ -211,16 +211,16 @@ class ReviewPages(Controller):
     guards = [requires_user]
     include_in_schema = False
 
-    async def _page(self, request: Request, session: AsyncSession, review_id: str, *, errors: dict[str, str]
-                    | None = None, form: dict[str, str] | None = None, status: int = 200) -> Template:
+    async def _reviewed(self, request: Request, session: AsyncSession, review_id: str
+                        ) -> tuple[reviews.ReviewView, service.ResumeContent]:
         try:
-            view = await reviews.readable(session, request.scope["user"], review_id)
+            return await reviews.content_of(session, request.scope["user"], review_id)
         except ResumeError as exc:
             raise NotFoundException() from exc
-        owner = await session.get(User, view.learner_id)
-        resume = await session.get(Resume, view.review.resume_id)
-        assert owner is not None and resume is not None
-        found = await service.content(session, resume, owner)
+
+    async def _page(self, request: Request, session: AsyncSession, review_id: str, *, errors: dict[str, str]
+                    | None = None, form: dict[str, str] | None = None, status: int = 200) -> Template:
+        view, found = await self._reviewed(request, session, review_id)
         return Template("resumes/review.html", status_code=status, headers=NO_STORE, context={
             "view": view, "c": found, "comments": (await reviews.comments(session, [view.review.id])).get(
                 view.review.id, []), "errors": errors or {}, "form": form or {}, **helpers()})
@@ -251,18 +251,11 @@ class ReviewPages(Controller):
                                     status=409 if exc.status == 409 else 422)
         if form.get("back") == "resume":
             return see_other("/career/resume#reviews", notice="saved")
-        return see_other(f"/career/reviews/{made.review_id}#comments", notice="saved")
+        return see_other(f"/career/reviews/{made.review_id}#comments")  # the comment itself shows it was sent
 
     @get("/{review_id:str}/pdf", name="reviews.pdf")
     async def pdf(self, request: Request, db_session: DbSession, review_id: FromPath[str]) -> Response[bytes]:
-        try:
-            view = await reviews.readable(db_session, request.scope["user"], review_id)
-        except ResumeError as exc:
-            raise NotFoundException() from exc
-        owner = await db_session.get(User, view.learner_id)
-        resume = await db_session.get(Resume, view.review.resume_id)
-        assert owner is not None and resume is not None
-        found = await service.content(db_session, resume, owner)
+        _view, found = await self._reviewed(request, db_session, review_id)
         return pdf_response(await render(found), found.name)
 
 

@@ -23,7 +23,7 @@ from tajiconnect.db.ids import parse_uuid
 from tajiconnect.domains.accounts.models import User
 from tajiconnect.domains.notifications.service import notify
 from tajiconnect.domains.resumes.models import SECTIONS, Resume, ResumeComment, ResumeReview
-from tajiconnect.domains.resumes.service import ResumeError, clean_text, mine
+from tajiconnect.domains.resumes.service import ResumeContent, ResumeError, clean_text, content, mine
 from tajiconnect.i18n import N_
 from tajiconnect.i18n import gettext as _
 
@@ -109,6 +109,15 @@ async def readable(session: AsyncSession, viewer: Any, review_id: Any) -> Review
                                                     and row[4] == "active")):
         raise ResumeError(_("No such review."), status=404)
     return ReviewView(row[0], row[1], row[2], row[3])
+
+
+async def content_of(session: AsyncSession, viewer: Any, review_id: Any) -> tuple[ReviewView, ResumeContent]:
+    """A review ``viewer`` may read (:func:`readable`) and the résumé it is about, as a page or PDF shows it."""
+    view = await readable(session, viewer, review_id)
+    owner = await session.get(User, view.learner_id)
+    resume = await session.get(Resume, view.review.resume_id)
+    assert owner is not None and resume is not None  # a review goes with its résumé, a résumé with its member
+    return view, await content(session, resume, owner)
 
 
 async def comments(session: AsyncSession, review_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[Any, str]]]:

@@ -299,7 +299,7 @@ async def certificates_of(session: AsyncSession, user_id: uuid.UUID,
 
 
 async def skills_of(session: AsyncSession, user_id: uuid.UUID, *, declared: bool) -> list[SkillLine]:
-    levels, _total = await profile.profile(session, user_id, per_page=SKILLS_SHOWN)
+    levels, _total = await profile.profile(session, user_id, per_page=SKILLS_SHOWN, details=False)
     lines = []
     for s in levels:
         if s.level:

@@ -58,9 +58,9 @@ def level_of(levels: list[int]) -> int | None:
 
 
 async def profile(session: AsyncSession, user_id: uuid.UUID, *, page: int = 1, per_page: int = PER_PAGE,
-                  skill_id: uuid.UUID | None = None) -> tuple[list[SkillLevel], int]:
+                  skill_id: uuid.UUID | None = None, details: bool = True) -> tuple[list[SkillLevel], int]:
     """One page of the learner's skills (evidenced first, highest level first, then by name) and the total; only
-    ``skill_id`` when given."""
+    ``skill_id`` when given; the evidence behind each (a second statement) unless ``details`` is false."""
     evidenced = func.max(SkillEvidence.level).filter(SkillEvidence.source != "self")
     declared = func.max(SkillEvidence.level).filter(SkillEvidence.source == "self")
     rows = (await session.execute(
@@ -74,8 +74,8 @@ async def profile(session: AsyncSession, user_id: uuid.UUID, *, page: int = 1, p
     )).all()
     levels = [SkillLevel(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
     by_id = {s.skill_id: s for s in levels}
-    if by_id:
-        details = (await session.execute(
+    if by_id and details:
+        rows_ = (await session.execute(
             select(SkillEvidence.skill_id, SkillEvidence.source, SkillEvidence.level,
                    func.coalesce(Course.title, LearningPath.title, ""), SkillEvidence.grade_percent,
                    SkillEvidence.evidenced_at, SkillEvidence.course_id,
@@ -86,7 +86,7 @@ async def profile(session: AsyncSession, user_id: uuid.UUID, *, page: int = 1, p
                    SkillEvidence.source != "self")
             .order_by(SkillEvidence.evidenced_at.desc(), SkillEvidence.id)
         )).all()
-        for skill_id, source, level, title, grade, at, course_id, path_id in details:
+        for skill_id, source, level, title, grade, at, course_id, path_id in rows_:
             by_id[skill_id].evidence.append(Evidence(source, level, title, grade, at, course_id, path_id))
     return levels, int(rows[0][6]) if rows else 0
 

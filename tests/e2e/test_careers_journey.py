@@ -156,3 +156,65 @@ def test_gap_to_course_to_skill_to_resume_to_application_to_interview(create_ten
             break
         learner.wait_for_timeout(1000)
     expect(learner.locator("main")).to_contain_text("You are invited to interview for Junior data analyst")
+
+
+def seed_request_flow(settings, slug: str, learner_email: str, manager_email: str) -> str:
+    """A learner of a team led by a manager; the role "Site supervisor" requiring "Data cleaning" at 3, built only
+    by "Records course", which is by assignment only. Returns the pathway's id."""
+    from sqlalchemy import select, update
+
+    from tajiconnect.domains.careers.models import CareerPathway, PathwaySkill
+    from tajiconnect.domains.courses.models import Course
+    from tajiconnect.domains.skills import taxonomy
+    from tajiconnect.domains.skills.models import Skill, SkillTarget
+    from tests.integration.conftest import create_member, set_user
+    from tests.integration.groups.conftest import tenant_session
+    from tests.integration.progress.conftest import add_group, build_course
+
+    async def build(engine: Any, tenant: Any) -> str:
+        learner = await create_member(engine, tenant, ["student"], E2E_PASSWORD, email=learner_email,
+                                      name="Juma Otieno")
+        manager = await create_member(engine, tenant, ["manager"], E2E_PASSWORD, email=manager_email,
+                                      name="Mary Wambui")
+        await set_user(engine, tenant, learner.id, seat_assigned_at=datetime.datetime.now(datetime.UTC))
+        await add_group(engine, tenant, members=[learner.id], leaders=[manager.id])
+        course = await build_course(engine, tenant, kinds=("text",), title="Records course")
+        async with tenant_session(engine, tenant) as session:
+            await taxonomy.ensure_starter(session)
+            skill = await session.scalar(select(Skill.id).where(Skill.code == "data-cleaning"))
+            await session.execute(update(Course).where(Course.id == course.id).values(self_enroll=False))
+            session.add(SkillTarget(skill_id=skill, course_id=course.id, level=3))
+            pathway = CareerPathway(name="Site supervisor")
+            session.add(pathway)
+            await session.flush()
+            session.add(PathwaySkill(pathway_id=pathway.id, skill_id=skill, level=3))
+            return str(pathway.id)
+
+    return in_tenant(settings, slug, build)
+
+
+def test_ask_the_manager_who_approves_from_the_requests_page(create_tenant, new_page, settings):
+    org = create_tenant("askm", kind="company")
+    learner_email, manager_email = f"juma@{org.slug}.example", f"mary@{org.slug}.example"
+    pathway_id = seed_request_flow(settings, org.slug, learner_email, manager_email)
+
+    learner = new_page()
+    learner.set_viewport_size(PHONE)
+    sign_in(learner, org.base_url, learner_email, E2E_PASSWORD)
+    learner.goto(org.url(f"/career/pathways/{pathway_id}"))
+    learner.locator("#offer-list li", has_text="Records course").get_by_role("button", name="Ask my manager").click()
+    expect(learner.get_by_role("status")).to_contain_text("Your request was sent to your manager")
+    expect(learner.locator("#offer-list")).to_contain_text("Asked: waiting for an answer")
+
+    manager = new_page()
+    sign_in(manager, org.base_url, manager_email, E2E_PASSWORD)
+    manager.goto(org.url("/"))
+    manager.locator("#team-requests").get_by_role("link").click()
+    card = manager.locator("#request-list li", has_text="Records course")
+    expect(card).to_contain_text("Juma Otieno asks to take Records course")
+    card.get_by_role("button", name="Approve").click()
+    expect(manager.get_by_role("status")).to_contain_text("The request was approved")
+
+    learner.goto(org.url(f"/career/pathways/{pathway_id}"))
+    expect(learner.locator("#offer-list li", has_text="Records course").get_by_role("link", name="Continue")
+           ).to_be_visible()
